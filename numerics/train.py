@@ -1,0 +1,287 @@
+"""Batched training of R two-layer ReLU networks by GD, SGD, heavy-ball momentum, gradient flow or Adam.
+
+Shapes: R runs, n points, m neurons, d inputs. X (R, n, d), y (R, n), W (R, m, d), b (R, m), u (R, m);
+per-run flags and counters (R,). All R runs advance together in one set of tensors (bmm); a run that
+meets its target is frozen, and a run whose parameters or outputs stop being finite is frozen with its
+last finite parameters and status "diverged", so no run ever affects another.
+
+Objective: L(theta) + (lambda/2) ||theta||^2 with coupled weight decay (every update uses
+grad + lambda theta) on W, b and, if decay_output, u. Result R1 (paper notes): every update of
+GD/SGD/momentum/flow is a combination of loss gradients (in P) and theta itself, so
+Pi w_i(T) = c_T Pi w_i(0) with c_T the `decay_factor` reported per run:
+    gd, sgd: (1 - eta lambda)^T;   flow: e^{-lambda eta T};   momentum: p_T of the scalar recurrence
+    q_t = mu q_{t-1} + lambda p_t, p_{t+1} = p_t - eta q_t (p_0 = 1, q_{-1} = 0);   adam: NaN (none).
+"flow" integrates gradient flow by exponential Euler: theta <- e^{-lambda eta} theta
+- (1 - e^{-lambda eta})/lambda grad, exact for the decay term, first order in eta for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from numerics.gradients import LossGradients, Workspace, loss_and_gradients
+from numerics.losses import LOSSES, empirical_loss
+from numerics.model import Network, forward
+from theory.parameters import ParameterError, choice, validate
+
+OPTIMIZERS: tuple[str, ...] = ("gd", "sgd", "momentum", "flow", "adam")
+_FULL_BATCH_ONLY = ("gd", "flow")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How every run of a batch is trained (all validated on construction)."""
+
+    optimizer: str = "gd"  # gd | sgd | momentum | flow | adam
+    loss: str = "logistic"  # logistic | exponential | squared
+    lr: float = 0.1  # step size eta (flow: integration step)
+    steps: int = 1000  # maximal number of steps T
+    weight_decay: float = 0.0  # lambda; coupled: the update uses grad + lambda*theta
+    decay_output: bool = True  # decay both layers (True) or the first layer (W and b) only
+    train_output: bool = True  # False: u stays at its initial value
+    train_bias: bool = False  # True: b is trained too (for networks built with InitConfig(bias=True))
+    batch_size: int | None = None  # minibatch size for sgd/momentum/adam (None = full batch)
+    momentum: float = 0.9  # heavy-ball coefficient mu
+    adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
+    adam_eps: float = 1e-8  # Adam's denominator offset
+    target_margin: float | None = None  # stop a run once min_j y_j N(x_j) >= this
+    target_loss: float | None = None  # stop a run once its loss <= this (either target stops it)
+    seed: int = 0  # minibatch order
+    record_every: int = 0  # 0: no history; else record loss/margin every k steps
+
+    def __post_init__(self) -> None:
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("loss", self.loss, LOSSES)
+        validate(lr=self.lr, steps=self.steps, weight_decay=self.weight_decay, batch_size=self.batch_size,
+                 momentum=self.momentum, adam_eps=self.adam_eps, target_margin=self.target_margin,
+                 target_loss=self.target_loss, seed=self.seed, record_every=self.record_every)  # fmt: skip
+        for name in ("decay_output", "train_output", "train_bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"{name}={getattr(self, name)!r} is invalid: expected True or False")
+        if not (isinstance(self.adam_betas, tuple) and len(self.adam_betas) == 2):
+            raise ParameterError(f"adam_betas={self.adam_betas!r} is invalid: expected a pair (beta1, beta2)")
+        for beta in self.adam_betas:
+            validate(adam_beta=beta)
+        if self.batch_size is not None and self.optimizer in _FULL_BATCH_ONLY:
+            raise ParameterError(
+                f"batch_size={self.batch_size!r} is invalid for optimizer {self.optimizer!r}: expected None"
+            )
+
+
+@dataclass
+class TrainResult:
+    """Trained networks, their starting point, and per-run outcomes (all (R,) tensors on the CPU)."""
+
+    net: Network  # trained parameters
+    net0: Network  # initial parameters (a clone; kept so Pi w(0) can be compared)
+    status: list[str]  # per run: "converged" | "max_steps" | "diverged"
+    steps_taken: torch.Tensor  # (R,) int64 updates applied
+    decay_factor: torch.Tensor  # (R,) float64 c_T with Pi W(T) = c_T Pi W(0); NaN for adam
+    final_loss: torch.Tensor  # (R,) L(theta(T)) without the decay term
+    final_margin: torch.Tensor  # (R,) min_j y_j N(x_j)
+    train_accuracy: torch.Tensor  # (R,) fraction of j with y_j N(x_j) > 0
+    history: dict[str, list] = field(default_factory=dict)  # "step": [t], "loss"/"margin": [(R,) tensors]
+    seconds: float = 0.0  # wall-clock time of the loop
+
+
+def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> TrainResult:
+    """Train the R networks of `net0` on their own data (X (R, n, d), y (R, n) in {-1, +1}) for T steps.
+
+    Each step computes one forward pass, the hand-written gradients (numerics.gradients), and the update
+    of `config.optimizer` for all runs at once; see the module docstring for the update rules and c_T.
+    """
+    X, y = _check_data(net0, X, y, config)
+    R, n, d = X.shape
+    # Seeding: the minibatch order is the only randomness of training.
+    batches = _Batches(R, n, config.batch_size, torch.Generator(device="cpu").manual_seed(config.seed))
+    start = time.perf_counter()
+    net, spare = net0.clone(), net0.clone()  # current parameters, and the buffer the next ones go into
+    update = _Update(config, net)
+    ws = Workspace()
+    active = torch.ones(R, dtype=torch.bool, device=X.device)
+    converged, diverged = torch.zeros_like(active), torch.zeros_like(active)
+    steps_taken = torch.zeros(R, dtype=torch.int64, device=X.device)
+    history: dict[str, list] = {"step": [], "loss": [], "margin": []} if config.record_every else {}
+    for t in range(config.steps + 1):
+        Xb, yb = batches.next(X, y)
+        grads = loss_and_gradients(
+            net, Xb, yb, config.loss, bias=config.train_bias, output=config.train_output, workspace=ws
+        )
+        if batches.full or _checkpoint(t, config):  # stopping rules and history need the full-batch loss
+            outputs = grads.outputs if batches.full else forward(net, X)
+            loss, margin = empirical_loss(config.loss, outputs, y), (y * outputs).amin(dim=1)
+            diverged |= active & ~torch.isfinite(outputs).all(dim=1)
+            converged |= active & ~diverged & _reached(loss, margin, config)
+            active &= ~(converged | diverged)
+            if config.record_every and t % config.record_every == 0:
+                for key, value in (("step", t), ("loss", loss.cpu()), ("margin", margin.cpu())):
+                    history[key].append(value)
+        if t == config.steps or not bool(active.any()):
+            break
+        update(net, grads, spare)  # spare <- next parameters of every run
+        finite = _finite_runs(spare)
+        diverged |= active & ~finite
+        active &= finite
+        _keep_frozen(spare, net, active)  # frozen and diverged runs keep their (last finite) parameters
+        net, spare = spare, net
+        steps_taken += active
+    seconds = time.perf_counter() - start
+    outputs = forward(net, X)
+    margins = y * outputs
+    status = [_status(cv, dv) for cv, dv in zip(converged.tolist(), diverged.tolist(), strict=True)]
+    return TrainResult(
+        net=net,
+        net0=net0.clone(),
+        status=status,
+        steps_taken=steps_taken.cpu(),
+        decay_factor=decay_factor(config, steps_taken.cpu()),
+        final_loss=empirical_loss(config.loss, outputs, y).cpu().to(torch.float64),
+        final_margin=margins.amin(dim=1).cpu().to(torch.float64),
+        train_accuracy=(margins > 0).to(torch.float64).mean(dim=1).cpu(),
+        history=history,
+        seconds=seconds,
+    )
+
+
+def decay_factor(config: TrainConfig, steps_taken: torch.Tensor) -> torch.Tensor:
+    """c_T with Pi w_i(T) = c_T Pi w_i(0) after `steps_taken` (R,) updates (module docstring); adam: NaN."""
+    eta, lam = config.lr, config.weight_decay
+    T = steps_taken.to(torch.float64)
+    if config.optimizer == "adam":
+        return torch.full_like(T, math.nan)
+    if config.optimizer == "flow":
+        return torch.exp(-lam * eta * T)
+    if config.optimizer in ("gd", "sgd"):
+        return torch.pow(torch.tensor(1 - eta * lam, dtype=torch.float64), T)
+    p, q, factors = 1.0, 0.0, [1.0]  # heavy ball: the same recurrence the Pi-part of (w, v) follows
+    for _ in range(int(steps_taken.max().item()) if len(steps_taken) else 0):
+        q = config.momentum * q + lam * p
+        p = p - eta * q
+        factors.append(p)
+    return torch.tensor(factors, dtype=torch.float64)[steps_taken]
+
+
+# --- pieces of the loop ---------------------------------------------------------------------------------
+
+
+class _Update:
+    """theta_next = update(theta, grad + lambda theta) for the configured optimizer, written into `out`."""
+
+    def __init__(self, config: TrainConfig, net: Network) -> None:
+        self.config = config
+        self.names = ["W"] + (["b"] if config.train_bias else []) + (["u"] if config.train_output else [])
+        lam = config.weight_decay
+        self.lam = {"W": lam, "b": lam, "u": lam if config.decay_output else 0.0}
+        if config.optimizer == "flow":  # exponential Euler: exact on the linear decay term
+            self.decay = {k: math.exp(-v * config.lr) for k, v in self.lam.items()}
+            self.step = {k: -math.expm1(-v * config.lr) / v if v else config.lr for k, v in self.lam.items()}
+        else:  # gd/sgd: theta - eta (grad + lambda theta) = (1 - eta lambda) theta - eta grad
+            self.decay = {k: 1 - config.lr * v for k, v in self.lam.items()}
+            self.step = {k: config.lr for k in self.lam}
+        self.state = {k: [torch.zeros_like(getattr(net, k)) for _ in range(2)] for k in self.names}
+        self.t = 0
+
+    def __call__(self, net: Network, grads: LossGradients, out: Network) -> None:
+        self.t += 1
+        c = self.config
+        for k in self.names:
+            theta, grad, new = getattr(net, k), getattr(grads, k), getattr(out, k)
+            if c.optimizer in ("gd", "sgd", "flow"):
+                if self.decay[k] == 1:  # one pass instead of two: the common no-decay case
+                    torch.add(theta, grad, alpha=-self.step[k], out=new)
+                else:
+                    torch.mul(theta, self.decay[k], out=new).add_(grad, alpha=-self.step[k])
+                continue
+            if self.lam[k]:
+                grad.add_(theta, alpha=self.lam[k])  # the gradient buffers are ours to overwrite
+            if c.optimizer == "momentum":
+                velocity = self.state[k][0].mul_(c.momentum).add_(grad)
+                torch.add(theta, velocity, alpha=-c.lr, out=new)
+            else:  # adam, bias-corrected, coordinate-wise
+                (b1, b2), (m1, m2) = c.adam_betas, self.state[k]
+                m1.mul_(b1).add_(grad, alpha=1 - b1)
+                m2.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                denom = torch.sqrt(m2, out=new).div_(math.sqrt(1 - b2**self.t)).add_(c.adam_eps)
+                torch.addcdiv(theta, m1, denom, value=-c.lr / (1 - b1**self.t), out=new)
+
+
+class _Batches:
+    """Per-run minibatches: each epoch visits every point once in a fresh order per run (seeded on the
+    CPU); the last batch of an epoch is smaller when batch_size does not divide n."""
+
+    def __init__(self, R: int, n: int, batch_size: int | None, gen: torch.Generator) -> None:
+        self.R, self.n, self.size, self.gen = R, n, batch_size or n, gen
+        self.full = batch_size is None or batch_size == n
+        self.order: torch.Tensor | None = None
+        self.pos = n
+
+    def next(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.full:
+            return X, y
+        if self.pos >= self.n:
+            self.order = torch.argsort(torch.rand(self.R, self.n, generator=self.gen), dim=1).to(X.device)
+            self.pos = 0
+        assert self.order is not None
+        index = self.order[:, self.pos : self.pos + self.size]
+        self.pos += self.size
+        return X.gather(1, index.unsqueeze(2).expand(-1, -1, X.shape[2])), y.gather(1, index)
+
+
+def _status(converged: bool, diverged: bool) -> str:
+    return "diverged" if diverged else "converged" if converged else "max_steps"
+
+
+def _checkpoint(t: int, config: TrainConfig) -> bool:
+    """Whether step t needs the full-batch loss and margins (minibatch training only)."""
+    targets = config.target_margin is not None or config.target_loss is not None
+    return targets or t == config.steps or bool(config.record_every and t % config.record_every == 0)
+
+
+def _reached(loss: torch.Tensor, margin: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    reached = torch.zeros_like(loss, dtype=torch.bool)
+    if config.target_margin is not None:
+        reached |= margin >= config.target_margin
+    if config.target_loss is not None:
+        reached |= loss <= config.target_loss
+    return reached
+
+
+def _finite_runs(net: Network) -> torch.Tensor:
+    """(R,) True where every parameter is finite. A sum is non-finite iff an entry is (or the entries
+    overflow together, which we count as divergence too); it costs one read, no (R, m, d) mask."""
+    R = net.runs
+    return torch.isfinite(net.W.reshape(R, -1).sum(1) + net.b.sum(1) + net.u.sum(1))
+
+
+def _keep_frozen(new: Network, old: Network, active: torch.Tensor) -> None:
+    """new[r] = old[r] for every run r that is not active."""
+    if bool(active.all()):
+        return
+    frozen = ~active
+    for k in ("W", "b", "u"):
+        getattr(new, k)[frozen] = getattr(old, k)[frozen]
+
+
+def _check_data(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig):
+    """Validate the data against the networks: X (R, n, d), y (R, n) in {-1, +1}, same dtype/device."""
+    R, m, d = net0.W.shape
+    if X.ndim != 3 or X.shape[0] != R or X.shape[2] != d or y.shape != X.shape[:2]:
+        raise ParameterError(
+            f"X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)} are invalid: expected (R, n, d) "
+            f"and (R, n) with R={R}, d={d}"
+        )
+    if X.dtype != net0.W.dtype or y.dtype != X.dtype or X.device != net0.W.device or y.device != X.device:
+        raise ParameterError(
+            f"X ({X.dtype}, {X.device}) and y ({y.dtype}, {y.device}) are invalid: expected the networks' "
+            f"{net0.W.dtype} on {net0.W.device}"
+        )
+    if not bool(((y == 1) | (y == -1)).all()):
+        raise ParameterError("y is invalid: expected labels in {-1, +1}")
+    validate(n=X.shape[1])
+    if config.batch_size is not None and config.batch_size > X.shape[1]:
+        raise ParameterError(f"batch_size={config.batch_size!r} is invalid: expected <= n={X.shape[1]}")
+    return X, y

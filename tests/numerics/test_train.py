@@ -1,0 +1,270 @@
+"""The batched trainer: orthogonal invariance (R1), decay factors, Adam, flow, freezing, divergence,
+determinism and validation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from numerics.datasets import make_dataset
+from numerics.model import InitConfig, forward, initialize
+from numerics.train import OPTIMIZERS, TrainConfig, decay_factor, train
+from theory.parameters import ParameterError
+
+R, M, D, ELL, N, T = 4, 24, 16, 10, 12, 200
+
+
+def _setup(axis_aligned: bool = False, seed: int = 0, **init):
+    ds = make_dataset("gaussian_linear", runs=R, seed=seed, d=D, ell=ELL, n=N, axis_aligned=axis_aligned)
+    return ds, initialize(InitConfig(m=M, **init), D, R, seed=seed + 1)
+
+
+def _orthogonal_error(result, subspace) -> tuple[float, float]:
+    """max_{r,i} ||Pi (w_i(T) - c_T w_i(0))||, and the scale max ||w_i(0)|| + ||w_i(T)|| it is judged on."""
+    c = result.decay_factor.view(-1, 1, 1)
+    error = subspace.project_perp(result.net.W - c * result.net0.W).norm(dim=-1).max().item()
+    scale = (result.net0.W.norm(dim=-1) + result.net.W.norm(dim=-1)).max().item()
+    return error, scale
+
+
+# Tolerance of R1 in float64: each of the T steps rounds quantities of size <= scale a few times (the
+# gradient's Pi-part is a rounding error of G^T X with X in P to 1e-16; the update adds eps |w|), so
+# a worst-case linear accumulation is about T * 5 * eps * scale = 2.2e-13 scale at T = 200 (a random walk
+# gives ~1e-14). 1e-12 scale covers the worst case; any real leak (Adam: ~1e-2) is 10 orders larger.
+INVARIANCE_RTOL = 1e-12
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "sgd", "momentum", "flow"])
+@pytest.mark.parametrize("decay", [False, True])
+def test_orthogonal_part_evolves_only_by_the_decay_factor(optimizer: str, decay: bool) -> None:
+    ds, net0 = _setup()
+    # Heavy ball decays ~1/(1 - mu) = 10 times faster per step; lambda is chosen so that c_T is about
+    # e^{-2} for every method, where a wrong c_T (e.g. (1 - eta lambda)^T for momentum) is caught.
+    weight_decay = (0.005 if optimizer == "momentum" else 0.05) if decay else 0.0
+    config = TrainConfig(optimizer=optimizer, lr=0.2, steps=T, weight_decay=weight_decay,
+                         batch_size=5 if optimizer == "sgd" else None)  # fmt: skip
+    result = train(net0, ds.X, ds.y, config)
+    assert result.status == ["max_steps"] * R and result.steps_taken.tolist() == [T] * R
+    error, scale = _orthogonal_error(result, ds.subspace)
+    assert error <= INVARIANCE_RTOL * scale, (error, scale)
+    # ... and training did move the weights (inside P), so the check is not vacuous.
+    moved = ds.subspace.coordinates(result.net.W - result.decay_factor.view(-1, 1, 1) * net0.W).norm()
+    assert moved > 1e-2 * net0.W.norm()
+    c_T = result.decay_factor
+    assert ((0.05 < c_T) & (c_T < 0.5)).all() if decay else (c_T == 1).all()
+
+
+def test_gd_decay_factor_is_one_minus_eta_lambda_to_the_T() -> None:
+    ds, net0 = _setup()
+    eta, lam = 0.2, 0.05
+    result = train(net0, ds.X, ds.y, TrainConfig(lr=eta, steps=T, weight_decay=lam))
+    c_T = (1 - eta * lam) ** T
+    assert torch.allclose(result.decay_factor, torch.full((R,), c_T, dtype=torch.float64), rtol=1e-13)
+    # Measured, not just reported: Pi W(T) = (1 - eta lambda)^T Pi W(0) on every neuron.
+    Pi_T, Pi_0 = ds.subspace.project_perp(result.net.W), ds.subspace.project_perp(net0.W)
+    assert (Pi_T - c_T * Pi_0).norm(dim=-1).max() <= INVARIANCE_RTOL * net0.W.norm(dim=-1).max()
+    # Without decay of the output layer u is only moved by its gradient; with it, by both.
+    kept = train(net0, ds.X, ds.y, TrainConfig(lr=eta, steps=T, weight_decay=lam, decay_output=False))
+    assert not torch.allclose(kept.net.u, result.net.u)
+
+
+def test_momentum_and_flow_decay_factors() -> None:
+    steps = torch.tensor([0, 1, 2, 5])
+    eta, lam, mu = 0.1, 0.3, 0.5
+    flow = decay_factor(TrainConfig(optimizer="flow", lr=eta, weight_decay=lam), steps)
+    assert torch.allclose(flow, torch.exp(-lam * eta * steps.double()), rtol=1e-15)
+    heavy = decay_factor(TrainConfig(optimizer="momentum", lr=eta, weight_decay=lam, momentum=mu), steps)
+    # By hand: p1 = 1 - eta lam = 0.97; q1 = mu lam + lam p1 = 0.441, p2 = p1 - eta q1 = 0.9259.
+    assert heavy[:3].tolist() == pytest.approx([1.0, 0.97, 0.9259], rel=1e-14)
+    assert math.isnan(decay_factor(TrainConfig(optimizer="adam"), steps)[3].item())
+    assert decay_factor(TrainConfig(optimizer="momentum"), steps).tolist() == [1.0] * 4
+
+
+def test_adam_breaks_the_invariance_for_a_rotated_subspace_and_keeps_it_for_an_axis_aligned_one() -> None:
+    config = TrainConfig(optimizer="adam", lr=0.01, steps=100)
+    ds, net0 = _setup()
+    rotated = train(net0, ds.X, ds.y, config)
+    error, scale = _orthogonal_error(_with_unit_decay(rotated), ds.subspace)
+    assert error > 1e-3 * scale  # coordinate-wise steps leave P: ~1e-2 relative here
+    ds, net0 = _setup(axis_aligned=True)
+    aligned = train(net0, ds.X, ds.y, config)
+    # The gradient is exactly 0 in the last ell coordinates, so are both moments and Adam's step there.
+    assert torch.equal(aligned.net.W[..., D - ELL :], net0.W[..., D - ELL :])
+    assert not torch.equal(aligned.net.W, net0.W)
+
+
+def _with_unit_decay(result):
+    """Adam has no c_T (NaN); compare Pi W(T) with Pi W(0) directly."""
+    result.decay_factor = torch.ones_like(result.decay_factor)
+    return result
+
+
+def test_flow_halving_the_step_changes_the_function_by_order_eta() -> None:
+    # Exponential Euler is first order: f_eta(t) - f(t) ~ C eta, so successive differences at a fixed time
+    # t = 2 shrink by 2 when eta halves (ratio 2 + O(eta)); a zeroth-order bug gives ratio ~1, a
+    # second-order integrator ~4. Pi w(t) = e^{-lambda t} Pi w(0) exactly at every step size.
+    ds, net0 = _setup()
+    lam, time_ = 0.1, 2.0
+    probe = make_dataset("gaussian_linear", runs=R, seed=0, d=D, ell=ELL, n=N, n_test=50).X_test
+    assert probe is not None
+    outputs = []
+    for eta in (0.04, 0.02, 0.01):
+        steps = round(time_ / eta)
+        result = train(net0, ds.X, ds.y, TrainConfig(optimizer="flow", lr=eta, steps=steps, weight_decay=lam))
+        assert torch.allclose(
+            result.decay_factor, torch.full((R,), math.exp(-lam * time_), dtype=torch.float64)
+        )
+        error, scale = _orthogonal_error(result, ds.subspace)
+        assert error <= INVARIANCE_RTOL * scale
+        outputs.append(torch.cat([forward(result.net, ds.X), forward(result.net, probe)], dim=1))
+    first, second = (outputs[0] - outputs[1]).norm().item(), (outputs[1] - outputs[2]).norm().item()
+    assert 1.6 < first / second < 2.5, (first, second)
+    assert second < 1e-2 * outputs[2].norm().item()
+
+
+def test_divergence_is_flagged_per_run_and_never_touches_the_other_runs() -> None:
+    ds, net0 = _setup()
+    X = ds.X.clone()
+    X[1] *= 1e120  # the same lr is huge for run 1 only
+    X[3, 0, 0] = math.nan  # run 3 sees a NaN input: diverged before any step
+    config = TrainConfig(lr=0.5, steps=50)
+    result = train(net0, X, ds.y, config)
+    assert result.status == ["max_steps", "diverged", "max_steps", "diverged"]
+    assert result.steps_taken[3] == 0 and 0 <= result.steps_taken[1] < 50
+    for W in (result.net.W, result.net.b, result.net.u):
+        assert torch.isfinite(W).all()  # restored to the last finite parameters
+    assert torch.equal(result.net.W[3], net0.W[3])
+    healthy = train(net0.select([0, 2]), X[[0, 2]], ds.y[[0, 2]], config)
+    assert torch.allclose(result.net.W[[0, 2]], healthy.net.W, rtol=0, atol=0)
+    # Run 1 holds exactly what it had after its last finite update.
+    before = train(net0, X, ds.y, TrainConfig(lr=0.5, steps=int(result.steps_taken[1])))
+    assert torch.equal(before.net.W[1], result.net.W[1])
+
+
+def test_a_huge_learning_rate_diverges_every_run_with_finite_parameters() -> None:
+    ds, net0 = _setup()
+    result = train(net0, ds.X, ds.y, TrainConfig(loss="exponential", lr=1e300, steps=20))
+    assert result.status == ["diverged"] * R
+    assert torch.isfinite(result.net.W).all() and torch.isfinite(result.net.u).all()
+
+
+@pytest.mark.parametrize("target", [{"target_margin": 0.5}, {"target_loss": 0.2}])
+def test_runs_that_reach_their_target_are_frozen(target: dict) -> None:
+    ds, net0 = _setup()
+    config = TrainConfig(lr=0.5, steps=400, **target)
+    result = train(net0, ds.X, ds.y, config)
+    assert set(result.status) == {"converged"}
+    taken = result.steps_taken.tolist()
+    assert len(set(taken)) > 1  # runs stopped at different steps while the others went on
+    if "target_margin" in target:
+        assert (result.final_margin >= 0.5).all()
+    else:
+        assert (result.final_loss <= 0.2).all()
+    for r, steps in enumerate(taken):  # frozen at exactly the parameters of step steps_taken
+        plain = train(net0, ds.X, ds.y, TrainConfig(lr=0.5, steps=steps))
+        assert torch.equal(plain.net.W[r], result.net.W[r]) and torch.equal(plain.net.u[r], result.net.u[r])
+        if steps:  # ... and not one step earlier
+            early = train(net0, ds.X, ds.y, TrainConfig(lr=0.5, steps=steps - 1))
+            met = early.final_margin[r] >= 0.5 if "target_margin" in target else early.final_loss[r] <= 0.2
+            assert not met
+
+
+def test_sgd_is_deterministic_given_its_seed() -> None:
+    ds, net0 = _setup()
+    config = TrainConfig(optimizer="sgd", lr=0.2, steps=30, batch_size=5, seed=3)
+    a, b = train(net0, ds.X, ds.y, config), train(net0, ds.X, ds.y, config)
+    assert torch.equal(a.net.W, b.net.W) and torch.equal(a.net.u, b.net.u)
+    other = train(net0, ds.X, ds.y, TrainConfig(optimizer="sgd", lr=0.2, steps=30, batch_size=5, seed=4))
+    assert not torch.equal(a.net.W, other.net.W)
+
+
+def test_layers_that_are_not_trained_stay_put() -> None:
+    ds, net0 = _setup(bias=True, s_b=0.1)
+    fixed = train(net0, ds.X, ds.y, TrainConfig(steps=20, weight_decay=0.1, train_output=False))
+    assert torch.equal(fixed.net.u, net0.u) and torch.equal(fixed.net.b, net0.b)
+    assert not torch.equal(fixed.net.W, net0.W)
+    biased = train(net0, ds.X, ds.y, TrainConfig(steps=20, train_bias=True))
+    assert not torch.equal(biased.net.b, net0.b)
+    error, scale = _orthogonal_error(biased, ds.subspace)
+    assert error <= INVARIANCE_RTOL * scale
+
+
+def test_training_fits_separable_data_and_records_history() -> None:
+    ds, net0 = _setup()
+    result = train(net0, ds.X, ds.y, TrainConfig(optimizer="momentum", lr=0.2, steps=300, record_every=100))
+    assert (result.train_accuracy == 1).all() and (result.final_margin > 0).all()
+    assert result.history["step"] == [0, 100, 200, 300]
+    losses = torch.stack(result.history["loss"])
+    assert losses.shape == (4, R) and (losses[-1] < losses[0]).all()
+    assert result.seconds > 0 and result.net0 is not net0 and torch.equal(result.net0.W, net0.W)
+
+
+def test_float32_training_works() -> None:
+    ds, net0 = _setup()
+    result = train(net0.to(dtype=torch.float32), ds.X.float(), ds.y.float(), TrainConfig(lr=0.2, steps=50))
+    assert result.net.W.dtype == torch.float32 and result.status == ["max_steps"] * R
+    error, scale = _orthogonal_error(result, ds.subspace)
+    assert error <= 1e-5 * scale  # the same argument as in float64, with eps = 1.2e-7
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu() -> None:
+    ds, net0 = _setup()
+    config = TrainConfig(lr=0.2, steps=50)
+    cpu = train(net0, ds.X, ds.y, config)
+    gpu = train(net0.to(device="cuda"), ds.X.cuda(), ds.y.cuda(), config)
+    assert torch.allclose(gpu.net.W.cpu(), cpu.net.W, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"optimizer": "rmsprop"}, "optimizer='rmsprop'.*gd, sgd, momentum, flow, adam"),
+        ({"loss": "hinge"}, "loss='hinge'.*logistic"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": -1.0}, "lr"),
+        ({"lr": math.inf}, "lr"),
+        ({"lr": math.nan}, "lr"),
+        ({"steps": -1}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"batch_size": 0, "optimizer": "sgd"}, "batch_size"),
+        ({"batch_size": 4}, "batch_size=4.*'gd'"),
+        ({"adam_betas": (0.9, 1.0)}, "adam_beta"),
+        ({"adam_betas": (0.9,)}, "adam_betas"),
+        ({"adam_eps": 0.0}, "adam_eps"),
+        ({"target_margin": -1.0}, "target_margin"),
+        ({"target_loss": 0.0}, "target_loss"),
+        ({"seed": -1}, "seed"),
+        ({"record_every": -2}, "record_every"),
+        ({"train_output": 1}, "train_output"),
+    ],
+)
+def test_bad_config_raises(fields: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        TrainConfig(**fields)
+
+
+def test_bad_data_raise() -> None:
+    ds, net0 = _setup()
+    config = TrainConfig(steps=1)
+    with pytest.raises(ParameterError, match="shape"):
+        train(net0, ds.X[:, :, :-1], ds.y, config)
+    with pytest.raises(ParameterError, match="shape"):
+        train(net0, ds.X[:2], ds.y[:2], config)
+    with pytest.raises(ParameterError, match="labels"):
+        train(net0, ds.X, (ds.y + 1) / 2, config)
+    with pytest.raises(ParameterError, match="float32"):
+        train(net0, ds.X.float(), ds.y.float(), config)
+    with pytest.raises(ParameterError, match="batch_size"):
+        train(net0, ds.X, ds.y, TrainConfig(optimizer="sgd", batch_size=N + 1))
+
+
+def test_every_optimizer_runs() -> None:
+    ds, net0 = _setup()
+    for optimizer in OPTIMIZERS:
+        result = train(net0, ds.X, ds.y, TrainConfig(optimizer=optimizer, lr=0.01, steps=3))
+        assert result.status == ["max_steps"] * R and result.steps_taken.tolist() == [3] * R

@@ -1,0 +1,316 @@
+"""One object per result R1-R8: statement, hypotheses, SymPy expressions and their predictions.
+
+The results make the three claims of the abstract of Melamed, Yehudai & Vardi (NeurIPS 2023) precise:
+(1) trained two-layer ReLU networks have large gradients orthogonal to a low-dimensional data subspace,
+(2) hence small orthogonal adversarial perturbations, (3) a smaller initialization or L2 regularization
+makes them more robust. The statements are our derivations (docs/derivations.md), not quotations of the
+paper; R6 is our addition, and the e^{-ell/16} constant of R4 is our reconstruction of the paper's.
+
+Every expression uses the symbols of theory/symbols.py and the GD decay factor c_T = (1 - eta*lam)^T
+(pass lam = 0 for no decay; `Result.flow_expression` gives the gradient-flow version with exp(-lam*t)).
+Scaling exponents (R7) are computed here as d log(expr) / d log(var), never typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import mpmath
+import sympy as sp
+
+from theory import chi_square
+from theory.decay import C_T, flow_decay_factor, to_flow
+from theory.parameters import validate
+from theory.precision import evaluate, to_exact
+from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol
+
+DERIVATIONS = "docs/derivations.md"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One result: what it says, under which hypotheses, and the expressions it predicts."""
+
+    id: str  # "R1".."R8"
+    name: str  # snake_case name
+    statement: str  # one sentence
+    paper_claim: int  # which claim of the paper's abstract it makes precise: 1, 2 or 3
+    provenance: str  # "derived: <pointer into docs/derivations.md>", or "our addition: ..."
+    hypotheses: tuple[str, ...]
+    expressions: Mapping[str, sp.Expr] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: the registry is shared by every check.
+        object.__setattr__(self, "expressions", MappingProxyType(dict(self.expressions)))
+
+    def predict(
+        self, values: Mapping[str, Any], digits: int = 30, names: Iterable[str] | None = None
+    ) -> dict[str, mpmath.mpf]:
+        """Evaluate every expression (or those in `names`) whose symbols all have a value.
+
+        Args:
+            values: symbol name -> exact value (int, fraction, decimal string); validated by name.
+            digits: significant digits of every returned value.
+            names: restrict to these expressions (a KeyError names an unknown one).
+
+        Returns:
+            expression name -> mpf, in the order of `expressions`. An expression that divides by zero
+            at `values` raises ValueError naming it, never a silent infinity.
+        """
+        exact = {key: to_exact(value, key) for key, value in values.items()}
+        validate(**exact)
+        given = {symbol(key) for key in exact}
+        wanted = list(self.expressions) if names is None else list(names)
+        for name in wanted:
+            self._expression(name)
+        out: dict[str, mpmath.mpf] = {}
+        for name in wanted:
+            expr = self.expressions[name]
+            if not expr.free_symbols <= given:
+                continue
+            try:
+                out[name] = evaluate(expr, exact, digits)
+            except ZeroDivisionError:
+                raise ValueError(
+                    f"{self.id}.{name} = {expr} is undefined (division by zero) at {values}"
+                ) from None
+        return out
+
+    def exponent(self, key: str) -> sp.Expr:
+        """The scaling exponent `exponent_<key>` (a SymPy number, e.g. 1/2)."""
+        expr = self._expression(f"exponent_{key}")
+        if expr.free_symbols:
+            raise ValueError(f"{self.id}.exponent_{key} = {expr} is not a number")
+        return expr
+
+    def flow_expression(self, name: str) -> sp.Expr:
+        """The expression `name` for gradient flow: c_T = (1 - eta*lam)^T replaced by exp(-lam*t)."""
+        return to_flow(self._expression(name))
+
+    def _expression(self, name: str) -> sp.Expr:
+        try:
+            return self.expressions[name]
+        except KeyError:
+            raise KeyError(
+                f"{self.id} has no expression {name!r}; it has {', '.join(self.expressions)}"
+            ) from None
+
+
+def log_log_slope(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """d log(expr) / d log(var) = var * expr' / expr, simplified: the exponent of var in expr."""
+    return sp.simplify(var * sp.diff(expr, var) / expr)
+
+
+def _provenance(anchor: str, kind: str = "derived") -> str:
+    return f"{kind}: {DERIVATIONS}#{anchor}"
+
+
+# -- shared expressions, each derived once -------------------------------------------------------------
+#: S with a fixed output layer |u_i| = s_u/sqrt(m): k active neurons of mass s_u^2/m each.
+S_FIXED_OUTPUT = k * (s_u / sp.sqrt(m)) ** 2
+#: The same under mean-field output scaling |u_i| = s_u/m.
+S_MEAN_FIELD_OUTPUT = k * (s_u / m) ** 2
+#: Q = d ||g||^2 / (c_T^2 s_w^2 S): chi-square(ell) given the training outcome (R3).
+CHI_SQUARE_STATISTIC = d * g_norm**2 / (C_T**2 * s_w**2 * S)
+#: ||g|| written through Q: ||g||^2 solved from the definition of Q, then the nonnegative root
+#: (so ||g||/sqrt(S) = |c_T| s_w sqrt(Q/d)); c_T^2 is split off because c_T < 0 when eta*lam > 1.
+_g2 = sp.Symbol("g_norm_sq", positive=True)
+_ORTH_GRAD_NORM_SQ = sp.solve(sp.Eq(CHI_SQUARE_STATISTIC.subs(g_norm**2, _g2), Q), _g2)[0]
+ORTH_GRAD_NORM = sp.Abs(C_T) * sp.sqrt(sp.simplify(_ORTH_GRAD_NORM_SQ / C_T**2))
+#: E||g||^2 = (c_T^2 s_w^2 S / d) E[chi2_ell].
+EXPECTED_ORTH_GRAD_NORM_SQ = C_T**2 * s_w**2 * S / d * chi_square.MEAN
+#: On R4's event Q >= ell/2: ||g|| >= |c_T| s_w sqrt(S ell / (2d)).
+ORTH_GRAD_LOWER_BOUND = ORTH_GRAD_NORM.subs(Q, ell / 2)
+#: Standard initialization (s_w = s_u = 1), fixed output layer, no decay (lam = 0).
+_STANDARD = {s_w: 1, s_u: 1}
+ORTH_GRAD_LOWER_BOUND_STANDARD = ORTH_GRAD_LOWER_BOUND.subs(S, S_FIXED_OUTPUT).subs(_STANDARD).subs(lam, 0)
+#: E L for a fixed output layer: m neurons, |u_i| = s_u/sqrt(m), ||Pi w_i(0)|| ~ (s_w/sqrt(d)) chi_ell.
+EXPECTED_LIPSCHITZ = sp.Abs(C_T) * m * (s_u / sp.sqrt(m)) * (s_w / sp.sqrt(d)) * chi_square.CHI_MEAN
+#: The stationary value of the orthogonal coordinate z = <Pi w_i, e> solving lam z = 0 for lam > 0
+#: (selfchecks.weight_decay_step shows the orthogonal part of the stationarity equation is lam Pi w_i).
+_z = sp.Symbol("z", real=True)
+STATIONARY_ORTH_WEIGHT = sp.solve(sp.Eq(sp.Symbol("lam_positive", positive=True) * _z, 0), _z)[0]
+#: lim_{T -> oo} |c_T| = lim r^T for r = |1 - eta*lam| in [0, 1), written r = 1/(1+s), s > 0.
+_s, _T = sp.Symbol("s", positive=True), sp.Symbol("T_real", positive=True)
+DECAY_LIMIT = sp.limit((1 + _s) ** (-_T), _T, sp.oo)
+
+_r = sp.Symbol("r", positive=True)  # ell/d
+_rms_orth_grad = sp.sqrt(EXPECTED_ORTH_GRAD_NORM_SQ)
+_certified_radius_at_expected_lipschitz = sp.Abs(N0) / EXPECTED_LIPSCHITZ
+
+
+RESULTS: dict[str, Result] = {
+    r.id: r
+    for r in (
+        Result(
+            id="R1",
+            name="orthogonal_invariance",
+            statement="Training by any method whose update is a combination of loss gradients leaves "
+            "Pi w_i unchanged, up to the weight-decay factor: Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) for GD "
+            "and exp(-lam*t) Pi w_i(0) for gradient flow.",
+            paper_claim=1,
+            provenance=_provenance("r1-orthogonal-invariance"),
+            hypotheses=(
+                "every training point x_j lies in the linear subspace P of dimension d - ell",
+                "updates are linear combinations of loss gradients plus coupled L2 weight decay "
+                "(GD, SGD, heavy-ball or Nesterov momentum, gradient flow)",
+                "Adam (coordinate-wise) is covered only when P is axis-aligned",
+            ),
+            expressions={"decay_gd": C_T, "decay_flow": flow_decay_factor()},
+        ),
+        Result(
+            id="R2",
+            name="orthogonal_part_unseen",
+            statement="The trajectory of (P w_i, u_i, b_i) and every activation pattern on P depend only on "
+            "(P w(0), u(0), b(0)), the data and the batch order, so for isotropic Gaussian w_i(0) the part "
+            "Pi w_i(0) is independent of the whole training outcome.",
+            paper_claim=1,
+            provenance=_provenance("r2-training-never-sees-the-orthogonal-part"),
+            hypotheses=(
+                "the hypotheses of R1",
+                "w_i(0) ~ N(0, (s_w^2/d) I_d) independent of u(0), b(0) and the batch order",
+            ),
+            expressions={
+                "expected_orth_weight_norm_sq": s_w**2 * ell / d,  # E||Pi w_i(0)||^2
+                "expected_data_weight_norm_sq": s_w**2 * (d - ell) / d,  # E||P w_i(0)||^2
+            },
+        ),
+        Result(
+            id="R3",
+            name="orthogonal_gradient_law",
+            statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 s_w^2 S / d) Pi), so "
+            "Q = d ||g||^2 / (c_T^2 s_w^2 S) is exactly chi-square with ell degrees of freedom.",
+            paper_claim=1,
+            provenance=_provenance("r3-exact-law-of-the-orthogonal-gradient"),
+            hypotheses=(
+                "the hypotheses of R2",
+                "x0 lies in P and is chosen independently of Pi w(0); S = sum_{i active at x0} u_i(T)^2 > 0",
+            ),
+            expressions={
+                "variance_scale": C_T**2 * s_w**2 * S / d,
+                "expected_orth_grad_norm_sq": EXPECTED_ORTH_GRAD_NORM_SQ,
+                "expected_orth_grad_norm": sp.Abs(C_T) * s_w * sp.sqrt(S / d) * chi_square.CHI_MEAN,
+                "chi_square_statistic": CHI_SQUARE_STATISTIC,
+                "chi_square_mean": chi_square.MEAN,
+                "chi_square_cdf": chi_square.CDF,
+                "output_mass_fixed_output": S_FIXED_OUTPUT,
+                "output_mass_mean_field_output": S_MEAN_FIELD_OUTPUT,
+            },
+        ),
+        Result(
+            id="R4",
+            name="large_orthogonal_gradient",
+            statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| s_w sqrt(S ell / (2d)); "
+            "for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
+            paper_claim=1,
+            provenance=_provenance("r4-large-orthogonal-gradient-with-high-probability")
+            + "; the e^{-ell/16} constant is our reconstruction of the paper's",
+            hypotheses=("the hypotheses of R3",),
+            expressions={
+                "orth_grad_lower_bound": ORTH_GRAD_LOWER_BOUND,
+                "orth_grad_lower_bound_standard": ORTH_GRAD_LOWER_BOUND_STANDARD,
+                "failure_probability_bound": chi_square.HALF_MEAN_TAIL_BOUND,
+                "failure_probability_chernoff": chi_square.HALF_MEAN_CHERNOFF,
+                "failure_probability_exact": chi_square.HALF_MEAN_EXACT,
+                "success_probability_exact": chi_square.HALF_MEAN_EXACT_COMPLEMENT,
+                "lower_tail_threshold": chi_square.LOWER_TAIL_THRESHOLD,
+                "upper_tail_threshold": chi_square.UPPER_TAIL_THRESHOLD,
+            },
+        ),
+        Result(
+            id="R5",
+            name="orthogonal_flip",
+            statement="Along v = -sign(N(x0)) g/||g|| the output falls at rate ||g|| until the first "
+            "breakpoint, so the label flips at t* = |N(x0)|/||g|| if that comes first; on R4's event "
+            "t* <= |N(x0)| sqrt(2d / (c_T^2 s_w^2 S ell)).",
+            paper_claim=2,
+            provenance=_provenance("r5-a-small-orthogonal-perturbation-flips-the-label"),
+            hypotheses=(
+                "the hypotheses of R4",
+                "t* is below the first breakpoint -h_i/<w_i, v> > 0 of f(t) = N(x0 + t v) "
+                "(otherwise the exact first zero of f is found by walking the breakpoints)",
+            ),
+            expressions={
+                "flip_distance": sp.Abs(N0) / g_norm,
+                "flip_distance_bound": sp.Abs(N0) / ORTH_GRAD_LOWER_BOUND,
+                "flip_distance_bound_standard": sp.Abs(N0) / ORTH_GRAD_LOWER_BOUND_STANDARD,
+            },
+        ),
+        Result(
+            id="R6",
+            name="certified_orthogonal_radius",
+            statement="For z in P^perp, |N(x0 + z) - N(x0)| <= ||z|| L with "
+            "L = |c_T| sum_i |u_i| ||Pi w_i(0)||, so no orthogonal perturbation shorter than |N(x0)|/L "
+            "flips the label, and "
+            "|N(x0)|/L <= r_perp(x0) <= the flip distance along v.",
+            paper_claim=2,
+            provenance=_provenance("r6-certified-orthogonal-radius-our-addition", kind="our addition"),
+            hypotheses=(
+                "the hypotheses of R1 (for the form of L); the Lipschitz bound itself holds for any "
+                "two-layer ReLU network",
+                "the expected L assumes a fixed output layer |u_i| = s_u/sqrt(m) and Gaussian w_i(0)",
+            ),
+            expressions={
+                "certified_radius": sp.Abs(N0) / L,
+                "expected_lipschitz": EXPECTED_LIPSCHITZ,
+                "certified_radius_at_expected_lipschitz": _certified_radius_at_expected_lipschitz,
+            },
+        ),
+        Result(
+            id="R7",
+            name="small_initialization",
+            statement="Scaling s_w by beta scales ||g||/sqrt(S) (exactly, in distribution) and L by beta, so "
+            "Q stays chi-square(ell) and the certified radius grows like 1/beta.",
+            paper_claim=3,
+            provenance=_provenance("r7-small-initialization"),
+            hypotheses=(
+                "the hypotheses of R3",
+                "S depends on training, so only quantities at fixed S (or divided by sqrt(S)) scale exactly",
+            ),
+            expressions={
+                "orth_grad_over_sqrt_S": (ORTH_GRAD_NORM / sp.sqrt(S)).subs(s_w, beta * s_w),
+                "exponent_beta": log_log_slope((ORTH_GRAD_NORM / sp.sqrt(S)).subs(s_w, beta * s_w), beta),
+                "exponent_ell_over_d": log_log_slope(_rms_orth_grad.subs(ell, _r * d), _r),
+                "exponent_width_sqrt": log_log_slope(
+                    _rms_orth_grad.subs(S, S_FIXED_OUTPUT).subs(k, kappa * m), m
+                ),
+                "exponent_width_mean_field": log_log_slope(
+                    _rms_orth_grad.subs(S, S_MEAN_FIELD_OUTPUT).subs(k, kappa * m), m
+                ),
+                "exponent_certified_radius_beta": log_log_slope(
+                    _certified_radius_at_expected_lipschitz.subs(s_w, beta * s_w), beta
+                ),
+            },
+        ),
+        Result(
+            id="R8",
+            name="l2_regularization",
+            statement="Weight decay shrinks g and L by c_T = (1 - eta*lam)^T, which tends to 0 when "
+            "|1 - eta*lam| < 1, and at every stationary point of the regularized objective (lam > 0) "
+            "Pi w_i = 0, so N(x0 + z) = N(x0) for every z in P^perp.",
+            paper_claim=3,
+            provenance=_provenance("r8-l2-regularization"),
+            hypotheses=(
+                "the hypotheses of R1",
+                "0 < eta*lam < 2 (so |1 - eta*lam| < 1) for the limit; lam > 0 for the stationary points",
+            ),
+            expressions={
+                "decay_gd": C_T,
+                "decay_flow": flow_decay_factor(),
+                "decay_limit": DECAY_LIMIT,
+                "stationary_orth_weight": STATIONARY_ORTH_WEIGHT,
+            },
+        ),
+    )
+}
+
+
+def get(result_id: str) -> Result:
+    """The result called `result_id` ("R1".."R8")."""
+    try:
+        return RESULTS[result_id]
+    except KeyError:
+        raise KeyError(f"no result {result_id!r}; known: {', '.join(RESULTS)}") from None

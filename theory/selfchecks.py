@@ -1,0 +1,268 @@
+"""Symbolic self-checks of the facts the results rest on, each able to fail.
+
+Each check is a function returning a `SelfCheck`; its keyword arguments default to the project's own
+closed forms (theory/chi_square.py, theory/decay.py) and can be overridden, so a test can feed a wrong
+closed form and watch the check fail. The derivations are in docs/derivations.md.
+
+- (a) Laurent-Massart's lower threshold ell - 2 sqrt(ell x) is ell/2 at x = ell/16.
+- (b) The Chernoff bound (sqrt(e)/2)^{ell/2} is below e^{-ell/16} for every ell >= 1: the log of their
+  ratio is ell times a constant whose sign SymPy decides (no sampling of ell).
+- (c) a_{T+1} = (1 - eta*lam) a_T solves to a_0 c_T (rsolve) and a' = -lam a to a_0 e^{-lam t} (dsolve).
+- (d) For a symbolic two-neuron network on R^3 with data in a plane, dL/dw_i has no component along the
+  normal of the plane (R1).
+- (e) The exact P(chi2_ell <= ell/2) lies below both bounds for ell = 1..10^4, at 50 digits.
+- (f) One GD step with weight decay multiplies the normal component of w_i by exactly (1 - eta*lam), so at
+  a stationary point with lam > 0 that component is 0 (R1, R8).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from theory import chi_square
+from theory.decay import C_FLOW, C_T
+from theory.parameters import validate
+from theory.precision import GUARD_DIGITS, mpmath_function
+from theory.symbols import T, ell, eta, lam, t, x
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """The verdict of one self-check, with the numbers it was decided on."""
+
+    id: str
+    claim: str
+    passed: bool
+    detail: str
+    numbers: dict[str, str] = field(default_factory=dict)
+
+
+def lower_threshold_at_half_mean(
+    threshold: sp.Expr = chi_square.LOWER_TAIL_THRESHOLD, x_at: sp.Expr = chi_square.HALF_MEAN_X
+) -> SelfCheck:
+    """(a) ell - 2 sqrt(ell x) at x = ell/16 simplifies to ell/2."""
+    at = sp.simplify(threshold.subs(x, x_at))
+    residual = sp.simplify(at - ell / 2)
+    return SelfCheck(
+        id="a",
+        claim="the Laurent-Massart lower threshold ell - 2 sqrt(ell x) equals ell/2 at x = ell/16",
+        passed=residual == 0,
+        detail=f"threshold at x = {x_at} simplifies to {at}; minus ell/2 leaves {residual}",
+        numbers={"threshold": str(at), "residual": str(residual)},
+    )
+
+
+def chernoff_below_laurent_massart(
+    chernoff: sp.Expr = chi_square.HALF_MEAN_CHERNOFF, bound: sp.Expr = chi_square.HALF_MEAN_TAIL_BOUND
+) -> SelfCheck:
+    """(b) (sqrt(e)/2)^{ell/2} <= e^{-ell/16} for every ell >= 1.
+
+    log(chernoff/bound) = ell * c with c free of ell, and c < 0, so the ratio e^{ell c} is below 1 for every
+    ell > 0. The sign of c is decided by SymPy's `is_negative` (evaluation with error control), not by
+    trying values of ell.
+    """
+    log_ratio = sp.expand_log(sp.log(chernoff / bound), force=True)  # force: ell > 0, both sides > 0
+    constant = sp.simplify(log_ratio / ell)
+    linear = not constant.free_symbols
+    negative = constant.is_negative if linear else None
+    if not linear:
+        detail = f"log(chernoff/bound) = {sp.simplify(log_ratio)} is not ell times a constant"
+    elif negative is None:
+        detail = f"SymPy could not decide the sign of {constant}"
+    else:
+        detail = f"log(chernoff/bound) = ell*({constant}) and {constant} is {'<' if negative else '>='} 0"
+    numbers = {"constant": str(constant)}
+    if linear:
+        numbers["constant_value"] = str(sp.N(constant, 15))
+    return SelfCheck(
+        id="b",
+        claim="the Chernoff bound (sqrt(e)/2)^(ell/2) is below exp(-ell/16) for every ell >= 1",
+        passed=bool(linear and negative),
+        detail=detail,
+        numbers=numbers,
+    )
+
+
+def decay_recurrence(gd_closed_form: sp.Expr = C_T, flow_closed_form: sp.Expr = C_FLOW) -> SelfCheck:
+    """(c) rsolve(a_{T+1} = (1 - eta lam) a_T) = a_0 c_T and dsolve(a' = -lam a) = a_0 e^{-lam t}."""
+    a, a0 = sp.Function("a"), sp.Symbol("a0", real=True)
+    gd = sp.rsolve(a(T + 1) - (1 - eta * lam) * a(T), a(T), {a(0): a0})
+    flow = sp.dsolve(sp.Eq(a(t).diff(t), -lam * a(t)), a(t), ics={a(0): a0}).rhs
+    gd_residual = sp.simplify(gd - a0 * gd_closed_form)
+    flow_residual = sp.simplify(flow - a0 * flow_closed_form)
+    return SelfCheck(
+        id="c",
+        claim="Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) under GD and exp(-lam*t) Pi w_i(0) under gradient flow",
+        passed=gd_residual == 0 and flow_residual == 0,
+        detail=f"rsolve gives {gd} (residual {gd_residual}); dsolve gives {flow} (residual {flow_residual})",
+        numbers={
+            "rsolve": str(gd),
+            "dsolve": str(flow),
+            "gd_residual": str(gd_residual),
+            "flow_residual": str(flow_residual),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _SymbolicNetwork:
+    """N(x) = sum_i u_i sigma(<w_i, x> + b_i) on R^3, two neurons, two data points x_j = a_j p + c_j q."""
+
+    weights: tuple[sp.Matrix, ...]  # w_1, w_2
+    normal: sp.Matrix  # p x q, orthogonal to the data plane
+    data_loss: sp.Expr  # (1/n) sum_j loss(y_j N(x_j)), loss and sigma undefined functions
+    regularized_loss: sp.Expr  # data_loss + (lam/2) ||theta||^2
+
+
+def _symbolic_network(orthogonal_leak: sp.Expr | int) -> _SymbolicNetwork:
+    # An undefined activation sigma stands for the ReLU: its derivative plays the indicator 1[h > 0],
+    # and the claim rests only on dL/dw_i being linear in the x_j, whatever sigma and the loss are.
+    sigma, loss = sp.Function("sigma"), sp.Function("loss")
+    p = sp.Matrix(sp.symbols("p1:4", real=True))
+    q = sp.Matrix(sp.symbols("q1:4", real=True))
+    normal = p.cross(q)
+    coords = sp.symbols("a1:3 c1:3", real=True)
+    points = [coords[j] * p + coords[2 + j] * q + orthogonal_leak * normal for j in range(2)]
+    labels = sp.symbols("y1:3", real=True)
+    weights = tuple(sp.Matrix(sp.symbols(f"w{i}_1:4", real=True)) for i in (1, 2))
+    outputs, biases = sp.symbols("u1:3", real=True), sp.symbols("b1:3", real=True)
+
+    def network(point: sp.Matrix) -> sp.Expr:
+        return sum(outputs[i] * sigma(weights[i].dot(point) + biases[i]) for i in range(2))
+
+    data_loss = sum(loss(labels[j] * network(points[j])) for j in range(2)) / 2
+    norm_sq = sum(w.dot(w) for w in weights) + sum(v**2 for v in outputs) + sum(v**2 for v in biases)
+    return _SymbolicNetwork(weights, normal, data_loss, data_loss + lam / 2 * norm_sq)
+
+
+def _gradient(expr: sp.Expr, vector: sp.Matrix) -> sp.Matrix:
+    return sp.Matrix([sp.diff(expr, v) for v in vector])
+
+
+def _expand_polynomial_part(expr: sp.Expr) -> sp.Expr:
+    """`expr` expanded with each value loss'(.) and sigma'(.) replaced by an opaque symbol D0, D1, ...
+
+    Those values (the surrogates of 1[h > 0] and of the loss derivative) are the same objects in every
+    term, so whether the rest cancels is a polynomial identity; keeping them opaque avoids expanding their
+    long arguments and keeps a non-zero residual short enough to report.
+    """
+    applied = sorted(expr.atoms(sp.Subs, sp.Derivative, AppliedUndef), key=sp.default_sort_key)
+    return sp.expand(expr.xreplace({a: sp.Symbol(f"D{i}") for i, a in enumerate(applied)}))
+
+
+def gradient_in_data_span(orthogonal_leak: sp.Expr | int = 0) -> SelfCheck:
+    """(d) <normal, dL/dw_i> = 0 for data in a plane of R^3: the loss gradient lies in span{x_j} (R1).
+
+    `orthogonal_leak` moves every data point by that multiple of the normal (an affine or noisy data
+    plane), which must make the check fail.
+    """
+    net = _symbolic_network(orthogonal_leak)
+    components = [_expand_polynomial_part(net.normal.dot(_gradient(net.data_loss, w))) for w in net.weights]
+    return SelfCheck(
+        id="d",
+        claim="dL/dw_i lies in span{x_j}: its component orthogonal to the data plane is identically 0",
+        passed=all(c == 0 for c in components),
+        detail="symbolic two-neuron network on R^3, data x_j = a_j p + c_j q, undefined activation and loss; "
+        f"<p x q, dL/dw_i> expands to {components} (D0, D1, ... stand for the loss'(.) sigma'(.) values)",
+        numbers={f"orthogonal_component_w{i + 1}": str(c) for i, c in enumerate(components)},
+    )
+
+
+def weight_decay_step(
+    decay_closed_form: sp.Expr = 1 - eta * lam, orthogonal_leak: sp.Expr | int = 0
+) -> SelfCheck:
+    """(f) <n, w_i - eta dL_lam/dw_i> = (1 - eta lam) <n, w_i>: one GD step with decay scales Pi w_i.
+
+    Equivalently the orthogonal part of the stationarity equation dL_lam/dw_i = 0 is lam <n, w_i> = 0,
+    so a stationary point with lam > 0 has <n, w_i> = 0 (R8).
+    """
+    net = _symbolic_network(orthogonal_leak)
+    residuals = []
+    for w in net.weights:
+        after = net.normal.dot(w - eta * _gradient(net.regularized_loss, w))
+        residuals.append(_expand_polynomial_part(after - decay_closed_form * net.normal.dot(w)))
+    z, positive_lam = sp.Symbol("z", real=True), sp.Symbol("lam_positive", positive=True)
+    stationary = sp.solve(sp.Eq(positive_lam * z, 0), z)
+    return SelfCheck(
+        id="f",
+        claim="one GD step with weight decay multiplies the orthogonal part of w_i by (1 - eta*lam); "
+        "at a stationary point with lam > 0 it is 0",
+        passed=all(r == 0 for r in residuals) and stationary == [0],
+        detail=f"<n, w_i - eta dL/dw_i> - ({decay_closed_form}) <n, w_i> expands to {residuals}; "
+        f"lam z = 0 with lam > 0 gives z in {stationary}",
+        numbers={
+            **{f"residual_w{i + 1}": str(r) for i, r in enumerate(residuals)},
+            "stationary_solutions": str(stationary),
+        },
+    )
+
+
+def exact_tail_below_bounds(
+    ells: Iterable[int] = range(1, 10001),
+    digits: int = 50,
+    exact: sp.Expr | None = None,
+    chernoff: sp.Expr = chi_square.HALF_MEAN_CHERNOFF,
+    bound: sp.Expr = chi_square.HALF_MEAN_TAIL_BOUND,
+) -> SelfCheck:
+    """(e) P(chi2_ell <= ell/2) <= (sqrt(e)/2)^{ell/2} and <= e^{-ell/16} for every ell in `ells`.
+
+    Evaluated at `digits` digits (plus guard digits): the values reach 1e-422 at ell = 10^4. The exact
+    tail defaults to `chi_square.half_mean_tail_series` (fixed-point Kummer series: fast, and a route
+    independent of the gammainc behind chi_square.HALF_MEAN_EXACT); pass an expression in ell to replace it.
+    """
+    validate(digits=digits)
+    ells = list(ells)
+    for value in ells:
+        validate(ell=value)
+    chernoff_at, bound_at = (mpmath_function(e, (ell,)) for e in (chernoff, bound))
+    exact_at = None if exact is None else mpmath_function(exact, (ell,))
+    start = time.perf_counter()
+    ratios_chernoff, ratios_bound = [], []
+    for value in ells:
+        with mpmath.workdps(digits + GUARD_DIGITS):
+            n = mpmath.mpf(value)
+            p = chi_square.half_mean_tail_series(value, digits) if exact_at is None else exact_at(n)
+            ratios_chernoff.append(p / chernoff_at(n))
+            ratios_bound.append(p / bound_at(n))
+    elapsed = time.perf_counter() - start
+    numbers: dict[str, str] = {"ells": f"{ells[0]}..{ells[-1]} ({len(ells)} values)", "digits": str(digits)}
+    for label, ratios in (("exact/chernoff", ratios_chernoff), ("exact/exp(-ell/16)", ratios_bound)):
+        low = min(range(len(ells)), key=ratios.__getitem__)
+        high = max(range(len(ells)), key=ratios.__getitem__)
+        numbers[f"min {label}"] = f"{mpmath.nstr(ratios[low], 6)} at ell={ells[low]}"
+        numbers[f"max {label}"] = f"{mpmath.nstr(ratios[high], 6)} at ell={ells[high]}"
+    numbers["seconds"] = f"{elapsed:.2f}"
+    below = [
+        value for value, rc, rb in zip(ells, ratios_chernoff, ratios_bound, strict=True) if rc > 1 or rb > 1
+    ]
+    return SelfCheck(
+        id="e",
+        claim="the exact P(chi2_ell <= ell/2) is below the Chernoff and Laurent-Massart bounds for every ell",
+        passed=not below,
+        detail="every ell satisfies both bounds"
+        if not below
+        else f"{len(below)} values of ell violate a bound, the first ell={below[0]}",
+        numbers=numbers,
+    )
+
+
+#: Every self-check with its default (the project's own) closed forms.
+ALL_SELFCHECKS = (
+    lower_threshold_at_half_mean,
+    chernoff_below_laurent_massart,
+    decay_recurrence,
+    gradient_in_data_span,
+    exact_tail_below_bounds,
+    weight_decay_step,
+)
+
+
+def run_all() -> list[SelfCheck]:
+    """Run every self-check with the project's closed forms."""
+    return [check() for check in ALL_SELFCHECKS]

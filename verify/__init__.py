@@ -1,0 +1,1 @@
+"""The harness of offsub: one check per claim, decided by a stated statistical rule, and the reports."""
