@@ -69,7 +69,7 @@ def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 def _verify(net: Network, X0: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """N(x0) N(x0 + (1 + VERIFY_NUDGE) delta) < 0: the nudged perturbation lands strictly on the other side."""
+    """N(x0) N(x0 + (1 + VERIFY_NUDGE) delta) < 0: the nudged perturbation lands strictly across."""
     return forward(net, X0) * forward(net, X0 + (1.0 + VERIFY_NUDGE) * delta) < 0
 
 
@@ -226,12 +226,14 @@ def minimal_l2_attack(
         # DeepFool can chatter between linear pieces without converging; keeping the shortest exact flip
         # over every iterate's direction makes the result well defined, and since the first direction is
         # -sign(N(x0)) P grad / ||P grad||, never longer than the flip along the projected gradient.
-        r_norm = r.norm(dim=-1, keepdim=True)
-        line = flip_along(net, X0, r / torch.where(r_norm > 0, r_norm, torch.ones_like(r_norm)))
-        better = line.success & (line.norm < norm)
-        delta = torch.where(better.unsqueeze(-1), line.delta, delta)
-        norm = torch.where(better, line.norm, norm)
-        success = success | better
+        # Only runs with a point that just moved need a new line search (the rest would repeat the last one).
+        runs = torch.nonzero((~done).any(-1)).squeeze(-1)
+        r_norm = r[runs].norm(dim=-1, keepdim=True)
+        line = flip_along(net.select(runs), X0[runs], r[runs] / torch.where(r_norm > 0, r_norm, 1.0))
+        better = line.success & (line.norm < norm[runs]) & ~done[runs]
+        delta[runs] = torch.where(better.unsqueeze(-1), line.delta, delta[runs])
+        norm[runs] = torch.where(better, line.norm, norm[runs])
+        success[runs] = success[runs] | better
     return AttackResult(delta, norm, success, iterations)
 
 
@@ -257,8 +259,9 @@ def check_sandwich(
         excess = torch.where(bad, torch.nan_to_num(ratio, nan=float("inf")), torch.full_like(ratio, -1.0))
         flat = int(excess.flatten().argmax())
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), certified.shape))
+        c, a = float(certified[index]), float(attack_norm[index])
         raise SandwichViolation(
-            f"certified radius {float(certified[index]):.17g} > attack radius {float(attack_norm[index]):.17g} "
+            f"certified radius {c:.17g} > attack radius {a:.17g} "
             f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}, atol={atol:g}); "
             f"{int(bad.sum())} of {bad.numel()} entries violate"
         )

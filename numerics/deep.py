@@ -67,14 +67,17 @@ class DeepNetwork:
         return DeepNetwork(*(t[index] for t in self.tensors()))
 
 
-def initialize_deep(config: DeepInitConfig, d: int, runs: int, *, seed: int,
-                    device: str | torch.device = "cpu") -> DeepNetwork:
+def initialize_deep(
+    config: DeepInitConfig, d: int, runs: int, *, seed: int, device: str | torch.device = "cpu"
+) -> DeepNetwork:
     """Draw `runs` independent networks on R^d (biases b = c = 0) from one seeded CPU generator, float64."""
     validate(d=d, runs=runs, seed=seed)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     f64 = torch.float64
     W = torch.randn(runs, config.m1, d, generator=gen, dtype=f64) * (config.s_w / math.sqrt(d))
-    A = torch.randn(runs, config.m2, config.m1, generator=gen, dtype=f64) * (config.s_a / math.sqrt(config.m1))
+    A = torch.randn(runs, config.m2, config.m1, generator=gen, dtype=f64) * (
+        config.s_a / math.sqrt(config.m1)
+    )
     signs = torch.randint(0, 2, (runs, config.m2), generator=gen).to(f64) * 2 - 1
     v = signs * (config.s_v / math.sqrt(config.m2))
     b, c = torch.zeros(runs, config.m1, dtype=f64), torch.zeros(runs, config.m2, dtype=f64)
@@ -121,8 +124,9 @@ class DeepGradients:
     v: torch.Tensor
 
 
-def loss_and_gradients(net: DeepNetwork, X: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *,
-                       bias: bool = False) -> DeepGradients:
+def loss_and_gradients(
+    net: DeepNetwork, X: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *, bias: bool = False
+) -> DeepGradients:
     """L = (1/n) sum_j loss(y_j N(x_j)) and its hand-written gradients (module docstring), X (R, n, d)."""
     choice("loss", loss, LOSSES)
     n = X.shape[1]
@@ -153,8 +157,16 @@ class DeepTrainResult:
     train_accuracy: torch.Tensor  # (R,) fraction of j with y_j N(x_j) > 0
 
 
-def train_deep(net0: DeepNetwork, X: torch.Tensor, y: torch.Tensor, *, lr: float, steps: int,
-               loss: str = "logistic", train_bias: bool = False) -> DeepTrainResult:
+def train_deep(
+    net0: DeepNetwork,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lr: float,
+    steps: int,
+    loss: str = "logistic",
+    train_bias: bool = False,
+) -> DeepTrainResult:
     """Full-batch GD theta <- theta - lr dL/dtheta on every layer, for `steps` steps, all R runs at once.
 
     No weight decay, so R1's factor is c_T = 1 for the first layer. A run whose update is not finite
@@ -181,8 +193,9 @@ def train_deep(net0: DeepNetwork, X: torch.Tensor, y: torch.Tensor, *, lr: float
             t_new[keep] = t_old[keep]
         net = new
     outputs = forward(net, X)
-    return DeepTrainResult(net, net0.clone(), finite, empirical_loss(loss, outputs, y),
-                           ((y * outputs) > 0).to(X.dtype).mean(1))
+    return DeepTrainResult(
+        net, net0.clone(), finite, empirical_loss(loss, outputs, y), ((y * outputs) > 0).to(X.dtype).mean(1)
+    )
 
 
 @dataclass
@@ -194,8 +207,9 @@ class DeepFlip:
     success: torch.Tensor  # (R, p) bool: N(x0) N(x0 + delta) < 0 by a forward pass
 
 
-def projected_flip(net: DeepNetwork, X0: torch.Tensor, projector: torch.Tensor, *, max_iter: int = 50,
-                   bisections: int = 60) -> DeepFlip:
+def projected_flip(
+    net: DeepNetwork, X0: torch.Tensor, projector: torch.Tensor, *, max_iter: int = 50, bisections: int = 60
+) -> DeepFlip:
     """A flip within range(projector) (Pi: orthogonal to P; B B^T: on P) by DeepFool, shortened by bisection.
 
     DeepFool steps r <- r - 1.02 N(x)/||P grad||^2 P grad (2 % overshoot, as in DeepFool) until

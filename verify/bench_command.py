@@ -168,19 +168,26 @@ def max_relative_difference(a: Network, b: Network) -> float:
     )
 
 
-def quick_run_timings(device: str) -> dict:
-    """Wall time of `python -m verify all --profile quick` (a subprocess, reports in a temporary
-    directory), its exit status, and the seconds of each check from its manifest.json."""
+def quick_run_timings(device: str, ids: list[str] | None = None) -> dict:
+    """Wall time of `python -m verify all --profile quick` (or `run IDS`; a subprocess writing its
+    reports to a temporary directory), its exit status, and each check's seconds from its manifest.json."""
     with tempfile.TemporaryDirectory(prefix="offsub-bench-") as tmp:
         out = Path(tmp) / "quick"
-        command = [sys.executable, "-m", "verify", "all", "--profile", "quick", "--out", str(out)]
+        which = ["all"] if ids is None else ["run", *ids]
+        command = [sys.executable, "-m", "verify", *which, "--profile", "quick", "--out", str(out)]
         start = time.perf_counter()
         done = subprocess.run([*command, "--device", device], capture_output=True, text=True)
         seconds = time.perf_counter() - start
         manifest = out / "manifest.json"
         checks = json.loads(manifest.read_text()).get("check_seconds", {}) if manifest.exists() else {}
     tail = done.stderr.strip().splitlines()[-1:] if done.returncode not in (0, 1) else []
-    return {"seconds": seconds, "exit_status": done.returncode, "check_seconds": checks, "error": tail}
+    return {
+        "command": " ".join(["python -m verify", *which, "--profile quick"]),
+        "seconds": seconds,
+        "exit_status": done.returncode,
+        "check_seconds": checks,
+        "error": tail,
+    }
 
 
 def machine(device: str) -> dict:
@@ -216,7 +223,7 @@ def format_table(report: dict) -> str:
     ]
     quick = report["quick"]
     if quick is not None:
-        lines += ["", f"python -m verify all --profile quick: {quick['seconds']:.1f} s, "
+        lines += ["", f"{quick['command']}: {quick['seconds']:.1f} s, "
                       f"exit status {quick['exit_status']} {' '.join(quick['error'])}"]  # fmt: skip
         rows = sorted(quick["check_seconds"].items(), key=lambda kv: -kv[1])
         lines.append(tabulate(rows, headers=["check", "seconds"], floatfmt=".1f"))

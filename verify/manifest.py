@@ -41,7 +41,11 @@ def hardware(device: str) -> dict[str, str]:
 
     import torch
 
-    info = {"cpu": cpu_model(), "cpu_count": str(os.cpu_count()), "torch_threads": str(torch.get_num_threads())}
+    info = {
+        "cpu": cpu_model(),
+        "cpu_count": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+    }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -57,7 +61,10 @@ def git_commit(root: Path) -> str:
             return "unknown"
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"],
-            cwd=root, capture_output=True, text=True, timeout=10,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

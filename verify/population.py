@@ -70,8 +70,17 @@ def trained_population(
     noise: float = 0.0,
 ) -> Population:
     """Train `runs` networks on independent data drawn in one fixed subspace; measure at held-out x0."""
-    data = make_dataset(dataset, runs=runs, seed=seed, d=d, ell=ell, n=n + points, noise=noise,
-                        axis_aligned=axis_aligned, device=device)
+    data = make_dataset(
+        dataset,
+        runs=runs,
+        seed=seed,
+        d=d,
+        ell=ell,
+        n=n + points,
+        noise=noise,
+        axis_aligned=axis_aligned,
+        device=device,
+    )
     # The last `points` draws are held out; they lie in P even when training data carry noise.
     X, y = data.X[:, :n], data.y[:, :n]
     X0 = data.X[:, n:]

@@ -59,15 +59,17 @@ def summary_rows(records: list[CheckRecord]) -> list[list[str]]:
     rows = []
     for r in records:
         o = r.outcome
-        rows.append([
-            r.check.id,
-            r.check.claim,
-            o.predicted if o else "",
-            o.measured if o else "",
-            o.statistic if o else r.error,
-            r.verdict.upper(),
-            f"{r.seconds:.1f}",
-        ])
+        rows.append(
+            [
+                r.check.id,
+                r.check.claim,
+                o.predicted if o else "",
+                o.measured if o else "",
+                o.statistic if o else r.error,
+                r.verdict.upper(),
+                f"{r.seconds:.1f}",
+            ]
+        )
     return rows
 
 
@@ -94,7 +96,7 @@ def markdown(records: list[CheckRecord], manifest: dict) -> str:
         f"- commit `{manifest['git_commit']}`; started {manifest['started']}, finished {manifest['finished']}",
         f"- hardware: {manifest['hardware'].get('cpu', '')}"
         + (f", GPU {manifest['hardware']['gpu']}" if "gpu" in manifest["hardware"] else ""),
-        f"- versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()),
         "",
         f"**{n_pass} of {len(records)} checks pass.** A verdict is decided by the statistic column: "
         "each statistical check fails by chance with at most its stated false-fail rate when the "
@@ -102,8 +104,11 @@ def markdown(records: list[CheckRecord], manifest: dict) -> str:
         "",
         "## Summary",
         "",
-        tabulate([[_cell(c) for c in row] for row in summary_rows(records)], headers=list(SUMMARY_HEADERS),
-                 tablefmt="github"),
+        tabulate(
+            [[_cell(c) for c in row] for row in summary_rows(records)],
+            headers=list(SUMMARY_HEADERS),
+            tablefmt="github",
+        ),
         "",
     ]
     section = None
@@ -112,14 +117,21 @@ def markdown(records: list[CheckRecord], manifest: dict) -> str:
             section = r.check.section
             lines += [f"## {section}", ""]
         lines += [f"### {r.check.id}: {r.check.claim}", ""]
-        lines.append(f"Verdict **{r.verdict.upper()}** in {r.seconds:.1f} s"
-                     + (f"; false-fail rate {r.false_fail_rate:.2g}." if r.false_fail_rate else "."))
+        lines.append(
+            f"Verdict **{r.verdict.upper()}** in {r.seconds:.1f} s"
+            + (f"; false-fail rate {r.false_fail_rate:.2g}." if r.false_fail_rate else ".")
+        )
         lines.append("")
         if r.outcome is None:
             lines += ["```", r.error, "```", ""]
             continue
         o = r.outcome
-        lines += [f"- predicted: {o.predicted}", f"- measured: {o.measured}", f"- statistic: {o.statistic}", ""]
+        lines += [
+            f"- predicted: {o.predicted}",
+            f"- measured: {o.measured}",
+            f"- statistic: {o.statistic}",
+            "",
+        ]
         if o.notes:
             lines += [o.notes, ""]
         for t in o.tables:
@@ -132,17 +144,35 @@ def markdown(records: list[CheckRecord], manifest: dict) -> str:
 def _tex_escape(s: Any) -> str:
     s = str(s)
     # Backslash first, so the escapes added after it are not escaped again.
-    for a, b in (("\\", r"\textbackslash "), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde "), ("^", r"\^{}")):
+    for a, b in (
+        ("\\", r"\textbackslash "),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("$", r"\$"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+        ("~", r"\textasciitilde "),
+        ("^", r"\^{}"),
+    ):
         s = s.replace(a, b)
     return s
 
 
 def _table_tex(title: str, headers, rows) -> str:
-    body = tabulate([[_tex_escape(c) for c in row] for row in rows], headers=[_tex_escape(h) for h in headers],
-                    tablefmt="latex_booktabs")
-    return "\\begin{table}[ht]\n\\centering\\small\n" + f"\\caption{{{_tex_escape(title)}}}\n" + \
-        "\\resizebox{\\textwidth}{!}{%\n" + body + "}\n\\end{table}\n"
+    body = tabulate(
+        [[_tex_escape(c) for c in row] for row in rows],
+        headers=[_tex_escape(h) for h in headers],
+        tablefmt="latex_booktabs",
+    )
+    return (
+        "\\begin{table}[ht]\n\\centering\\small\n"
+        + f"\\caption{{{_tex_escape(title)}}}\n"
+        + "\\resizebox{\\textwidth}{!}{%\n"
+        + body
+        + "}\n\\end{table}\n"
+    )
 
 
 def latex(records: list[CheckRecord], manifest: dict) -> str:
@@ -152,7 +182,7 @@ def latex(records: list[CheckRecord], manifest: dict) -> str:
         _table_tex("Summary of checks", SUMMARY_HEADERS, summary_rows(records)),
     ]
     for r in records:
-        for t in (r.outcome.tables if r.outcome else []):
+        for t in r.outcome.tables if r.outcome else []:
             parts.append(_table_tex(f"{r.check.id}: {t.title}", t.headers, t.rows))
     return "\n".join(parts)
 
@@ -161,22 +191,30 @@ def to_json(records: list[CheckRecord], manifest: dict) -> dict:
     checks = []
     for r in records:
         o = r.outcome
-        checks.append({
-            "id": r.check.id,
-            "claim": r.check.claim,
-            "result": r.check.result,
-            "verdict": r.verdict,
-            "predicted": o.predicted if o else None,
-            "measured": o.measured if o else None,
-            "statistic": o.statistic if o else None,
-            "false_fail_rate": r.false_fail_rate,
-            "seconds": round(r.seconds, 3),
-            "details": o.details if o else {},
-            "tables": [{"title": t.title, "headers": list(t.headers), "rows": [list(map(_jsonable, row))
-                        for row in t.rows]} for t in (o.tables if o else [])],
-            "figures": [f"figures/{f}" for f in (o.figures if o else [])],
-            "error": r.error or None,
-        })
+        checks.append(
+            {
+                "id": r.check.id,
+                "claim": r.check.claim,
+                "result": r.check.result,
+                "verdict": r.verdict,
+                "predicted": o.predicted if o else None,
+                "measured": o.measured if o else None,
+                "statistic": o.statistic if o else None,
+                "false_fail_rate": r.false_fail_rate,
+                "seconds": round(r.seconds, 3),
+                "details": o.details if o else {},
+                "tables": [
+                    {
+                        "title": t.title,
+                        "headers": list(t.headers),
+                        "rows": [list(map(_jsonable, row)) for row in t.rows],
+                    }
+                    for t in (o.tables if o else [])
+                ],
+                "figures": [f"figures/{f}" for f in (o.figures if o else [])],
+                "error": r.error or None,
+            }
+        )
     return {"manifest": manifest, "checks": checks}
 
 

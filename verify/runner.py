@@ -56,15 +56,19 @@ def run_checks(
             except Exception:  # an internal error is reported per check, and the exit status says so
                 outcome, verdict, error = None, "error", traceback.format_exc(limit=8)
             seconds = time.perf_counter() - t0
-            records.append(CheckRecord(chk, outcome, verdict, seconds, rate if chk.statistical else None, error))
+            records.append(
+                CheckRecord(chk, outcome, verdict, seconds, rate if chk.statistical else None, error)
+            )
             line = f"{verdict.upper():5s} {chk.id:28s} {seconds:7.1f}s  "
-            line += (outcome.statistic if outcome else error.strip().splitlines()[-1])
+            line += outcome.statistic if outcome else error.strip().splitlines()[-1]
             tqdm.write(line, file=sys.stdout)
         overall.close()
         write_all(
             stage,
             records,
-            manifest(profile=profile, seed=seed, device=device, false_fail_rate=false_fail_rate, started=started),
+            manifest(
+                profile=profile, seed=seed, device=device, false_fail_rate=false_fail_rate, started=started
+            ),
         )
     return records
 

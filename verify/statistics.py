@@ -790,8 +790,16 @@ def binomial_two_sided_test(
     test = stats.binomtest(events, n, p, alternative="two-sided")
     ci = test.proportion_ci(confidence_level=1 - alpha, method="exact")
     return TwoSidedBinomialResult(
-        name=name, events=events, n=n, p0=p, rate=events / n, p_value=float(test.pvalue), alpha=alpha,
-        ci_low=float(ci.low), ci_high=float(ci.high), passed=bool(test.pvalue >= alpha),
+        name=name,
+        events=events,
+        n=n,
+        p0=p,
+        rate=events / n,
+        p_value=float(test.pvalue),
+        alpha=alpha,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        passed=bool(test.pvalue >= alpha),
     )
 
 
@@ -865,9 +873,17 @@ def weighted_slope_test(
     resid = float((w * (v - intercept - slope * u) ** 2).sum())
     dof = xs.size - 2
     return WeightedSlopeResult(
-        predicted=float(predicted_slope), slope=float(slope), intercept=float(intercept),
-        intercept_at_predicted=float((swv - predicted_slope * swu) / sw), stderr=stderr, half_width=half,
-        ci_low=float(slope - half), ci_high=float(slope + half), groups=int(xs.size), residual_chi2=resid,
-        residual_p=float(stats.chi2.sf(resid, dof)) if dof > 0 else float("nan"), alpha=alpha,
+        predicted=float(predicted_slope),
+        slope=float(slope),
+        intercept=float(intercept),
+        intercept_at_predicted=float((swv - predicted_slope * swu) / sw),
+        stderr=stderr,
+        half_width=half,
+        ci_low=float(slope - half),
+        ci_high=float(slope + half),
+        groups=int(xs.size),
+        residual_chi2=resid,
+        residual_p=float(stats.chi2.sf(resid, dof)) if dof > 0 else float("nan"),
+        alpha=alpha,
         passed=bool(abs(slope - predicted_slope) <= half),
     )

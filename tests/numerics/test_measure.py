@@ -88,6 +88,18 @@ def test_active_set_counts_and_output_weight_mass():
             assert math.isclose(float(act.S[r, j]), float((net.u[r][h > 0] ** 2).sum()), rel_tol=1e-14)
 
 
+def test_active_set_excludes_neurons_exactly_at_zero():
+    # h = (1, 0, -1): the neuron with h = 0 is not in I (I = {i : h_i > 0}); k = 1, S = u_1^2.
+    net = Network(
+        torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]], dtype=F64),
+        torch.zeros(1, 3, dtype=F64),
+        torch.tensor([[0.5, 2.0, 3.0]], dtype=F64),
+    )
+    act = active_set(net, torch.tensor([[1.0, 0.0]], dtype=F64))
+    assert act.mask.tolist() == [[[True, False, False]]]
+    assert act.k.tolist() == [[1]] and act.S.tolist() == [[0.25]]
+
+
 def test_chi_square_statistic_is_the_direct_formula():
     B, perp, _, net, X0 = small_population(2)
     g = orthogonal_gradient(net, X0, perp)
@@ -155,23 +167,28 @@ def test_invariance_error_is_zero_inside_P_and_positive_otherwise():
     leaked = Network(net0.W + 0.05 * torch.randn(net0.W.shape, generator=gen, dtype=F64), net0.b, net0.u)
     assert torch.all(invariance_error(leaked, net0, perp) > 0.01 * scale)
     per_run = torch.tensor([0.7, 0.7, 0.7], dtype=F64)
-    torch.testing.assert_close(invariance_error(net, net0, perp, per_run), invariance_error(net, net0, perp, 0.7))
+    torch.testing.assert_close(
+        invariance_error(net, net0, perp, per_run), invariance_error(net, net0, perp, 0.7)
+    )
 
 
 def test_orthogonal_lipschitz_bounds_every_orthogonal_variation():
     B, perp, _, net, X0 = small_population(4, R=3, d=6, ell=4, m=9, p=4)
     L = orthogonal_lipschitz(net, perp)
     direct = torch.tensor(
-        [sum(abs(float(net.u[r, i])) * float((perp @ net.W[r, i]).norm()) for i in range(9)) for r in range(3)],
+        [
+            sum(abs(float(net.u[r, i])) * float((perp @ net.W[r, i]).norm()) for i in range(9))
+            for r in range(3)
+        ],
         dtype=F64,
     )
     torch.testing.assert_close(L, direct, rtol=1e-13, atol=0)
     gen = torch.Generator().manual_seed(11)
     for scale in (1e-3, 0.1, 1.0, 10.0):
         Z = torch.randn(3, 4, 500, 6, generator=gen, dtype=F64) @ perp * scale
-        variation = output_variation_along(
-            net, X0.repeat_interleave(500, 1), Z.reshape(3, 2000, 6)
-        ).reshape(3, 4, 500)
+        variation = output_variation_along(net, X0.repeat_interleave(500, 1), Z.reshape(3, 2000, 6)).reshape(
+            3, 4, 500
+        )
         bound = L.reshape(3, 1, 1) * Z.norm(dim=-1)
         # Relative rounding allowance 1e-12: both sides are sums of ~10 float64 products.
         assert torch.all(variation.abs() <= bound * (1 + 1e-12) + 1e-15)
@@ -216,7 +233,9 @@ def test_margins_accuracy_and_min_margin_on_a_hand_example():
 def test_shapes_are_checked():
     _, perp, _, net, X0 = small_population(6)
     assert batch_points(net, X0[0]).shape == X0.shape
-    torch.testing.assert_close(orthogonal_gradient(net, X0[0], perp), orthogonal_gradient(net, X0[:1].expand_as(X0), perp))
+    torch.testing.assert_close(
+        orthogonal_gradient(net, X0[0], perp), orthogonal_gradient(net, X0[:1].expand_as(X0), perp)
+    )
     with pytest.raises(ParameterError, match="X of shape"):
         batch_points(net, X0[:2])
     with pytest.raises(ParameterError, match="projector"):

@@ -9,7 +9,9 @@ from verify.cli import main
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_help_lists_subcommands():
@@ -25,8 +27,16 @@ def test_list_shows_every_check(capsys):
     assert "R1.invariance" in out and "R3" in out
 
 
-@pytest.mark.parametrize("argv", [["frobnicate"], ["run", "R99.nothing"], ["all", "--profile", "huge"],
-                                  ["all", "--false-fail-rate", "2"], ["all", "--device", "tpu"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frobnicate"],
+        ["run", "R99.nothing"],
+        ["all", "--profile", "huge"],
+        ["all", "--false-fail-rate", "2"],
+        ["all", "--device", "tpu"],
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(argv, tmp_path):
     out = _run(*argv, *(["--out", str(tmp_path / "r")] if argv[0] in ("all", "run") else []))
     assert out.returncode == 2, out.stderr

@@ -10,13 +10,24 @@ from verify.report import CheckRecord, staged_directory, write_all
 
 def _record(verdict="pass") -> CheckRecord:
     chk = Check("X.demo", "a demo claim", "R0", True, lambda ctx: None, "Demo")  # type: ignore[arg-type]
-    out = Outcome(verdict == "pass", "p=1", "m=1", "D=0 (p=1)", notes="n", tables=[Table("t", ("a",), ((1,),))])
+    out = Outcome(
+        verdict == "pass", "p=1", "m=1", "D=0 (p=1)", notes="n", tables=[Table("t", ("a",), ((1,),))]
+    )
     return CheckRecord(chk, out, verdict, 0.5, 1e-4)
 
 
-MANIFEST = {"command": "python -m verify demo", "profile": "quick", "seed": 0, "device": "cpu",
-            "false_fail_rate": 1e-3, "git_commit": "abc", "started": "s", "finished": "f",
-            "hardware": {"cpu": "x"}, "versions": {"python": "3"}}
+MANIFEST = {
+    "command": "python -m verify demo",
+    "profile": "quick",
+    "seed": 0,
+    "device": "cpu",
+    "false_fail_rate": 1e-3,
+    "git_commit": "abc",
+    "started": "s",
+    "finished": "f",
+    "hardware": {"cpu": "x"},
+    "versions": {"python": "3"},
+}
 
 
 def test_write_all_produces_every_file(tmp_path):

@@ -410,8 +410,9 @@ def test_weighted_slope_passes_true_exponent_and_fails_wrong_one():
 def test_weighted_slope_false_alarm_rate():
     from verify.statistics import weighted_slope_test
 
-    rejections = sum(not weighted_slope_test(*_group_means(1.0, seed=s, n=200), 1.0, alpha=0.1).passed
-                     for s in range(400))
+    rejections = sum(
+        not weighted_slope_test(*_group_means(1.0, seed=s, n=200), 1.0, alpha=0.1).passed for s in range(400)
+    )
     # Binom(400, 0.1): mean 40, sd 6; a 4-sd window guards against a miscalibrated interval.
     assert 16 <= rejections <= 64
 

@@ -9,8 +9,8 @@ axis-aligned one.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 
@@ -40,15 +40,23 @@ class InvarianceRun:
 
 
 def _sizes(ctx: Context) -> dict:
-    return ctx.size({
-        "quick": dict(runs=16, d=40, ell=25, m=32, n=30, steps=200),
-        "standard": dict(runs=64, d=60, ell=40, m=64, n=50, steps=500),
-        "full": dict(runs=256, d=100, ell=70, m=128, n=100, steps=2000),
-    })
+    return ctx.size(
+        {
+            "quick": dict(runs=16, d=40, ell=25, m=32, n=30, steps=200),
+            "standard": dict(runs=64, d=60, ell=40, m=64, n=50, steps=500),
+            "full": dict(runs=256, d=100, ell=70, m=128, n=100, steps=2000),
+        }
+    )
 
 
-def measure_invariance(ctx: Context, label: str, config: TrainConfig, *, axis_aligned: bool = False,
-                       expected_c_T: float | None = None) -> InvarianceRun:
+def measure_invariance(
+    ctx: Context,
+    label: str,
+    config: TrainConfig,
+    *,
+    axis_aligned: bool = False,
+    expected_c_T: float | None = None,
+) -> InvarianceRun:
     """Train a batch and measure the worst relative invariance error against c_T.
 
     `expected_c_T` is the theory's factor (from theory.results); None means no decay (c_T = 1).
@@ -57,8 +65,16 @@ def measure_invariance(ctx: Context, label: str, config: TrainConfig, *, axis_al
     """
     s = _sizes(ctx)
     seed = derive_seed(ctx.seed, "R1", label)
-    data = make_dataset("gaussian_linear", runs=s["runs"], seed=seed, d=s["d"], ell=s["ell"], n=s["n"],
-                        axis_aligned=axis_aligned, device=ctx.device)
+    data = make_dataset(
+        "gaussian_linear",
+        runs=s["runs"],
+        seed=seed,
+        d=s["d"],
+        ell=s["ell"],
+        n=s["n"],
+        axis_aligned=axis_aligned,
+        device=ctx.device,
+    )
     net0 = initialize(InitConfig(m=s["m"]), s["d"], s["runs"], seed=seed + 1, device=ctx.device)
     res = train(net0, data.X, data.y, config)
     c_T = 1.0 if expected_c_T is None else expected_c_T
@@ -71,18 +87,34 @@ def measure_invariance(ctx: Context, label: str, config: TrainConfig, *, axis_al
 
 
 def _table(runs: list[InvarianceRun]) -> Table:
-    return Table("Worst relative invariance error over the batch",
-                 ("setting", "T", "c_T (theory)", "relative error", "rounding budget", "within budget"),
-                 tuple((r.label, r.steps, f"{r.c_T:.12g}", f"{r.relative_error:.2e}", f"{r.budget:.1e}",
-                        "yes" if r.within else "no") for r in runs))
+    return Table(
+        "Worst relative invariance error over the batch",
+        ("setting", "T", "c_T (theory)", "relative error", "rounding budget", "within budget"),
+        tuple(
+            (
+                r.label,
+                r.steps,
+                f"{r.c_T:.12g}",
+                f"{r.relative_error:.2e}",
+                f"{r.budget:.1e}",
+                "yes" if r.within else "no",
+            )
+            for r in runs
+        ),
+    )
 
 
 def _base(ctx: Context, **kw) -> TrainConfig:
     return TrainConfig(**{"steps": _sizes(ctx)["steps"], "lr": 0.1, **kw})
 
 
-@check("R1.invariance", claim="GD, SGD, heavy-ball momentum and gradient flow leave Pi w_i unchanged",
-       result="R1", statistical=False, section=SECTION)
+@check(
+    "R1.invariance",
+    claim="GD, SGD, heavy-ball momentum and gradient flow leave Pi w_i unchanged",
+    result="R1",
+    statistical=False,
+    section=SECTION,
+)
 def invariance(ctx: Context) -> Outcome:
     n = _sizes(ctx)["n"]
     configs = {
@@ -99,15 +131,20 @@ def invariance(ctx: Context) -> Outcome:
         measured=f"worst relative error {max(r.relative_error for r in runs):.1e}",
         statistic=f"max error/budget = {worst:.2g} (pass iff <= 1)",
         notes="Derivation: dL/dw_i is a combination of the data points x_j, all in P, so every update built "
-              "from loss gradients has no component in P^perp. The budget is a worst-case float64 forward-error "
-              "bound, not a tuned tolerance; an invariance failure (e.g. Adam below) exceeds it by ~10 orders.",
+        "from loss gradients has no component in P^perp. The budget is a worst-case float64 forward-error "
+        "bound, not a tuned tolerance; an invariance failure (e.g. Adam below) exceeds it by ~10 orders.",
         tables=[_table(runs)],
         details={r.label: r.__dict__ for r in runs},
     )
 
 
-@check("R1.weight_decay", claim="with weight decay, Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) (flow: exp(-lam*t))",
-       result="R1", statistical=False, section=SECTION)
+@check(
+    "R1.weight_decay",
+    claim="with weight decay, Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) (flow: exp(-lam*t))",
+    result="R1",
+    statistical=False,
+    section=SECTION,
+)
 def weight_decay_factor(ctx: Context) -> Outcome:
     T = _sizes(ctx)["steps"]
     lam, eta = Fraction("0.01"), Fraction("0.1")
@@ -115,13 +152,24 @@ def weight_decay_factor(ctx: Context) -> Outcome:
     gd_factor = float(pred["decay_gd"])
     flow_factor = float(pred["decay_flow"])
     runs = [
-        measure_invariance(ctx, "GD, lam=0.01", _base(ctx, optimizer="gd", weight_decay=float(lam), lr=float(eta)),
-                           expected_c_T=gd_factor),
-        measure_invariance(ctx, "GD, lam=0.01, first layer only",
-                           _base(ctx, optimizer="gd", weight_decay=float(lam), lr=float(eta), decay_output=False),
-                           expected_c_T=gd_factor),
-        measure_invariance(ctx, "flow, lam=0.01", _base(ctx, optimizer="flow", weight_decay=float(lam), lr=float(eta)),
-                           expected_c_T=flow_factor),
+        measure_invariance(
+            ctx,
+            "GD, lam=0.01",
+            _base(ctx, optimizer="gd", weight_decay=float(lam), lr=float(eta)),
+            expected_c_T=gd_factor,
+        ),
+        measure_invariance(
+            ctx,
+            "GD, lam=0.01, first layer only",
+            _base(ctx, optimizer="gd", weight_decay=float(lam), lr=float(eta), decay_output=False),
+            expected_c_T=gd_factor,
+        ),
+        measure_invariance(
+            ctx,
+            "flow, lam=0.01",
+            _base(ctx, optimizer="flow", weight_decay=float(lam), lr=float(eta)),
+            expected_c_T=flow_factor,
+        ),
     ]
     worst = max(r.relative_error / r.budget for r in runs)
     return Outcome(
@@ -130,15 +178,20 @@ def weight_decay_factor(ctx: Context) -> Outcome:
         measured=f"worst relative error {max(r.relative_error for r in runs):.1e}",
         statistic=f"max error/budget = {worst:.2g} (pass iff <= 1)",
         notes="Coupled weight decay multiplies Pi w_i by (1 - eta*lam) every step and the loss gradient adds "
-              "nothing there; the flow integrator treats the decay exactly, giving exp(-lam*t). An off-by-one "
-              f"exponent would be off by a relative {float(eta * lam):.0e}, far above the budget.",
+        "nothing there; the flow integrator treats the decay exactly, giving exp(-lam*t). An off-by-one "
+        f"exponent would be off by a relative {float(eta * lam):.0e}, far above the budget.",
         tables=[_table(runs)],
         details={r.label: r.__dict__ for r in runs},
     )
 
 
-@check("R1.adam_control", claim="negative control: Adam breaks the invariance for a rotated subspace only",
-       result="R1", statistical=False, section=SECTION)
+@check(
+    "R1.adam_control",
+    claim="negative control: Adam breaks the invariance for a rotated subspace only",
+    result="R1",
+    statistical=False,
+    section=SECTION,
+)
 def adam_control(ctx: Context) -> Outcome:
     cfg = _base(ctx, optimizer="adam", lr=1e-3)
     rotated = measure_invariance(ctx, "Adam, rotated P", cfg)
@@ -150,11 +203,14 @@ def adam_control(ctx: Context) -> Outcome:
         predicted="rotated: error far above rounding; axis-aligned: within rounding",
         measured=f"rotated {rotated.relative_error:.1e}, axis-aligned {aligned.relative_error:.1e}",
         statistic=f"rotated/budget = {rotated.relative_error / rotated.budget:.2g} (> 1e3), "
-                  f"aligned/budget = {aligned.relative_error / aligned.budget:.2g} (<= 1)",
+        f"aligned/budget = {aligned.relative_error / aligned.budget:.2g} (<= 1)",
         notes="Adam divides each coordinate of the gradient by its own running RMS. For an axis-aligned P the "
-              "orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise "
-              "rescaling of an in-P vector is no longer in P. This is an assumption violation reported as such.",
+        "orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise "
+        "rescaling of an in-P vector is no longer in P. This is an assumption violation reported as such.",
         tables=[_table([rotated, aligned])],
-        details={"rotated": rotated.__dict__, "aligned": aligned.__dict__, "log10_ratio":
-                 math.log10(max(rotated.relative_error, 1e-300) / rotated.budget)},
+        details={
+            "rotated": rotated.__dict__,
+            "aligned": aligned.__dict__,
+            "log10_ratio": math.log10(max(rotated.relative_error, 1e-300) / rotated.budget),
+        },
     )

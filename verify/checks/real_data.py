@@ -29,9 +29,9 @@ from numerics.measure import accuracy, active_set, chi_square_statistic, orthogo
 from numerics.model import InitConfig, initialize
 from numerics.train import TrainConfig, TrainResult, train
 from verify import figures
+from verify.checks.chi_square import law_tests
 from verify.population import derive_seed
 from verify.registry import Context, Outcome, Table, check
-from verify.checks.chi_square import law_tests
 from verify.statistics import ChiSquareMeanResult, GofResult, SlopeResult, slope_test, split_rate
 from verify.tolerance import float64_rounding_budget
 
@@ -54,7 +54,7 @@ class RealSizes:
 
 SIZES = {
     "quick": RealSizes(r=10, ds=(20, 40, 80), runs=100, n=100, n_test=100, m=32, steps=120),
-    "standard": RealSizes(r=20, ds=(40, 80, 160, 320), runs=300, n=200, n_test=200, m=32, steps=200),
+    "standard": RealSizes(r=20, ds=(40, 80, 160, 320), runs=200, n=150, n_test=200, m=32, steps=200),
     "full": RealSizes(r=20, ds=(40, 80, 160, 320, 640), runs=1000, n=300, n_test=300, m=64, steps=500),
 }
 
@@ -71,12 +71,12 @@ def relative_invariance_error(W: torch.Tensor, W0: torch.Tensor, perp: torch.Ten
 
 def invariance_budget(steps: int, n: int, d: int) -> float:
     """R1's float64 budget gamma_N with N = T (n + d): each step forms a gradient from n points and applies
-    it in d coordinates, and the errors can add up over T steps (a worst-case bound, not a tuned tolerance)."""
+    it in d coordinates, and the errors can add up over T steps (worst case, not a tuned tolerance)."""
     return float64_rounding_budget(steps * (n + d))
 
 
 def chi2_law_tests(Q: np.ndarray, dof: int, alpha: float) -> tuple[GofResult, ChiSquareMeanResult]:
-    """R3's Kolmogorov-Smirnov and exact-mean tests of Q against chi2_dof, each at alpha (as in R3's check)."""
+    """R3's Kolmogorov-Smirnov and exact-mean tests of Q against chi2_dof, each at alpha (as R3's check)."""
     return cast(tuple[GofResult, ChiSquareMeanResult], law_tests(Q, dof, alpha))
 
 
@@ -99,8 +99,9 @@ class DigitsRun:
 def digits_run(seed: int, device: str, d: int, sizes: RealSizes) -> DigitsRun:
     """Train sizes.runs networks on digits embedded in R^d and measure everything at held-out digits."""
     ell = d - sizes.r
-    data = make_dataset("digits", runs=sizes.runs, seed=seed, d=d, ell=ell, n=sizes.n, n_test=sizes.n_test,
-                        device=device)
+    data = make_dataset(
+        "digits", runs=sizes.runs, seed=seed, d=d, ell=ell, n=sizes.n, n_test=sizes.n_test, device=device
+    )
     assert data.subspace is not None and data.X_test is not None and data.y_test is not None
     init = InitConfig(m=sizes.m)
     net0 = initialize(init, d, sizes.runs, seed=seed + 1, device=device)
@@ -109,15 +110,27 @@ def digits_run(seed: int, device: str, d: int, sizes: RealSizes) -> DigitsRun:
     perp = data.subspace.perp_projector()
     X0 = data.X_test[:, :1]  # one test digit per network: the Q and radii are independent across networks
     act = active_set(net, X0)
-    Q = chi_square_statistic(orthogonal_gradient(net, X0, perp), act.S, d=d, s_w=init.hidden_std,
-                             c_T=result.decay_factor.to(device))
+    Q = chi_square_statistic(
+        orthogonal_gradient(net, X0, perp),
+        act.S,
+        d=d,
+        s_w=init.hidden_std,
+        c_T=result.decay_factor.to(device),
+    )
     Q = torch.where(act.S > 0, Q, torch.full_like(Q, math.nan))
     projectors = {"orthogonal": perp, "on_manifold": B @ B.T, "unrestricted": None}
     radii = {name: minimal_l2_attack(net, X0, P).norm[:, 0].cpu().numpy() for name, P in projectors.items()}
-    return DigitsRun(d, ell, result, relative_invariance_error(net.W, net0.W, perp),
-                     invariance_budget(sizes.steps, sizes.n, d), Q[:, 0].cpu().numpy(),
-                     accuracy(net, data.X_test, data.y_test).cpu().numpy(), X0.norm(dim=-1)[:, 0].cpu().numpy(),
-                     radii)
+    return DigitsRun(
+        d,
+        ell,
+        result,
+        relative_invariance_error(net.W, net0.W, perp),
+        invariance_budget(sizes.steps, sizes.n, d),
+        Q[:, 0].cpu().numpy(),
+        accuracy(net, data.X_test, data.y_test).cpu().numpy(),
+        X0.norm(dim=-1)[:, 0].cpu().numpy(),
+        radii,
+    )
 
 
 def digits_runs(ctx: Context, sizes: RealSizes | None = None) -> list[DigitsRun]:
@@ -128,10 +141,12 @@ def digits_runs(ctx: Context, sizes: RealSizes | None = None) -> list[DigitsRun]
 
 
 def _setup(sizes: RealSizes) -> str:
-    return (f"Digits even (+1) vs odd (-1), PCA to r = {sizes.r}, embedded in R^d for d in {list(sizes.ds)}; "
-            f"{sizes.runs} networks per d (width {sizes.m}, standard init, GD lr {sizes.lr}, {sizes.steps} steps, "
-            f"logistic loss, output layer trained) on {sizes.n} training digits each; x0 = the first of "
-            f"{sizes.n_test} held-out digits of that network's split.")
+    return (
+        f"Digits even (+1) vs odd (-1), PCA to r = {sizes.r}, embedded in R^d for d in {list(sizes.ds)}; "
+        f"{sizes.runs} networks per d (width {sizes.m}, standard init, GD lr {sizes.lr}, {sizes.steps} "
+        f"steps, logistic loss, output layer trained) on {sizes.n} training digits each; x0 = the first of "
+        f"{sizes.n_test} held-out digits of that network's split."
+    )
 
 
 # --- R1 on digits ------------------------------------------------------------------------------------
@@ -139,8 +154,16 @@ def _setup(sizes: RealSizes) -> str:
 
 def invariance_outcome(runs: list[DigitsRun], sizes: RealSizes) -> Outcome:
     """Pass iff every network's relative invariance error is within its float64 budget."""
-    rows = tuple((r.d, r.ell, f"{r.invariance.max():.2e}", f"{r.budget:.1e}",
-                  "yes" if r.invariance.max() <= r.budget else "no") for r in runs)
+    rows = tuple(
+        (
+            r.d,
+            r.ell,
+            f"{r.invariance.max():.2e}",
+            f"{r.budget:.1e}",
+            "yes" if r.invariance.max() <= r.budget else "no",
+        )
+        for r in runs
+    )
     worst = max(float((r.invariance / r.budget).max()) for r in runs)
     return Outcome(
         passed=worst <= 1.0,
@@ -148,9 +171,14 @@ def invariance_outcome(runs: list[DigitsRun], sizes: RealSizes) -> Outcome:
         measured=f"worst relative error {max(r.invariance.max() for r in runs):.1e}",
         statistic=f"max error/budget = {worst:.2g} (pass iff <= 1)",
         notes=_setup(sizes) + " The digits are points of P, so dL/dw_i = sum_j (...) x_j has no component in "
-              "P^perp whatever the images look like. Budget: gamma_{T(n + d)} relative to max_i ||w_i||.",
-        tables=[Table("Worst relative invariance error over the networks",
-                      ("d", "ell", "relative error", "rounding budget", "within budget"), rows)],
+        "P^perp whatever the images look like. Budget: gamma_{T(n + d)} relative to max_i ||w_i||.",
+        tables=[
+            Table(
+                "Worst relative invariance error over the networks",
+                ("d", "ell", "relative error", "rounding budget", "within budget"),
+                rows,
+            )
+        ],
         details={f"d={r.d}": {"max_error": float(r.invariance.max()), "budget": r.budget} for r in runs},
     )
 
@@ -158,7 +186,9 @@ def invariance_outcome(runs: list[DigitsRun], sizes: RealSizes) -> Outcome:
 # --- R3 on digits ------------------------------------------------------------------------------------
 
 
-def chi_square_outcome(runs: list[DigitsRun], sizes: RealSizes, alpha: float, *, dof_shift: int = 0) -> Outcome:
+def chi_square_outcome(
+    runs: list[DigitsRun], sizes: RealSizes, alpha: float, *, dof_shift: int = 0
+) -> Outcome:
     """KS and exact-mean tests of Q against chi2_{ell + dof_shift} per d, each at alpha / (2 len(ds)).
 
     dof_shift = 0 is the derived law; the tests use a wrong one to show the verdict can fail.
@@ -170,22 +200,49 @@ def chi_square_outcome(runs: list[DigitsRun], sizes: RealSizes, alpha: float, *,
         dof = r.ell + dof_shift
         ks, mean = chi2_law_tests(Q, dof, each)
         passed &= ks.passed and mean.passed
-        rows.append((r.d, r.ell, len(Q), f"{Q.mean():.3f}", dof, f"{ks.statistic:.4f}", f"{ks.p_value:.3g}",
-                     f"{mean.p_value:.3g}", f"{ks.detectable:.3f}", "pass" if ks.passed and mean.passed else "FAIL"))
+        rows.append(
+            (
+                r.d,
+                r.ell,
+                len(Q),
+                f"{Q.mean():.3f}",
+                dof,
+                f"{ks.statistic:.4f}",
+                f"{ks.p_value:.3g}",
+                f"{mean.p_value:.3g}",
+                f"{ks.detectable:.3f}",
+                "pass" if ks.passed and mean.passed else "FAIL",
+            )
+        )
         details[f"d={r.d}"] = {"ks": ks.as_dict(), "mean": mean.as_dict()}
     return Outcome(
         passed=passed,
-        predicted=f"Q = d ||g||^2 / (s_w^2 S) ~ chi2_ell at held-out digits"
-                  + (f" (deliberately wrong: chi2_(ell+{dof_shift}))" if dof_shift else ""),
+        predicted="Q = d ||g||^2 / (s_w^2 S) ~ chi2_ell at held-out digits"
+        + (f" (deliberately wrong: chi2_(ell+{dof_shift}))" if dof_shift else ""),
         measured="; ".join(f"ell={row[1]}: mean Q {row[3]}" for row in rows),
         statistic=f"KS and exact-mean tests at {each:.1g} each; smallest p = "
-                  f"{min(min(float(row[6]), float(row[7])) for row in rows):.3g}",
+        f"{min(min(float(row[6]), float(row[7])) for row in rows):.3g}",
         notes=_setup(sizes) + f" One test digit per network, so the Q are independent. With false-fail rate "
-              f"{each:.1g} per test, {sizes.runs} networks detect a sup-distance of {rows[0][8]} between the CDF "
-              "of Q and chi2_ell (KS, power 1/2). Networks with no active neuron at x0 are excluded.",
-        tables=[Table("Q at held-out digits against chi2_ell", ("d", "ell", "networks", "mean Q", "predicted dof",
-                                                               "KS D", "KS p", "mean p", "KS detectable",
-                                                               "verdict"), tuple(rows))],
+        f"{each:.1g} per test, {sizes.runs} networks detect a sup-distance of {rows[0][8]} between the CDF "
+        "of Q and chi2_ell (KS, power 1/2). Networks with no active neuron at x0 are excluded.",
+        tables=[
+            Table(
+                "Q at held-out digits against chi2_ell",
+                (
+                    "d",
+                    "ell",
+                    "networks",
+                    "mean Q",
+                    "predicted dof",
+                    "KS D",
+                    "KS p",
+                    "mean p",
+                    "KS detectable",
+                    "verdict",
+                ),
+                tuple(rows),
+            )
+        ],
         details=details,
     )
 
@@ -204,8 +261,9 @@ def ratio_slope(runs: list[DigitsRun], alpha: float) -> tuple[SlopeResult, np.nd
     return slope_test(x, y, 0.0, alpha=alpha, log=True, name="orthogonal/on-manifold radius"), x, y
 
 
-def radii_outcome(ctx: Context, runs: list[DigitsRun], sizes: RealSizes, alpha: float, *,
-                  expect_decrease: bool = True) -> Outcome:
+def radii_outcome(
+    ctx: Context, runs: list[DigitsRun], sizes: RealSizes, alpha: float, *, expect_decrease: bool = True
+) -> Outcome:
     """Pass iff the (1 - alpha) CI of the slope lies below 0 (above 0 when expect_decrease is False, the
     deliberately wrong prediction of the tests)."""
     test, _, _ = ratio_slope(runs, alpha)
@@ -218,16 +276,36 @@ def radii_outcome(ctx: Context, runs: list[DigitsRun], sizes: RealSizes, alpha: 
         rel = {k: r.radii[k] / r.x_norm for k in names}
         ok = {k: np.isfinite(v) for k, v in rel.items()}
         both = ok["orthogonal"] & ok["on_manifold"]
-        rows.append((r.d, r.ell, f"{r.ell / r.d:.3f}", sizes.runs, f"{r.result.train_accuracy.mean().item():.3f}",
-                     f"{r.test_accuracy.mean():.3f}", *(f"{np.median(rel[k][ok[k]]):.4f}" for k in names),
-                     f"{np.median(rel['orthogonal'][both] / rel['on_manifold'][both]):.3f}",
-                     *(f"{ok[k].mean():.3f}" for k in names)))
+        rows.append(
+            (
+                r.d,
+                r.ell,
+                f"{r.ell / r.d:.3f}",
+                sizes.runs,
+                f"{r.result.train_accuracy.mean().item():.3f}",
+                f"{r.test_accuracy.mean():.3f}",
+                *(f"{np.median(rel[k][ok[k]]):.4f}" for k in names),
+                f"{np.median(rel['orthogonal'][both] / rel['on_manifold'][both]):.3f}",
+                *(f"{ok[k].mean():.3f}" for k in names),
+            )
+        )
     ratios = np.array([r.ell / r.d for r in runs])
     for k, marker in zip(names, "osd", strict=True):
         found = [np.isfinite(r.radii[k]) for r in runs]
-        q = np.array([np.percentile(r.radii[k][f] / r.x_norm[f], [25, 50, 75]) for r, f in zip(runs, found, strict=True)])
-        ax.errorbar(ratios, q[:, 1], yerr=[q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]], fmt=f"{marker}-", capsize=3,
-                    label=k.replace("_", "-"))
+        q = np.array(
+            [
+                np.percentile(r.radii[k][f] / r.x_norm[f], [25, 50, 75])
+                for r, f in zip(runs, found, strict=True)
+            ]
+        )
+        ax.errorbar(
+            ratios,
+            q[:, 1],
+            yerr=[q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]],
+            fmt=f"{marker}-",
+            capsize=3,
+            label=k.replace("_", "-"),
+        )
     ax.set_xlabel("ell / d")
     ax.set_ylabel("flip radius / ||x0|| (median, IQR)")
     ax.set_yscale("log")
@@ -239,42 +317,75 @@ def radii_outcome(ctx: Context, runs: list[DigitsRun], sizes: RealSizes, alpha: 
         passed=bool(confirmed),
         predicted=f"slope of log(orthogonal/on-manifold radius) on log ell {direction}",
         measured=f"slope {test.slope:.3f}, CI [{test.ci_low:.3f}, {test.ci_high:.3f}]; median ratio "
-                 + ", ".join(f"ell={row[1]}: {row[9]}" for row in rows),
+        + ", ".join(f"ell={row[1]}: {row[9]}" for row in rows),
         statistic=f"{1 - alpha:.6g} CI {'upper' if expect_decrease else 'lower'} end "
-                  f"{test.ci_high if expect_decrease else test.ci_low:.3f} "
-                  f"{'<' if expect_decrease else '>'} 0: {'confirmed' if confirmed else 'NOT confirmed'}",
-        notes=_setup(sizes) + " Expectation (stated before running): R3 gives ||g||^2 ~ S ell/d, growing with ell, "
-              "while training, and so the network on P, does not depend on ell; hence the orthogonal radius "
-              "shrinks relative to the on-manifold one. Radii are DeepFool attacks restricted to P^perp (Pi), "
-              "to P (B B^T) and unrestricted, each finished by an exact line search and verified by a forward "
-              "pass. The slope interval is the t interval of OLS on one point per network (independent), "
-              "assuming Gaussian residuals in log scale; the orthogonal radius need not be smaller than the "
-              "on-manifold one, only its ratio to it is predicted to fall.",
-        tables=[Table("Digits: accuracy and median flip radius / ||x0||",
-                      ("d", "ell", "ell/d", "networks", "train acc", "test acc", "orthogonal", "on-manifold",
-                       "unrestricted", "median orth/on", "orth found", "on found", "unrestr. found"),
-                      tuple(rows))],
+        f"{test.ci_high if expect_decrease else test.ci_low:.3f} "
+        f"{'<' if expect_decrease else '>'} 0: {'confirmed' if confirmed else 'NOT confirmed'}",
+        notes=_setup(sizes)
+        + " Expectation (stated before running): R3 gives ||g||^2 ~ S ell/d, growing with ell, "
+        "while training, and so the network on P, does not depend on ell; hence the orthogonal radius "
+        "shrinks relative to the on-manifold one. Radii are DeepFool attacks restricted to P^perp (Pi), "
+        "to P (B B^T) and unrestricted, each finished by an exact line search and verified by a forward "
+        "pass. The slope interval is the t interval of OLS on one point per network (independent), "
+        "assuming Gaussian residuals in log scale; the orthogonal radius need not be smaller than the "
+        "on-manifold one, only its ratio to it is predicted to fall.",
+        tables=[
+            Table(
+                "Digits: accuracy and median flip radius / ||x0||",
+                (
+                    "d",
+                    "ell",
+                    "ell/d",
+                    "networks",
+                    "train acc",
+                    "test acc",
+                    "orthogonal",
+                    "on-manifold",
+                    "unrestricted",
+                    "median orth/on",
+                    "orth found",
+                    "on found",
+                    "unrestr. found",
+                ),
+                tuple(rows),
+            )
+        ],
         figures=[name],
         details={"slope_test": test.as_dict()},
     )
 
 
-@check("real.invariance", claim="GD on embedded digits leaves Pi W unchanged to float64 rounding", result="R1",
-       statistical=False, section=SECTION)
+@check(
+    "real.invariance",
+    claim="GD on embedded digits leaves Pi W unchanged to float64 rounding",
+    result="R1",
+    statistical=False,
+    section=SECTION,
+)
 def real_invariance(ctx: Context) -> Outcome:
     sizes = ctx.size(SIZES)
     return invariance_outcome(digits_runs(ctx, sizes), sizes)
 
 
-@check("real.chi_square", claim="Q at held-out digits is chi-square(ell) for every d", result="R3",
-       statistical=True, section=SECTION)
+@check(
+    "real.chi_square",
+    claim="Q at held-out digits is chi-square(ell) for every d",
+    result="R3",
+    statistical=True,
+    section=SECTION,
+)
 def real_chi_square(ctx: Context) -> Outcome:
     sizes = ctx.size(SIZES)
     return chi_square_outcome(digits_runs(ctx, sizes), sizes, ctx.false_fail_rate)
 
 
-@check("real.radii", claim="on digits, orthogonal flips get cheaper relative to on-manifold ones as ell grows",
-       result="R5", statistical=True, section=SECTION)
+@check(
+    "real.radii",
+    claim="on digits, orthogonal flips get cheaper relative to on-manifold ones as ell grows",
+    result="R5",
+    statistical=True,
+    section=SECTION,
+)
 def real_radii(ctx: Context) -> Outcome:
     sizes = ctx.size(SIZES)
     return radii_outcome(ctx, digits_runs(ctx, sizes), sizes, ctx.false_fail_rate)

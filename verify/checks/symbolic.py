@@ -17,8 +17,9 @@ def _as_check(fn: Callable[[], SelfCheck]) -> Callable[[Context], Outcome]:
             passed=sc.passed,
             predicted=sc.claim,
             measured=sc.detail,
-            statistic="symbolic identity" if not sc.numbers else "; ".join(f"{k}={v}" for k, v in
-                                                                           list(sc.numbers.items())[:3]),
+            statistic="symbolic identity"
+            if not sc.numbers
+            else "; ".join(f"{k}={v}" for k, v in list(sc.numbers.items())[:3]),
             tables=[Table("Numbers", ("quantity", "value"), tuple(sc.numbers.items()))] if sc.numbers else [],
             details={"numbers": sc.numbers},
         )
@@ -29,4 +30,6 @@ def _as_check(fn: Callable[[], SelfCheck]) -> Callable[[Context], Outcome]:
 for _fn in ALL_SELFCHECKS:
     _probe = _fn.__name__
     _doc = (_fn.__doc__ or _probe).strip().splitlines()[0].rstrip(".")
-    check(f"symbolic.{_probe}", claim=_doc, result="theory", statistical=False, section=SECTION)(_as_check(_fn))
+    check(f"symbolic.{_probe}", claim=_doc, result="theory", statistical=False, section=SECTION)(
+        _as_check(_fn)
+    )

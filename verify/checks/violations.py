@@ -55,17 +55,36 @@ class Setting:
     steps: int = 200
     lr: float = 0.2
 
+    def describe(self) -> str:
+        """The setting in words, for the notes."""
+        return f"d={self.d}, ell={self.ell}, m={self.m}, n={self.n}, GD lr {self.lr}, {self.steps} steps"
 
-def population(ctx: Context, tag: str, s: Setting, *, init: InitConfig | None = None,
-               config: TrainConfig | None = None, noise: float = 0.0) -> Population:
+
+def population(
+    ctx: Context,
+    tag: str,
+    s: Setting,
+    *,
+    init: InitConfig | None = None,
+    config: TrainConfig | None = None,
+    noise: float = 0.0,
+) -> Population:
     """Train s.runs networks; the seed depends on `tag` only, so the arms of one study share data and init."""
     return trained_population(
-        seed=derive_seed(ctx.seed, VIOLATION, tag), runs=s.runs, d=s.d, ell=s.ell, n=s.n,
-        init=init or InitConfig(m=s.m), device=ctx.device, noise=noise,
-        config=config or TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps))
+        seed=derive_seed(ctx.seed, VIOLATION, tag),
+        runs=s.runs,
+        d=s.d,
+        ell=s.ell,
+        n=s.n,
+        init=init or InitConfig(m=s.m),
+        device=ctx.device,
+        noise=noise,
+        config=config or TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps),
+    )
 
 
 def perp_of(pop: Population) -> torch.Tensor:
+    """Pi = I - B B^T of the population's data subspace."""
     assert pop.data.subspace is not None
     return pop.data.subspace.perp_projector()
 
@@ -82,6 +101,7 @@ def q_without_decay(pop: Population) -> np.ndarray:
 
 
 def chi2_ks(Q: np.ndarray, ell: int, alpha: float) -> GofResult:
+    """Exact Kolmogorov-Smirnov test of the Q sample against chi2_ell at rate alpha."""
     return ks_test(Q, st.chi2(ell).cdf, alpha=alpha, name=f"chi2_{ell}")
 
 
@@ -99,12 +119,19 @@ ADAM = {"quick": Setting(runs=150), "standard": Setting(runs=600), "full": Setti
 ADAM_LR = 1e-3
 
 
-@check("violation.adam", claim="Adam with a rotated subspace moves Pi W far beyond rounding (R1 fails)",
-       result=VIOLATION, statistical=False, section=SECTION)
+@check(
+    "violation.adam",
+    claim="Adam with a rotated subspace moves Pi W far beyond rounding (R1 fails)",
+    result=VIOLATION,
+    statistical=False,
+    section=SECTION,
+)
 def adam(ctx: Context) -> Outcome:
     s = ctx.size(ADAM)
-    arms = {"GD": population(ctx, "adam", s),
-            "Adam": population(ctx, "adam", s, config=TrainConfig(optimizer="adam", lr=ADAM_LR, steps=s.steps))}
+    arms = {
+        "GD": population(ctx, "adam", s),
+        "Adam": population(ctx, "adam", s, config=TrainConfig(optimizer="adam", lr=ADAM_LR, steps=s.steps)),
+    }
     budget = invariance_budget(s.steps, s.n, s.d)
     rows, details = [], {}
     movement: dict[str, np.ndarray] = {}
@@ -112,37 +139,77 @@ def adam(ctx: Context) -> Outcome:
         perp = perp_of(pop)
         # Relative to the orthogonal weights themselves: max_i ||Pi(w_i(T) - w_i(0))|| / max_i ||Pi w_i(0)||.
         net0 = pop.result.net0
-        move = movement[label] = (invariance_error(pop.net, net0, perp) / invariance_scale(net0, perp)).cpu().numpy()
+        move = movement[label] = (
+            (invariance_error(pop.net, net0, perp) / invariance_scale(net0, perp)).cpu().numpy()
+        )
         Q = q_without_decay(pop)
         ks = chi2_ks(Q, s.ell, ctx.false_fail_rate)
-        rows.append((label, len(Q), f"{pop.result.train_accuracy.mean().item():.3f}", f"{move.min():.2e}",
-                     f"{np.median(move):.2e}", f"{move.max():.2e}", f"{_median(pop.grad_norm[:, 0]):.4f}",
-                     f"{_median(pop.S[:, 0]):.4f}", f"{Q.mean():.2f}", f"{ks.statistic:.4f}", f"{ks.p_value:.3g}"))
-        details[label] = {"movement_min": float(move.min()), "movement_median": float(np.median(move)),
-                          "r1_error_max": float(r1_error(pop).max()), "ks": ks.as_dict()}
+        rows.append(
+            (
+                label,
+                len(Q),
+                f"{pop.result.train_accuracy.mean().item():.3f}",
+                f"{move.min():.2e}",
+                f"{np.median(move):.2e}",
+                f"{move.max():.2e}",
+                f"{_median(pop.grad_norm[:, 0]):.4f}",
+                f"{_median(pop.S[:, 0]):.4f}",
+                f"{Q.mean():.2f}",
+                f"{ks.statistic:.4f}",
+                f"{ks.p_value:.3g}",
+            )
+        )
+        details[label] = {
+            "movement_min": float(move.min()),
+            "movement_median": float(np.median(move)),
+            "r1_error_max": float(r1_error(pop).max()),
+            "ks": ks.as_dict(),
+        }
     gd_error = float(r1_error(arms["GD"]).max())
     adam_min, adam_median = float(movement["Adam"].min()), float(np.median(movement["Adam"]))
     gd_exact = gd_error <= budget
     adam_far = adam_min > FAR_BEYOND * budget
     return Outcome(
         passed=gd_exact and adam_far,
-        predicted=f"Adam: Pi W moves far beyond rounding on every network (> {FAR_BEYOND:.0e} x budget "
-                  f"{budget:.1e}); GD on the same data and init: within the budget. Q under Adam: not predicted "
-                  "(reported)",
-        measured=f"Adam: smallest relative movement {adam_min:.2e}, median {adam_median:.2e}; GD R1 error "
-                 f"{gd_error:.1e}; "
-                 f"Q under Adam: mean {rows[1][8]} (ell = {s.ell}), KS p {rows[1][10]}",
-        statistic=f"min Adam movement / budget = {adam_min / budget:.2g} (> {FAR_BEYOND:g}); "
-                  f"GD error / budget = {gd_error / budget:.2g} (<= 1)",
-        notes=f"{s.runs} networks per arm (d={s.d}, ell={s.ell}, m={s.m}, n={s.n}, {s.steps} steps; GD lr {s.lr}, "
-              f"Adam lr {ADAM_LR}), a Haar-random P, the same data and initialization in both arms. Adam divides "
-              "each coordinate of an in-P gradient by its own running RMS, which takes it out of P; Pi w_i then "
-              "carries training information, Pi w_i(T) is no longer independent of the active set, and nothing "
-              f"forces Q to be chi2_ell. The KS p-values are reported at the check's rate {ctx.false_fail_rate:.1g} "
-              "for reference, not judged.",
-        tables=[Table("Adam against GD at the same data", ("arm", "networks", "train acc", "min movement",
-                      "median movement", "max movement", "median ||g||", "median S", "mean Q", "KS D vs chi2_ell",
-                      "KS p"), tuple(rows))],
+        predicted=(
+            f"Adam: Pi W moves far beyond rounding on every network (> {FAR_BEYOND:.0e} x budget "
+            f"{budget:.1e}); GD on the same data and init: within the budget. Q under Adam: not predicted "
+            "(reported)"
+        ),
+        measured=(
+            f"Adam: smallest relative movement {adam_min:.2e}, median {adam_median:.2e}; GD R1 error "
+            f"{gd_error:.1e}; Q under Adam: mean {rows[1][8]} (ell = {s.ell}), KS p {rows[1][10]}"
+        ),
+        statistic=(
+            f"min Adam movement / budget = {adam_min / budget:.2g} (> {FAR_BEYOND:g}); "
+            f"GD error / budget = {gd_error / budget:.2g} (<= 1)"
+        ),
+        notes=(
+            f"{s.runs} networks per arm ({s.describe()}; Adam lr {ADAM_LR}), a Haar-random P, the same data "
+            "and initialization in both arms. Adam divides each coordinate of an in-P gradient by its own "
+            "running RMS, which takes it out of P; Pi w_i then carries training information, Pi w_i(T) is no "
+            "longer independent of the active set, and nothing forces Q to be chi2_ell. The KS p-values are "
+            f"reported at the check's rate {ctx.false_fail_rate:.1g} for reference, not judged."
+        ),
+        tables=[
+            Table(
+                "Adam against GD at the same data",
+                (
+                    "arm",
+                    "networks",
+                    "train acc",
+                    "min movement",
+                    "median movement",
+                    "max movement",
+                    "median ||g||",
+                    "median S",
+                    "mean Q",
+                    "KS D vs chi2_ell",
+                    "KS p",
+                ),
+                tuple(rows),
+            )
+        ],
         details=details,
     )
 
@@ -153,8 +220,13 @@ NOISE = {"quick": Setting(runs=100), "standard": Setting(runs=400), "full": Sett
 NOISE_LEVELS = (0.0, 1e-3, 1e-2, 1e-1)
 
 
-@check("violation.noise", claim="off-subspace noise in the data breaks R1 in proportion to its size",
-       result=VIOLATION, statistical=False, section=SECTION)
+@check(
+    "violation.noise",
+    claim="off-subspace noise in the data breaks R1 in proportion to its size",
+    result=VIOLATION,
+    statistical=False,
+    section=SECTION,
+)
 def noise(ctx: Context) -> Outcome:
     s = ctx.size(NOISE)
     budget = invariance_budget(s.steps, s.n, s.d)
@@ -165,9 +237,19 @@ def noise(ctx: Context) -> Outcome:
         Q = q_sample(pop)
         ks = chi2_ks(Q, s.ell, ctx.false_fail_rate)
         errors.append(err)
-        rows.append((f"{sigma:g}", f"{err.min():.2e}", f"{np.median(err):.2e}", f"{err.max():.2e}",
-                     f"{np.median(err) / budget:.2g}", f"{pop.result.train_accuracy.mean().item():.3f}",
-                     f"{Q.mean():.3f}", f"{ks.statistic:.4f}", f"{ks.p_value:.3g}"))
+        rows.append(
+            (
+                f"{sigma:g}",
+                f"{err.min():.2e}",
+                f"{np.median(err):.2e}",
+                f"{err.max():.2e}",
+                f"{np.median(err) / budget:.2g}",
+                f"{pop.result.train_accuracy.mean().item():.3f}",
+                f"{Q.mean():.3f}",
+                f"{ks.statistic:.4f}",
+                f"{ks.p_value:.3g}",
+            )
+        )
     medians = [float(np.median(e)) for e in errors]
     clean = float(errors[0].max()) <= budget
     increasing = all(b > a for a, b in zip(medians, medians[1:], strict=False))
@@ -187,21 +269,42 @@ def noise(ctx: Context) -> Outcome:
     name = figures.save(fig, ctx.figure_path("violation_noise.png"))
     return Outcome(
         passed=clean and increasing and far,
-        predicted=f"R1 error within the budget {budget:.1e} at noise 0, strictly increasing with the noise "
-                  f"(median over networks), and > {FAR_BEYOND:.0e} x budget on every network at noise "
-                  f"{NOISE_LEVELS[-1]:g}; the law of Q: reported",
-        measured="median R1 error " + ", ".join(f"{sigma:g}: {m:.1e}" for sigma, m in zip(NOISE_LEVELS, medians,
-                                                                                           strict=True)),
-        statistic=f"noise 0 max/budget = {errors[0].max() / budget:.2g} (<= 1); increasing: {_yes(increasing)}; "
-                  f"min at {NOISE_LEVELS[-1]:g} / budget = {errors[-1].min() / budget:.2g} (> {FAR_BEYOND:g})",
-        notes=f"{s.runs} networks (d={s.d}, ell={s.ell}, m={s.m}, n={s.n}, GD lr {s.lr}, {s.steps} steps) per level, "
-              "the same clean data and initialization at every level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell "
-              "I), to every training point, so dL/dw_i picks up sum_j (...) Pi e_j and Pi w_i drifts in "
-              "proportion to sigma. Q is measured at clean held-out points of P; its KS p-values against "
-              f"chi2_ell are reported at the check's rate {ctx.false_fail_rate:.1g}, not judged: a drift "
-              "of relative size ~sigma changes Q by far less than KS can detect at these sample sizes.",
-        tables=[Table("Invariance and chi-square fit against the noise", ("noise", "min error", "median error",
-                      "max error", "median/budget", "train acc", "mean Q", "KS D", "KS p"), tuple(rows))],
+        predicted=(
+            f"R1 error within the budget {budget:.1e} at noise 0, strictly increasing with the noise (median "
+            f"over networks), and > {FAR_BEYOND:.0e} x budget on every network at noise "
+            f"{NOISE_LEVELS[-1]:g}; the law of Q: reported"
+        ),
+        measured="median R1 error "
+        + ", ".join(f"{sigma:g}: {m:.1e}" for sigma, m in zip(NOISE_LEVELS, medians, strict=True)),
+        statistic=(
+            f"noise 0 max/budget = {errors[0].max() / budget:.2g} (<= 1); increasing: {_yes(increasing)}; "
+            f"min at {NOISE_LEVELS[-1]:g} / budget = {errors[-1].min() / budget:.2g} (> {FAR_BEYOND:g})"
+        ),
+        notes=(
+            f"{s.runs} networks per level ({s.describe()}), the same clean data and initialization at every "
+            "level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training point, so dL/dw_i "
+            "picks up sum_j (...) Pi e_j and Pi w_i drifts in proportion to sigma. Q is measured at clean "
+            "held-out points of P; its KS p-values against chi2_ell are reported at the check's rate "
+            f"{ctx.false_fail_rate:.1g}, not judged: a drift of relative size ~sigma changes Q by far less "
+            "than KS can detect at these sample sizes."
+        ),
+        tables=[
+            Table(
+                "Invariance and chi-square fit against the noise",
+                (
+                    "noise",
+                    "min error",
+                    "median error",
+                    "max error",
+                    "median/budget",
+                    "train acc",
+                    "mean Q",
+                    "KS D",
+                    "KS p",
+                ),
+                tuple(rows),
+            )
+        ],
         figures=[name],
         details={"budget": budget, "medians": medians, "levels": list(NOISE_LEVELS)},
     )
@@ -212,8 +315,9 @@ def noise(ctx: Context) -> Outcome:
 ARMS = {"quick": Setting(runs=300), "standard": Setting(runs=1000), "full": Setting(runs=4000, steps=500)}
 
 
-def two_arm_outcome(ctx: Context, s: Setting, arms: dict[str, Population], *, claim: str, expectation: str,
-                    dof_shift: int = 0) -> Outcome:
+def two_arm_outcome(
+    ctx: Context, s: Setting, arms: dict[str, Population], *, claim: str, expectation: str, dof_shift: int = 0
+) -> Outcome:
     """Verdict: in every arm R1 within its budget, and Q passes the KS and exact-mean tests against
     chi2_{ell + dof_shift} (dof_shift = 0 is the derived law; the tests use a wrong one)."""
     alpha = split_rate(ctx.false_fail_rate, 2 * len(arms))
@@ -227,79 +331,163 @@ def two_arm_outcome(ctx: Context, s: Setting, arms: dict[str, Population], *, cl
         ok = err <= budget and ks.passed and mean.passed
         passed &= ok
         k = pop.k[:, 0].to(torch.float64)
-        rows.append((label, len(Q), f"{pop.result.train_accuracy.mean().item():.3f}", f"{err:.1e}",
-                     f"{_median(pop.S[:, 0]):.4f}", f"{_median(k):.1f}", f"{_median(pop.grad_norm[:, 0]):.4f}",
-                     f"{Q.mean():.3f}", f"{ks.statistic:.4f}", f"{ks.p_value:.3g}",
-                     f"{mean.p_value:.3g}", "pass" if ok else "FAIL"))
-        details[label] = {"r1_error_max": err, "ks": ks.as_dict(), "mean": mean.as_dict(),
-                          "median_S": _median(pop.S[:, 0]), "median_g": _median(pop.grad_norm[:, 0])}
+        rows.append(
+            (
+                label,
+                len(Q),
+                f"{pop.result.train_accuracy.mean().item():.3f}",
+                f"{err:.1e}",
+                f"{_median(pop.S[:, 0]):.4f}",
+                f"{_median(k):.1f}",
+                f"{_median(pop.grad_norm[:, 0]):.4f}",
+                f"{Q.mean():.3f}",
+                f"{ks.statistic:.4f}",
+                f"{ks.p_value:.3g}",
+                f"{mean.p_value:.3g}",
+                "pass" if ok else "FAIL",
+            )
+        )
+        details[label] = {
+            "r1_error_max": err,
+            "ks": ks.as_dict(),
+            "mean": mean.as_dict(),
+            "median_S": _median(pop.S[:, 0]),
+            "median_g": _median(pop.grad_norm[:, 0]),
+        }
     dof = s.ell + dof_shift
     return Outcome(
         passed=passed,
-        predicted=f"{claim}: R1 within the budget {budget:.1e} and Q ~ chi2_{dof} in every arm"
-                  + (" (deliberately wrong degrees of freedom)" if dof_shift else "") + f". {expectation}",
+        predicted=(
+            f"{claim}: R1 within the budget {budget:.1e} and Q ~ chi2_{dof} in every arm"
+            + (" (deliberately wrong degrees of freedom)" if dof_shift else "")
+            + f". {expectation}"
+        ),
         measured="; ".join(f"{r[0]}: median S {r[4]}, median ||g|| {r[6]}, mean Q {r[7]}" for r in rows),
-        statistic=f"R1 error <= {budget:.1e} and KS and exact-mean tests at {alpha:.1g} each; smallest p = "
-                  f"{min(min(float(r[9]), float(r[10])) for r in rows):.3g}",
-        notes=f"{s.runs} networks per arm (d={s.d}, ell={s.ell}, m={s.m}, n={s.n}, GD lr {s.lr}, {s.steps} steps), "
-              "the same data in both arms, one held-out x0 in P per network. KS detects a sup-distance of "
-              f"{detectable:.3f} at power 1/2.",
-        tables=[Table("Arms", ("arm", "networks", "train acc", "R1 error", "median S", "median k", "median ||g||",
-                               "mean Q", "KS D", "KS p", "mean p", "verdict"), tuple(rows))],
+        statistic=(
+            f"R1 error <= {budget:.1e} and KS and exact-mean tests at {alpha:.1g} each; smallest p = "
+            f"{min(min(float(r[9]), float(r[10])) for r in rows):.3g}"
+        ),
+        notes=(
+            f"{s.runs} networks per arm ({s.describe()}), the same data in both arms, one held-out x0 in P "
+            f"per network. KS detects a sup-distance of {detectable:.3f} at power 1/2."
+        ),
+        tables=[
+            Table(
+                "Arms",
+                (
+                    "arm",
+                    "networks",
+                    "train acc",
+                    "R1 error",
+                    "median S",
+                    "median k",
+                    "median ||g||",
+                    "mean Q",
+                    "KS D",
+                    "KS p",
+                    "mean p",
+                    "verdict",
+                ),
+                tuple(rows),
+            )
+        ],
         details=details,
     )
 
 
 def output_layer_arms(ctx: Context, s: Setting) -> dict[str, Population]:
+    """GD with the output layer u trained and fixed, on the same data and initialization."""
     cfg = TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps)
-    return {"output trained": population(ctx, "output", s, config=cfg),
-            "output fixed": population(ctx, "output", s, config=replace(cfg, train_output=False))}
+    return {
+        "output trained": population(ctx, "output", s, config=cfg),
+        "output fixed": population(ctx, "output", s, config=replace(cfg, train_output=False)),
+    }
 
 
-@check("violation.output_layer", claim="R1 and R3 hold with the output layer trained and fixed",
-       result=VIOLATION, statistical=True, section=SECTION)
+@check(
+    "violation.output_layer",
+    claim="R1 and R3 hold with the output layer trained and fixed",
+    result=VIOLATION,
+    statistical=True,
+    section=SECTION,
+)
 def output_layer(ctx: Context) -> Outcome:
     s = ctx.size(ARMS)
     return two_arm_outcome(
-        ctx, s, output_layer_arms(ctx, s), claim="output layer trained and fixed",
-        expectation="Reported, expected: training the output layer grows |u_i| on the neurons that fit the data, "
-                    "so S (fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and "
-                    "does not see the difference.")
+        ctx,
+        s,
+        output_layer_arms(ctx, s),
+        claim="output layer trained and fixed",
+        expectation=(
+            "Reported, expected: training the output layer grows |u_i| on the neurons that fit the data, so "
+            "S (fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and does not "
+            "see the difference."
+        ),
+    )
 
 
 BIAS_SCALE = 0.5  # s_b: comparable to the std sqrt(r/d) of <w_i, x> at initialization
 
 
 def bias_arms(ctx: Context, s: Setting) -> dict[str, Population]:
+    """GD without biases and with trained biases b_i(0) ~ N(0, s_b^2), on the same data (and W(0), u(0))."""
     cfg = TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps)
-    return {"no bias": population(ctx, "bias", s, config=cfg),
-            f"bias (s_b={BIAS_SCALE:g}, trained)": population(
-                ctx, "bias", s, init=InitConfig(m=s.m, bias=True, s_b=BIAS_SCALE),
-                config=replace(cfg, train_bias=True))}
+    return {
+        "no bias": population(ctx, "bias", s, config=cfg),
+        f"bias (s_b={BIAS_SCALE:g}, trained)": population(
+            ctx,
+            "bias",
+            s,
+            init=InitConfig(m=s.m, bias=True, s_b=BIAS_SCALE),
+            config=replace(cfg, train_bias=True),
+        ),
+    }
 
 
-@check("violation.bias", claim="R1 and R3 hold with trained biases", result=VIOLATION, statistical=True,
-       section=SECTION)
+@check(
+    "violation.bias",
+    claim="R1 and R3 hold with trained biases",
+    result=VIOLATION,
+    statistical=True,
+    section=SECTION,
+)
 def bias(ctx: Context) -> Outcome:
     s = ctx.size(ARMS)
     return two_arm_outcome(
-        ctx, s, bias_arms(ctx, s), claim="bias off and on",
-        expectation="Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is still in "
-                    "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on "
-                    "P-quantities alone, so R3's conditional Gaussian law is untouched.")
+        ctx,
+        s,
+        bias_arms(ctx, s),
+        claim="bias off and on",
+        expectation=(
+            "Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is still in "
+            "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on "
+            "P-quantities alone, so R3's conditional Gaussian law is untouched."
+        ),
+    )
 
 
 # --- uniform initialization ---------------------------------------------------------------------------------
 
-UNIFORM = {"quick": Setting(runs=1500, d=20, ell=10, m=16, n=20, steps=100),
-           "standard": Setting(runs=8000, d=20, ell=10, m=16, n=20, steps=100),
-           "full": Setting(runs=30000, d=20, ell=10, m=16, n=20, steps=200)}
+UNIFORM = {
+    "quick": Setting(runs=1500, d=20, ell=10, m=16, n=20, steps=100),
+    "standard": Setting(runs=8000, d=20, ell=10, m=16, n=20, steps=100),
+    "full": Setting(runs=30000, d=20, ell=10, m=16, n=20, steps=200),
+}
+
+
+def variance_z(Q: np.ndarray, ell: int) -> float:
+    """(s^2 - 2 ell) / se for the sample variance s^2 of n chi2_ell values: se^2 = (mu_4 - sigma^4)/n with
+    the chi2_ell moments sigma^2 = 2 ell, mu_4 = 12 ell (ell + 4) (large-sample normal approximation)."""
+    se = math.sqrt((12 * ell * (ell + 4) - 4 * ell**2) / len(Q))
+    return float((Q.var(ddof=1) - 2 * ell) / se)
 
 
 def uniform_arms(ctx: Context, s: Setting) -> dict[str, Population]:
     """Gaussian and uniform hidden initialization (same covariance) on the same data."""
-    return {init: population(ctx, "uniform", s, init=InitConfig(m=s.m, hidden_init=init))
-            for init in ("gaussian", "uniform")}
+    return {
+        init: population(ctx, "uniform", s, init=InitConfig(m=s.m, hidden_init=init))
+        for init in ("gaussian", "uniform")
+    }
 
 
 def uniform_outcome(ctx: Context, s: Setting, arms: dict[str, Population], *, dof_shift: int = 0) -> Outcome:
@@ -311,37 +499,78 @@ def uniform_outcome(ctx: Context, s: Setting, arms: dict[str, Population], *, do
         Q = q_sample(pop)
         ks = chi2_ks(Q, s.ell + dof_shift, alpha)
         results[init] = ks
-        rows.append((init, len(Q), f"{pop.result.train_accuracy.mean().item():.3f}", f"{float(r1_error(pop).max()):.1e}",
-                     f"{Q.mean():.3f}", f"{Q.var(ddof=1):.2f}", f"{ks.statistic:.4f}", f"{ks.p_value:.3g}",
-                     f"{ks.detectable:.4f}", "pass" if ks.passed else "rejected"))
+        rows.append(
+            (
+                init,
+                len(Q),
+                f"{pop.result.train_accuracy.mean().item():.3f}",
+                f"{float(r1_error(pop).max()):.1e}",
+                f"{Q.mean():.3f}",
+                f"{Q.var(ddof=1):.2f}",
+                f"{variance_z(Q, s.ell + dof_shift):+.2f}",
+                f"{ks.statistic:.4f}",
+                f"{ks.p_value:.3g}",
+                f"{ks.detectable:.4f}",
+                "pass" if ks.passed else "rejected",
+            )
+        )
     gauss, uni = results["gaussian"], results["uniform"]
-    seen = ("indistinguishable from chi2_ell at this n (KS p = {:.3g} >= {:.1g}: any departure is below the "
-            "detectable distance {:.4f})" if uni.passed else
-            "detectably not chi2_ell (KS p = {:.3g} < {:.1g}; detectable distance {:.4f})").format(
-                uni.p_value, alpha, uni.detectable)
+    seen = (
+        "indistinguishable from chi2_ell at this n (KS p = {:.3g} >= {:.1g}: any departure is below the "
+        "detectable distance {:.4f})"
+        if uni.passed
+        else "detectably not chi2_ell (KS p = {:.3g} < {:.1g}; detectable distance {:.4f})"
+    ).format(uni.p_value, alpha, uni.detectable)
     return Outcome(
         passed=gauss.passed,
-        predicted=f"Gaussian init: Q ~ chi2_{s.ell + dof_shift} exactly"
-                  + (" (deliberately wrong degrees of freedom)" if dof_shift else "")
-                  + "; uniform init: close to chi-square by the CLT (Pi w_i(0) mixes d uniform entries) but not "
-                    "exactly (reported, not judged)",
+        predicted=(
+            f"Gaussian init: Q ~ chi2_{s.ell + dof_shift} exactly"
+            + (" (deliberately wrong degrees of freedom)" if dof_shift else "")
+            + "; uniform init: close to chi-square by the CLT (Pi w_i(0) mixes d uniform entries) but not "
+            "exactly (reported, not judged)"
+        ),
         measured=f"Gaussian KS D = {gauss.statistic:.4f}; uniform KS D = {uni.statistic:.4f}: {seen}",
         statistic=f"Gaussian arm: {gauss.summary()}",
-        notes=f"{s.runs} networks per arm (d={s.d}, ell={s.ell}, m={s.m}, n={s.n}, GD lr {s.lr}, {s.steps} steps), "
-              "small on purpose so that the CLT has little to average and a departure is as large as it gets. The "
-              "uniform entries have the Gaussian's variance, so E Q is unchanged; the departure is in the shape "
-              "(uniform entries have excess kurtosis -1.2, diluted by the d-fold mixing of Pi and the sum over "
-              f"active neurons). With false-fail rate {alpha:.1g}, {s.runs} networks detect a sup-distance of "
-              f"{uni.detectable:.4f} between the CDF of Q and chi2_ell at power 1/2.",
-        tables=[Table("Q against chi2_ell by hidden initialization", ("hidden init", "networks", "train acc",
-                      "R1 error", "mean Q", "var Q (chi2: 2 ell)", "KS D", "KS p", "KS detectable", "KS verdict"),
-                      tuple(rows))],
+        notes=(
+            f"{s.runs} networks per arm ({s.describe()}), small on purpose so that the CLT has little to "
+            "average and a departure is as large as it gets. The uniform entries have the Gaussian's "
+            "variance, so E Q is unchanged; the departure is in the shape (uniform entries have excess "
+            "kurtosis -1.2, diluted by the d-fold mixing of Pi and the sum over active neurons). With "
+            f"false-fail rate {alpha:.1g}, {s.runs} networks detect a sup-distance of {uni.detectable:.4f} "
+            "between the CDF of Q and chi2_ell at power 1/2. Negative kurtosis predicts a variance of Q below "
+            "2 ell; 'z of var Q' is the sample variance's distance from 2 ell in its large-sample standard "
+            "errors (asymptotic, reported only)."
+        ),
+        tables=[
+            Table(
+                "Q against chi2_ell by hidden initialization",
+                (
+                    "hidden init",
+                    "networks",
+                    "train acc",
+                    "R1 error",
+                    "mean Q",
+                    "var Q (chi2: 2 ell)",
+                    "z of var Q",
+                    "KS D",
+                    "KS p",
+                    "KS detectable",
+                    "KS verdict",
+                ),
+                tuple(rows),
+            )
+        ],
         details={k: v.as_dict() for k, v in results.items()},
     )
 
 
-@check("violation.uniform_init", claim="uniform hidden initialization: how far Q departs from chi-square(ell)",
-       result=VIOLATION, statistical=True, section=SECTION)
+@check(
+    "violation.uniform_init",
+    claim="uniform hidden initialization: how far Q departs from chi-square(ell)",
+    result=VIOLATION,
+    statistical=True,
+    section=SECTION,
+)
 def uniform_init(ctx: Context) -> Outcome:
     s = ctx.size(UNIFORM)
     return uniform_outcome(ctx, s, uniform_arms(ctx, s))
@@ -352,6 +581,8 @@ def uniform_init(ctx: Context) -> Outcome:
 
 @dataclass(frozen=True)
 class DeepSizes:
+    """The three-layer study: data of dimension r in R^(r + ell) for each ell, widths m1 and m2."""
+
     runs: int
     r: int = 10
     ells: tuple[int, ...] = (10, 30, 90)
@@ -362,12 +593,17 @@ class DeepSizes:
     lr: float = 0.2
 
 
-DEEP = {"quick": DeepSizes(runs=60, ells=(10, 30)), "standard": DeepSizes(runs=300),
-        "full": DeepSizes(runs=1000, ells=(10, 30, 90, 270), m1=64, m2=64, steps=500)}
+DEEP = {
+    "quick": DeepSizes(runs=60, ells=(10, 30)),
+    "standard": DeepSizes(runs=300),
+    "full": DeepSizes(runs=1000, ells=(10, 30, 90, 270), m1=64, m2=64, steps=500),
+}
 
 
 @dataclass
 class DeepRun:
+    """Per ell: what violation.deep reads, one x0 per network (three-layer runs with finite training)."""
+
     d: int
     ell: int
     invariance: np.ndarray  # (R,) first layer, relative
@@ -391,8 +627,9 @@ def deep_run(seed: int, device: str, ell: int, s: DeepSizes) -> DeepRun:
     X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
     perp = data.subspace.perp_projector()
     cfg = deep.DeepInitConfig(m1=s.m1, m2=s.m2)
-    res = deep.train_deep(deep.initialize_deep(cfg, d, s.runs, seed=seed + 1, device=device), X, y,
-                          lr=s.lr, steps=s.steps)
+    res = deep.train_deep(
+        deep.initialize_deep(cfg, d, s.runs, seed=seed + 1, device=device), X, y, lr=s.lr, steps=s.steps
+    )
     grad = deep.input_gradient(res.net, X0)[:, 0]
     g = grad @ perp
     z = deep.first_layer_backward(res.net, X0)[:, 0]
@@ -400,8 +637,12 @@ def deep_run(seed: int, device: str, ell: int, s: DeepSizes) -> DeepRun:
     Q = d * g_norm.square() / (cfg.s_w**2 * z.square().sum(-1))
     x_norm = X0.norm(dim=-1)[:, 0]
     r_deep = deep.projected_flip(res.net, X0, perp).norm[:, 0] / x_norm
-    two = train(initialize(InitConfig(m=s.m1), d, s.runs, seed=seed + 1, device=device), X, y,
-                TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps))
+    two = train(
+        initialize(InitConfig(m=s.m1), d, s.runs, seed=seed + 1, device=device),
+        X,
+        y,
+        TrainConfig(optimizer="gd", lr=s.lr, steps=s.steps),
+    )
     g_two = (two_layer_input_gradient(two.net, X0)[:, 0] @ perp).norm(dim=-1)
     r_two = minimal_l2_attack(two.net, X0, perp).norm[:, 0] / x_norm
     ok = res.finite & (z.square().sum(-1) > 0)
@@ -409,14 +650,29 @@ def deep_run(seed: int, device: str, ell: int, s: DeepSizes) -> DeepRun:
     def np_(t: torch.Tensor) -> np.ndarray:
         return t[ok].cpu().numpy()
 
-    return DeepRun(d, ell, relative_invariance_error(res.net.W, res.net0.W, perp)[ok.cpu().numpy()],
-                   invariance_budget(s.steps, s.n, d), np_(g_norm / grad_norm), np_(g_norm),
-                   g_two.cpu().numpy(), np_(Q), np_(r_deep), r_two.cpu().numpy(),
-                   float(res.train_accuracy.mean()), float(two.train_accuracy.mean()))
+    return DeepRun(
+        d,
+        ell,
+        relative_invariance_error(res.net.W, res.net0.W, perp)[ok.cpu().numpy()],
+        invariance_budget(s.steps, s.n, d),
+        np_(g_norm / grad_norm),
+        np_(g_norm),
+        g_two.cpu().numpy(),
+        np_(Q),
+        np_(r_deep),
+        r_two.cpu().numpy(),
+        float(res.train_accuracy.mean()),
+        float(two.train_accuracy.mean()),
+    )
 
 
-@check("violation.deep", claim="a three-layer ReLU network keeps the first layer's invariance Pi W(T) = Pi W(0)",
-       result=VIOLATION, statistical=False, section=SECTION)
+@check(
+    "violation.deep",
+    claim="a three-layer ReLU network keeps the first layer's invariance Pi W(T) = Pi W(0)",
+    result=VIOLATION,
+    statistical=False,
+    section=SECTION,
+)
 def deep_network(ctx: Context) -> Outcome:
     s = ctx.size(DEEP)
     seed = derive_seed(ctx.seed, VIOLATION, "deep")
@@ -425,36 +681,88 @@ def deep_network(ctx: Context) -> Outcome:
     rows = []
     for r in runs:
         ks = chi2_ks(r.Q_deep, r.ell, ctx.false_fail_rate)
-        rows.append((r.d, r.ell, len(r.ratio), f"{r.acc_deep:.3f}", f"{r.acc_two:.3f}", f"{r.invariance.max():.1e}",
-                     f"{np.median(r.ratio):.3f}", f"{math.sqrt(r.ell / r.d):.3f}", f"{np.median(r.g_deep):.3f}",
-                     f"{np.median(r.g_two):.3f}", f"{np.median(r.radius_deep):.4f}",
-                     f"{np.median(r.radius_two):.4f}", f"{np.isfinite(r.radius_deep).mean():.2f}",
-                     f"{np.isfinite(r.radius_two).mean():.2f}",
-                     f"{r.Q_deep.mean():.2f}", f"{ks.p_value:.3g}"))
-    slope = (slope_test(np.concatenate([np.full(len(r.g_deep), r.ell / r.d) for r in runs]),
-                        np.concatenate([r.g_deep for r in runs]), 0.5, alpha=ctx.false_fail_rate, log=True,
-                        name="||g|| (deep) on ell/d") if len(runs) >= 2 else None)
-    slope_text = (f"; slope of log ||g|| (deep) on log(ell/d): {slope.slope:.3f} "
-                  f"(CI [{slope.ci_low:.3f}, {slope.ci_high:.3f}], two-layer R3 value 1/2)" if slope else "")
+        rows.append(
+            (
+                r.d,
+                r.ell,
+                len(r.ratio),
+                f"{r.acc_deep:.3f}",
+                f"{r.acc_two:.3f}",
+                f"{r.invariance.max():.1e}",
+                f"{np.median(r.ratio):.3f}",
+                f"{math.sqrt(r.ell / r.d):.3f}",
+                f"{np.median(r.g_deep):.3f}",
+                f"{np.median(r.g_two):.3f}",
+                f"{np.median(r.radius_deep):.4f}",
+                f"{np.median(r.radius_two):.4f}",
+                f"{np.isfinite(r.radius_deep).mean():.2f}",
+                f"{np.isfinite(r.radius_two).mean():.2f}",
+                f"{r.Q_deep.mean():.2f}",
+                f"{ks.p_value:.3g}",
+            )
+        )
+    slope = (
+        slope_test(
+            np.concatenate([np.full(len(r.g_deep), r.ell / r.d) for r in runs]),
+            np.concatenate([r.g_deep for r in runs]),
+            0.5,
+            alpha=ctx.false_fail_rate,
+            log=True,
+            name="||g|| (deep) on ell/d",
+        )
+        if len(runs) >= 2
+        else None
+    )
+    slope_text = (
+        f"; slope of log ||g|| (deep) on log(ell/d): {slope.slope:.3f} "
+        f"(CI [{slope.ci_low:.3f}, {slope.ci_high:.3f}], two-layer R3 value 1/2)"
+        if slope
+        else ""
+    )
     return Outcome(
         passed=worst <= 1.0,
-        predicted="first layer: Pi W(T) = Pi W(0) to float64 rounding (derived: dL/dW = sum_j delta1_j x_j^T). "
-                  "Reported, no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii",
+        predicted=(
+            "first layer: Pi W(T) = Pi W(0) to float64 rounding (derived: dL/dW = sum_j delta1_j x_j^T). "
+            "Reported, no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii"
+        ),
         measured=f"worst relative first-layer error {max(r.invariance.max() for r in runs):.1e}" + slope_text,
         statistic=f"max error/budget = {worst:.2g} (pass iff <= 1)",
-        notes=f"{s.runs} networks per ell (r={s.r}, widths m1={s.m1}, m2={s.m2}, n={s.n}, GD lr {s.lr}, {s.steps} "
-              "steps, hand-written backpropagation in numerics/deep.py, checked against autograd in its tests), "
-              f"and two-layer networks of width m = m1 = {s.m1} trained on the same data. The first layer's "
-              "invariance also gives an exact law (derived here, reported not judged): g = (Pi W(0))^T z with "
-              "z = 1[h1 > 0] (A^T (v 1[h2 > 0])) computed from P-quantities only, so "
-              "Q = d ||g||^2 / (s_w^2 ||z||^2) ~ chi2_ell, the analogue of R3 with S replaced by ||z||^2; its KS "
-              f"p-value is in the table (rate {ctx.false_fail_rate:.1g} for reference). Radii: orthogonal DeepFool "
-              "plus bisection (deep; an upper bound on the minimal radius) and DeepFool plus exact line search "
-              "(two-layer), both verified by a forward pass.",
-        tables=[Table("Three-layer against two-layer networks", ("d", "ell", "networks", "train acc deep",
-                      "train acc 2-layer", "first-layer R1 error", "median ||g||/||grad N||", "sqrt(ell/d)",
-                      "median ||g|| deep", "median ||g|| 2-layer", "median orth. radius/||x0|| deep",
-                      "median orth. radius/||x0|| 2-layer", "flip found deep", "flip found 2-layer", "mean Q deep", "KS p Q deep"), tuple(rows))],
+        notes=(
+            f"{s.runs} networks per ell (r={s.r}, widths m1={s.m1}, m2={s.m2}, n={s.n}, GD lr {s.lr}, "
+            f"{s.steps} steps, hand-written backpropagation in numerics/deep.py, checked against autograd in "
+            f"its tests), and two-layer networks of width m = m1 = {s.m1} trained on the same data. The "
+            "first layer's invariance also gives an exact law (derived here, reported not judged): g = (Pi "
+            "W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) computed from P-quantities only, so Q = d "
+            "||g||^2 / (s_w^2 ||z||^2) ~ chi2_ell, the analogue of R3 with S replaced by ||z||^2; its KS "
+            f"p-value is in the table (rate {ctx.false_fail_rate:.1g}, for reference). Radii: orthogonal "
+            "DeepFool plus bisection (deep; an upper bound on the minimal radius) and DeepFool plus exact "
+            "line search (two-layer), both verified by a forward pass; medians count a point without a flip "
+            "as inf."
+        ),
+        tables=[
+            Table(
+                "Three-layer against two-layer networks",
+                (
+                    "d",
+                    "ell",
+                    "networks",
+                    "train acc deep",
+                    "train acc 2-layer",
+                    "first-layer R1 error",
+                    "median ||g||/||grad N||",
+                    "sqrt(ell/d)",
+                    "median ||g|| deep",
+                    "median ||g|| 2-layer",
+                    "median orth. radius/||x0|| deep",
+                    "median orth. radius/||x0|| 2-layer",
+                    "flip found deep",
+                    "flip found 2-layer",
+                    "mean Q deep",
+                    "KS p Q deep",
+                ),
+                tuple(rows),
+            )
+        ],
         details={f"ell={r.ell}": {"max_error": float(r.invariance.max()), "budget": r.budget} for r in runs}
-                | ({"slope": slope.as_dict()} if slope else {}),
+        | ({"slope": slope.as_dict()} if slope else {}),
     )

@@ -37,13 +37,19 @@ SIZES = {
 ETA, LAM = 0.1, 0.005
 
 
-@check("R8.shrinkage", claim="GD with weight decay shrinks Pi W, g and L by exactly c_T = (1 - eta*lam)^T",
-       result="R8", statistical=False, section=SECTION)
+@check(
+    "R8.shrinkage",
+    claim="GD with weight decay shrinks Pi W, g and L by exactly c_T = (1 - eta*lam)^T",
+    result="R8",
+    statistical=False,
+    section=SECTION,
+)
 def shrinkage(ctx: Context) -> Outcome:
     s = ctx.size(SIZES)
     seed = derive_seed(ctx.seed, "R8")
-    data = make_dataset("gaussian_linear", runs=s["runs"], seed=seed, d=s["d"], ell=s["ell"], n=s["n"] + 1,
-                        device=ctx.device)
+    data = make_dataset(
+        "gaussian_linear", runs=s["runs"], seed=seed, d=s["d"], ell=s["ell"], n=s["n"] + 1, device=ctx.device
+    )
     X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
     perp = data.subspace.perp_projector()
     net0 = initialize(InitConfig(m=s["m"]), s["d"], s["runs"], seed=seed + 1, device=ctx.device)
@@ -54,21 +60,34 @@ def shrinkage(ctx: Context) -> Outcome:
         net = train(net, X, y, cfg).net  # continuing from the last segment: c factors multiply
         t += s["steps"]
         c_t = float(result("R8").predict({"eta": str(ETA), "lam": str(LAM), "T": t}, digits=20)["decay_gd"])
-        ratio = (orthogonal_weight_norm(net, perp) / PiW0)
+        ratio = orthogonal_weight_norm(net, perp) / PiW0
         curve.append((t, c_t, ratio.mean().item(), (ratio - c_t).abs().max().item()))
     c_T = curve[-1][1]
     budget = float64_rounding_budget(t * (s["n"] + s["d"]))
-    weights = compare(np.array([r[2] for r in curve]), np.array([r[1] for r in curve]), rtol=budget,
-                      what="||Pi W(t)|| / ||Pi W(0)|| = c_t")
+    weights = compare(
+        np.array([r[2] for r in curve]),
+        np.array([r[1] for r in curve]),
+        rtol=budget,
+        what="||Pi W(t)|| / ||Pi W(0)|| = c_t",
+    )
     # g and L predicted from the initial orthogonal weights and the trained output layer.
     act = active_set(net, X0)
     Pi_W0 = net0.W @ perp
     g_pred = c_T * torch.einsum("rpm,rm,rmd->rpd", act.mask.to(X0.dtype), net.u, Pi_W0)
-    g = compare(orthogonal_gradient(net, X0, perp).cpu().numpy(), g_pred.cpu().numpy(),
-                rtol=budget, atol=budget * g_pred.abs().max().item(), what="g = c_T sum_I u_i Pi w_i(0)")
+    g = compare(
+        orthogonal_gradient(net, X0, perp).cpu().numpy(),
+        g_pred.cpu().numpy(),
+        rtol=budget,
+        atol=budget * g_pred.abs().max().item(),
+        what="g = c_T sum_I u_i Pi w_i(0)",
+    )
     L_pred = c_T * (net.u.abs() * Pi_W0.norm(dim=-1)).sum(-1)
-    L = compare(orthogonal_lipschitz(net, perp).cpu().numpy(), L_pred.cpu().numpy(), rtol=budget,
-                what="L = c_T sum |u_i| ||Pi w_i(0)||")
+    L = compare(
+        orthogonal_lipschitz(net, perp).cpu().numpy(),
+        L_pred.cpu().numpy(),
+        rtol=budget,
+        what="L = c_T sum |u_i| ||Pi w_i(0)||",
+    )
     # Output along random orthogonal directions of norm ||x0||: bounded by L ||z||, and shrinking with c_T.
     gen = torch.Generator().manual_seed(seed + 2)
     Z = torch.randn(X0.shape, generator=gen, dtype=X0.dtype).to(X0.device) @ perp
@@ -91,12 +110,16 @@ def shrinkage(ctx: Context) -> Outcome:
         measured=f"ratio {curve[-1][2]:.12g}; max |N(x0+z)-N(x0)| = {var.max().item():.3g} for ||z|| = ||x0||",
         statistic=f"{weights.summary()}; {g.summary()}; {L.summary()}",
         notes=f"Rounding budget {budget:.1e} (forward-error bound over T (n + d) operations). The output along "
-              "random orthogonal directions is bounded by L ||z|| on every network (checked) and shrinks with "
-              "c_T: long regularized training makes the network constant orthogonally to the data, as at the "
-              "stationary points of the regularized objective, where Pi w_i = 0.",
-        tables=[Table("Shrinkage of the orthogonal weights", ("step t", "c_t (theory)", "mean measured ratio",
-                      "max |ratio - c_t|"), tuple((r[0], f"{r[1]:.10g}", f"{r[2]:.10g}", f"{r[3]:.1e}")
-                                                  for r in curve))],
+        "random orthogonal directions is bounded by L ||z|| on every network (checked) and shrinks with "
+        "c_T: long regularized training makes the network constant orthogonally to the data, as at the "
+        "stationary points of the regularized objective, where Pi w_i = 0.",
+        tables=[
+            Table(
+                "Shrinkage of the orthogonal weights",
+                ("step t", "c_t (theory)", "mean measured ratio", "max |ratio - c_t|"),
+                tuple((r[0], f"{r[1]:.10g}", f"{r[2]:.10g}", f"{r[3]:.1e}") for r in curve),
+            )
+        ],
         figures=[name],
         details={"weights": weights.as_dict(), "g": g.as_dict(), "L": L.as_dict()},
     )

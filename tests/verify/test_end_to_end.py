@@ -1,0 +1,58 @@
+"""The real program, run as a user runs it: `python -m verify all --profile quick`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _verify(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.slow
+def test_quick_profile_passes_and_writes_every_report(tmp_path):
+    out = tmp_path / "reports"
+    run = _verify("all", "--profile", "quick", "--out", str(out))
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    for name in ("report.md", "report.json", "report.tex", "manifest.json"):
+        assert (out / name).stat().st_size > 0
+    report = json.loads((out / "report.json").read_text())
+    assert {c["verdict"] for c in report["checks"]} == {"pass"}
+    ids = {c["id"] for c in report["checks"]}
+    for family in ("R1", "R3", "R4", "R5", "R6", "R7", "R8", "scaling", "symbolic"):
+        assert any(i.startswith(family) for i in ids), family
+    manifest = report["manifest"]
+    for key in (
+        "command",
+        "profile",
+        "seed",
+        "versions",
+        "hardware",
+        "git_commit",
+        "started",
+        "finished",
+        "check_seconds",
+    ):
+        assert key in manifest
+    for fig in (f for c in report["checks"] for f in c["figures"]):
+        assert (out / fig).exists()
+    assert sum(manifest["check_seconds"].values()) < 180, manifest["check_seconds"]
+
+
+def _numbers(path: Path) -> list:
+    checks = json.loads((path / "report.json").read_text())["checks"]
+    return [{k: v for k, v in c.items() if k != "seconds"} for c in checks]
+
+
+def test_same_command_gives_the_same_numbers(tmp_path):
+    ids = ("R1.adam_control", "symbolic.decay_recurrence")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _verify("run", *ids, "--profile", "quick", "--out", str(a)).returncode == 0
+    assert _verify("run", *ids, "--profile", "quick", "--out", str(b)).returncode == 0
+    assert _numbers(a) == _numbers(b)
+    assert (a / "report.md").read_text().count("PASS") == (b / "report.md").read_text().count("PASS")
