@@ -16,7 +16,7 @@ from numerics.train import TrainConfig
 from verify import figures
 from verify.population import Population, derive_seed, trained_population
 from verify.registry import Context, Outcome, Table, check
-from verify.statistics import ks_test, mean_test_chi_square, split_rate
+from verify.statistics import ChiSquareMeanResult, GofResult, ks_test, mean_test_chi_square, split_rate
 
 SECTION = "R3: the exact chi-square law of the orthogonal gradient"
 
@@ -35,7 +35,7 @@ def q_sample(pop: Population) -> np.ndarray:
     return pop.Q[:, 0].cpu().numpy()[ok]
 
 
-def law_tests(Q: np.ndarray, ell: int, alpha: float) -> tuple[object, object]:
+def law_tests(Q: np.ndarray, ell: int, alpha: float) -> tuple[GofResult, ChiSquareMeanResult]:
     """KS and exact-mean tests of Q against chi2_ell, each at `alpha`."""
     return (
         ks_test(Q, lambda q: st.chi2.cdf(q, ell), alpha=alpha, name=f"chi2_{ell}"),

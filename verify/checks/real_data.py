@@ -18,22 +18,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
 
 import numpy as np
 import torch
 
 from numerics.attacks import minimal_l2_attack
 from numerics.datasets import make_dataset
-from numerics.measure import accuracy, active_set, chi_square_statistic, orthogonal_gradient, project
+from numerics.measure import accuracy, active_set, chi_square_statistic, orthogonal_gradient
 from numerics.model import InitConfig, initialize
 from numerics.train import TrainConfig, TrainResult, train
 from verify import figures
 from verify.checks.chi_square import law_tests
+from verify.checks.invariance import invariance_budget, relative_invariance_error
 from verify.population import derive_seed
 from verify.registry import Context, Outcome, Table, check
-from verify.statistics import ChiSquareMeanResult, GofResult, SlopeResult, slope_test, split_rate
-from verify.tolerance import float64_rounding_budget
+from verify.statistics import SlopeResult, slope_test, split_rate
 
 SECTION = "Real data: handwritten digits"
 
@@ -57,27 +56,6 @@ SIZES = {
     "standard": RealSizes(r=20, ds=(40, 80, 160, 320), runs=200, n=150, n_test=200, m=32, steps=200),
     "full": RealSizes(r=20, ds=(40, 80, 160, 320, 640), runs=1000, n=300, n_test=300, m=64, steps=500),
 }
-
-
-def relative_invariance_error(W: torch.Tensor, W0: torch.Tensor, perp: torch.Tensor) -> np.ndarray:
-    """R1's defect per run: max_i ||Pi (w_i(T) - w_i(0))|| / max_i max(||w_i(T)||, ||w_i(0)||), W (R, m, d).
-
-    Relative to the largest weight norm, the scale of the rounding errors of the updates (as in R1's check).
-    """
-    error = project(W - W0, perp).norm(dim=-1).amax(dim=-1)
-    scale = torch.maximum(W.norm(dim=-1).amax(dim=-1), W0.norm(dim=-1).amax(dim=-1))
-    return (error / scale).cpu().numpy()
-
-
-def invariance_budget(steps: int, n: int, d: int) -> float:
-    """R1's float64 budget gamma_N with N = T (n + d): each step forms a gradient from n points and applies
-    it in d coordinates, and the errors can add up over T steps (worst case, not a tuned tolerance)."""
-    return float64_rounding_budget(steps * (n + d))
-
-
-def chi2_law_tests(Q: np.ndarray, dof: int, alpha: float) -> tuple[GofResult, ChiSquareMeanResult]:
-    """R3's Kolmogorov-Smirnov and exact-mean tests of Q against chi2_dof, each at alpha (as R3's check)."""
-    return cast(tuple[GofResult, ChiSquareMeanResult], law_tests(Q, dof, alpha))
 
 
 @dataclass
@@ -198,7 +176,7 @@ def chi_square_outcome(
     for r in runs:
         Q = r.Q[np.isfinite(r.Q)]
         dof = r.ell + dof_shift
-        ks, mean = chi2_law_tests(Q, dof, each)
+        ks, mean = law_tests(Q, dof, each)
         passed &= ks.passed and mean.passed
         rows.append(
             (

@@ -101,9 +101,9 @@ def run_sweep(ctx: Context, sweep: Sweep, predicted_exponent: float) -> Outcome:
 
 
 SIZES = {
-    "quick": dict(runs=200, steps=150, d=80, m=64),
-    "standard": dict(runs=500, steps=300, d=120, m=100),
-    "full": dict(runs=2000, steps=1000, d=200, m=128),
+    "quick": dict(runs=200, steps=100, d=48, m=32, widths=(16, 32, 64, 128)),
+    "standard": dict(runs=500, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
+    "full": dict(runs=2000, steps=1000, d=200, m=128, widths=(32, 64, 128, 256, 512, 1024)),
 }
 
 
@@ -157,7 +157,7 @@ def ell_exponent(ctx: Context) -> Outcome:
 def _width_check(ctx: Context, scaling: str, exponent_key: str) -> Outcome:
     s = ctx.size(SIZES)
     d = s["d"]
-    widths = [32, 64, 128, 256] if ctx.profile == "quick" else [32, 64, 128, 256, 512]
+    widths = s["widths"]
     sweep = Sweep(
         f"width_{scaling}",
         "m",

@@ -26,7 +26,7 @@ SECTION = "R7: small initialization"
 
 BETAS = (1.0, 0.5, 0.25, 0.125)
 SIZES = {
-    "quick": dict(runs=200, d=60, ell=40, m=64, steps=200),
+    "quick": dict(runs=200, d=40, ell=28, m=32, steps=100),
     "standard": dict(runs=600, d=80, ell=60, m=100, steps=400),
     "full": dict(runs=2000, d=200, ell=150, m=256, steps=2000),
 }

@@ -30,8 +30,8 @@ from numerics.model import InitConfig, initialize
 from numerics.model import input_gradient as two_layer_input_gradient
 from numerics.train import TrainConfig, train
 from verify import figures
-from verify.checks.chi_square import q_sample
-from verify.checks.real_data import chi2_law_tests, invariance_budget, relative_invariance_error
+from verify.checks.chi_square import law_tests, q_sample
+from verify.checks.invariance import invariance_budget, relative_invariance_error
 from verify.population import Population, derive_seed, trained_population
 from verify.registry import Context, Outcome, Table, check
 from verify.statistics import GofResult, ks_test, slope_test, split_rate
@@ -326,7 +326,7 @@ def two_arm_outcome(
     for label, pop in arms.items():
         err = float(r1_error(pop).max())
         Q = q_sample(pop)
-        ks, mean = chi2_law_tests(Q, s.ell + dof_shift, alpha)
+        ks, mean = law_tests(Q, s.ell + dof_shift, alpha)
         detectable = max(detectable, ks.detectable)
         ok = err <= budget and ks.passed and mean.passed
         passed &= ok
