@@ -16,6 +16,7 @@ import torch
 from numerics.datasets import Dataset, make_dataset
 from numerics.measure import active_set, chi_square_statistic, orthogonal_gradient
 from numerics.model import InitConfig, Network, forward, initialize
+from numerics.subspace import Subspace
 from numerics.train import TrainConfig, TrainResult, train
 
 
@@ -38,6 +39,12 @@ class Population:
     S: torch.Tensor  # (R, p) sum of u_i^2 over the active set
     Q: torch.Tensor  # (R, p) d ||g||^2 / (c_T^2 s_w^2 S); NaN where S = 0 (no active neuron)
     c_T: torch.Tensor  # (R,) decay factor actually applied
+
+    @property
+    def subspace(self) -> Subspace:
+        """The data subspace P (populations are only built on linear subspaces)."""
+        assert self.data.subspace is not None
+        return self.data.subspace
 
     @property
     def net(self) -> Network:

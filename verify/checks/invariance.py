@@ -98,6 +98,7 @@ def measure_invariance(
     net0 = initialize(InitConfig(m=s["m"]), s["d"], s["runs"], seed=seed + 1, device=ctx.device)
     res = train(net0, data.X, data.y, config)
     c_T = 1.0 if expected_c_T is None else expected_c_T
+    assert data.subspace is not None
     perp = data.subspace.perp_projector()
     rel = float(relative_invariance_error(res.net.W, net0.W, perp, c_T).max())
     budget = invariance_budget(config.steps, s["n"], s["d"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def run_sweep(ctx: Context, sweep: Sweep, predicted_exponent: float) -> Outcome:
     return exponent_outcome(ctx, sweep, sweep_populations(ctx, sweep), predicted_exponent)
 
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=200, steps=100, d=48, m=32, widths=(16, 32, 64, 128)),
     "standard": dict(runs=500, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
     "full": dict(runs=2000, steps=1000, d=200, m=128, widths=(32, 64, 128, 256, 512, 1024)),

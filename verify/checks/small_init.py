@@ -129,7 +129,7 @@ def radius_grows(ctx: Context) -> Outcome:
     rows, radii = [], {}
     for beta, pop in zip(BETAS, populations(ctx), strict=True):
         ok = pop.ok
-        perp = pop.data.subspace.perp_projector()
+        perp = pop.subspace.perp_projector()
         cert = certified_orthogonal_radius(pop.net.select(ok), pop.X0[ok], perp)[:, 0].cpu().numpy()
         x_norm = pop.X0[ok].norm(dim=-1)[:, 0].cpu().numpy()
         radii[beta] = cert / x_norm

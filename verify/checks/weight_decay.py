@@ -52,6 +52,7 @@ def shrinkage(ctx: Context) -> Outcome:
         "gaussian_linear", runs=s["runs"], seed=seed, d=s["d"], ell=s["ell"], n=s["n"] + 1, device=ctx.device
     )
     X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
+    assert data.subspace is not None
     perp = data.subspace.perp_projector()
     net0 = initialize(InitConfig(m=s["m"]), s["d"], s["runs"], seed=seed + 1, device=ctx.device)
     cfg = TrainConfig(optimizer="gd", lr=ETA, weight_decay=LAM, steps=s["steps"])
