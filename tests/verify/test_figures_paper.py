@@ -19,8 +19,14 @@ RATE = 1e-3
 
 
 def _context(tmp_path: Path) -> Context:
-    return Context(profile="quick", seed=0, device="cpu", false_fail_rate=RATE, figures_dir=tmp_path,
-                   progress=lambda it, **k: it)
+    return Context(
+        profile="quick",
+        seed=0,
+        device="cpu",
+        false_fail_rate=RATE,
+        figures_dir=tmp_path,
+        progress=lambda it, **k: it,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,10 @@ def figure2(tmp_path_factory) -> tuple[Outcome, Path]:
 
 
 def _medians(outcome: Outcome) -> dict[str, np.ndarray]:
-    return {k: np.array([math.inf if v == "inf" else v for v in values])
-            for k, values in outcome.details["medians"].items()}
+    return {
+        k: np.array([math.inf if v == "inf" else v for v in values])
+        for k, values in outcome.details["medians"].items()
+    }
 
 
 def test_figure2_confirms_the_ordering_and_draws(figure2):
@@ -60,8 +68,10 @@ def test_ordering_fails_when_the_prediction_is_reversed(figure2):
 
 
 def test_infinite_radius_ranks_above_every_finite_one():
-    tests = fp.radius_ordering({"vanilla": np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]),
-                                "robust": np.full(8, math.inf)}, alpha=0.01)
+    tests = fp.radius_ordering(
+        {"vanilla": np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]), "robust": np.full(8, math.inf)},
+        alpha=0.01,
+    )
     assert tests["robust"].confirms_ordering and tests["robust"].effect == 1.0
     assert fp.per_network_median(np.array([[1.0, math.inf, math.inf]]))[0] == math.inf
 

@@ -75,19 +75,36 @@ class FigureSpec:
 
 
 # lam: the largest value of a coarse pilot grid (8-16 networks; diagonal {1e-3, 3e-3, 5e-3, 1e-2}, board
-# {3e-4, 1e-3}) at which GD still reached the target margin; at 1e-2 / 1e-3 the margin stays below 0.3 within
-# 15-30k steps. beta = 0.1. eta: the board diverges into oscillation at eta = 2, so 1 is near the largest.
+# {3e-4, 1e-3}) at which GD on every parameter (as the authors' optim.SGD(weight_decay=...)) still reached
+# the target margin; at 1e-2 / 1e-3 the margin stays below 0.3 within 15-30k steps. beta = 0.1.
+# eta: the board oscillates without converging at eta = 1.5, so 1 is near the largest usable step.
 # Runs: the one-sided Mann-Whitney test at the suite's per-check rate (5.6e-5 at the default family rate,
-# halved) needs C(2R, R) > 1/alpha at complete separation (R >= 10), and the weight-decay effect is moderate:
-# in a pilot (seed 0) the estimated P(r_wd > r_vanilla) was 0.85 (Figure 2) and 0.83 (Figure 3), which
-# resampling says is confirmed with probability ~0.99 at R = 48 and ~0.76-0.85 at R = 32.
-# `critical_effect` prints what each size can detect. Figure 3 quick stays at 32: its GD runs need ~2-4k
-# steps at m = 400 each, ~20 s on two cores.
-FIGURE2 = FigureSpec("figure2", "diagonal", m=100, lr=0.3, beta=0.1, lam=5e-3, max_steps=20_000,
-                     normal=(1 / math.sqrt(2), -1 / math.sqrt(2)),
-                     runs={"quick": 192, "standard": 384, "full": 768})
-FIGURE3 = FigureSpec("figure3", "chessboard", m=400, lr=1.0, beta=0.1, lam=3e-4, max_steps=10_000,
-                     normal=(0.0, 0.0, 1.0), runs={"quick": 32, "standard": 64, "full": 128})
+# halved: 2.8e-5) confirms only past `critical_effect`, e.g. P(A > B) >= 0.62 at R = 192, 0.70 at 64, 0.79
+# at 32. The weight-decay effect is the weak one: in pilots P(r_wd > r_vanilla) was 0.65-0.85 on the
+# diagonal (hence R = 192: cheap, m = 100, n = 7) and 0.83 on the board at two seeds (R = 32 on quick, whose
+# GD runs need 2-4k steps at m = 400, ~20 s on two cores; 64 on standard).
+FIGURE2 = FigureSpec(
+    "figure2",
+    "diagonal",
+    m=100,
+    lr=0.3,
+    beta=0.1,
+    lam=5e-3,
+    max_steps=20_000,
+    normal=(1 / math.sqrt(2), -1 / math.sqrt(2)),
+    runs={"quick": 192, "standard": 384, "full": 768},
+)
+FIGURE3 = FigureSpec(
+    "figure3",
+    "chessboard",
+    m=400,
+    lr=1.0,
+    beta=0.1,
+    lam=3e-4,
+    max_steps=10_000,
+    normal=(0.0, 0.0, 1.0),
+    runs={"quick": 32, "standard": 64, "full": 128},
+)
 _SPECS = {spec.name: spec for spec in (FIGURE2, FIGURE3)}
 
 
@@ -113,8 +130,15 @@ def settings(spec: FigureSpec, d: int) -> tuple[Setting, ...]:
         return InitConfig(m=spec.m, beta=beta, bias=True, s_b=beta / math.sqrt(d))
 
     def config(lam: float) -> TrainConfig:
-        return TrainConfig(optimizer="gd", loss="logistic", lr=spec.lr, steps=spec.max_steps, weight_decay=lam,
-                           train_bias=True, target_margin=TARGET_MARGIN)
+        return TrainConfig(
+            optimizer="gd",
+            loss="logistic",
+            lr=spec.lr,
+            steps=spec.max_steps,
+            weight_decay=lam,
+            train_bias=True,
+            target_margin=TARGET_MARGIN,
+        )
 
     return (
         Setting(BASELINE, "vanilla", init(1.0), config(0.0)),
@@ -126,7 +150,9 @@ def settings(spec: FigureSpec, d: int) -> tuple[Setting, ...]:
 # --- exact radii ------------------------------------------------------------------------------------------
 
 
-def normal_flip_radius(net: Network, X0: torch.Tensor, normal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def normal_flip_radius(
+    net: Network, X0: torch.Tensor, normal: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact orthogonal flip radius when P^perp is the line spanned by the unit vector n.
 
     r_perp(x0) = min(t_+, t_-) with t_+- the first sign change of N(x0 +- t n), t > 0 (`flip_along`
@@ -163,8 +189,9 @@ def _capped(samples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.where(np.isposinf(s), cap, s) for k, s in samples.items()}
 
 
-def radius_ordering(medians: dict[str, np.ndarray], *, alpha: float,
-                    baseline: str = BASELINE) -> dict[str, OrderingResult]:
+def radius_ordering(
+    medians: dict[str, np.ndarray], *, alpha: float, baseline: str = BASELINE
+) -> dict[str, OrderingResult]:
     """One-sided Mann-Whitney tests of "r_perp(setting) > r_perp(baseline)" on per-network medians.
 
     The check's rate `alpha` is split (Bonferroni) over the comparisons, one per non-baseline setting.
@@ -180,8 +207,10 @@ def radius_ordering(medians: dict[str, np.ndarray], *, alpha: float,
     others = [k for k in medians if k != baseline]
     share = split_rate(alpha, len(others))
     capped = _capped(medians)
-    return {k: mann_whitney_greater(capped[k], capped[baseline], alpha=share, name=f"r_perp {k} > {baseline}")
-            for k in others}
+    return {
+        k: mann_whitney_greater(capped[k], capped[baseline], alpha=share, name=f"r_perp {k} > {baseline}")
+        for k in others
+    }
 
 
 def critical_effect(n_a: int, n_b: int, alpha: float) -> float:
@@ -244,8 +273,9 @@ class SettingRun:
         return int(index[np.argsort(med, kind="stable")[(len(med) - 1) // 2]])
 
 
-def _measure(setting: Setting, result: TrainResult, X: torch.Tensor, y: torch.Tensor,
-             normal: torch.Tensor) -> SettingRun:
+def _measure(
+    setting: Setting, result: TrainResult, X: torch.Tensor, y: torch.Tensor, normal: torch.Tensor
+) -> SettingRun:
     net = result.net
     perp = torch.outer(normal, normal)  # Pi = n n^T: the orthogonal complement is the line of n
 
@@ -268,13 +298,16 @@ def _measure(setting: Setting, result: TrainResult, X: torch.Tensor, y: torch.Te
 def _figure_runs(name: str, profile: str, seed: int, device: str) -> tuple[SettingRun, ...]:
     spec = _SPECS[name]
     runs = spec.runs[profile]
-    data = make_dataset(spec.dataset, runs=runs, seed=derive_seed(seed, "R9", spec.name, "data"), device=device)
+    data = make_dataset(
+        spec.dataset, runs=runs, seed=derive_seed(seed, "R9", spec.name, "data"), device=device
+    )
     normal = torch.tensor(spec.normal, dtype=data.X.dtype, device=device)
     out = []
     for setting in settings(spec, data.d):
         # Independent initial draws per setting, so the two samples of each test are independent.
-        net0 = initialize(setting.init, data.d, runs, seed=derive_seed(seed, "R9", spec.name, setting.key),
-                          device=device)
+        net0 = initialize(
+            setting.init, data.d, runs, seed=derive_seed(seed, "R9", spec.name, setting.key), device=device
+        )
         result = train(net0, data.X, data.y, setting.config)
         out.append(_measure(setting, result, data.X, data.y, normal))
     return tuple(out)
@@ -300,9 +333,17 @@ def _grid_values(net: Network, points: np.ndarray) -> np.ndarray:
     return forward(net, X)[0].cpu().numpy()
 
 
-def _boundary_panel(ax, net: Network, run: SettingRun, r: int, grid: tuple[np.ndarray, np.ndarray],
-                    axes_of: tuple[int, int], fixed: dict[int, float], rows: np.ndarray,
-                    normal: np.ndarray) -> None:
+def _boundary_panel(
+    ax,
+    net: Network,
+    run: SettingRun,
+    r: int,
+    grid: tuple[np.ndarray, np.ndarray],
+    axes_of: tuple[int, int],
+    fixed: dict[int, float],
+    rows: np.ndarray,
+    normal: np.ndarray,
+) -> None:
     """Sign regions and N = 0 of one network on a 2-D slice, the points of the slice, and their nearest
     orthogonal flips (a segment from x0 to x0 + side r_perp n)."""
     A, B = grid
@@ -320,7 +361,9 @@ def _boundary_panel(ax, net: Network, run: SettingRun, r: int, grid: tuple[np.nd
     for x0, t, s in zip(X, radius, side, strict=True):
         if np.isfinite(t):
             end = x0 + s * t * normal
-            ax.plot([x0[axes_of[0]], end[axes_of[0]]], [x0[axes_of[1]], end[axes_of[1]]], color="black", lw=0.9)
+            ax.plot(
+                [x0[axes_of[0]], end[axes_of[0]]], [x0[axes_of[1]], end[axes_of[1]]], color="black", lw=0.9
+            )
             ax.plot(end[axes_of[0]], end[axes_of[1]], "x", color="black", ms=4)
     _scatter_labels(ax, X[:, list(axes_of)], y)
     ax.set_xlim(A.min(), A.max())
@@ -334,8 +377,14 @@ def _radii_panel(ax, runs: tuple[SettingRun, ...]) -> None:
         values, none = capped[run.setting.key], np.isposinf(run.medians)
         x = j + (np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else np.zeros(1))
         dots = ax.scatter(x[~none], values[~none], s=12, alpha=0.8)
-        ax.scatter(x[none], values[none], s=22, marker="^", color=dots.get_facecolor(),
-                   label="no flip (inf)" if j == 0 else None)
+        ax.scatter(
+            x[none],
+            values[none],
+            s=22,
+            marker="^",
+            color=dots.get_facecolor(),
+            label="no flip (inf)" if j == 0 else None,
+        )
         ax.hlines(np.median(values), j - 0.3, j + 0.3, color="black", lw=1.5)
     if any(np.isposinf(run.medians).any() for run in runs):
         ax.legend(fontsize=7, loc="upper right")
@@ -347,8 +396,10 @@ def _radii_panel(ax, runs: tuple[SettingRun, ...]) -> None:
 
 def _panel_title(letter: str, run: SettingRun, r: int) -> str:
     res = run.result
-    return (f"({letter}) {run.setting.title}\nT={int(res.steps_taken[r])}, margin {float(res.final_margin[r]):.2f}, "
-            f"median r_perp {np.median(run.radius[r]):.3g}")
+    return (
+        f"({letter}) {run.setting.title}\nT={int(res.steps_taken[r])}, margin {float(res.final_margin[r]):.2f}, "
+        f"median r_perp {np.median(run.radius[r]):.3g}"
+    )
 
 
 def _figure2_picture(ctx: Context, runs: tuple[SettingRun, ...]) -> str:
@@ -359,8 +410,9 @@ def _figure2_picture(ctx: Context, runs: tuple[SettingRun, ...]) -> str:
     for j, run in enumerate(runs):
         r = run.representative
         ax = axes[0, j]
-        _boundary_panel(ax, run.result.net.select([r]), run, r, grid, (0, 1), {}, np.arange(run.X.shape[1]),
-                        normal)
+        _boundary_panel(
+            ax, run.result.net.select([r]), run, r, grid, (0, 1), {}, np.arange(run.X.shape[1]), normal
+        )
         ax.plot([-1.5, 1.5], [-1.5, 1.5], ls="--", color="gray", lw=0.7)  # the data line P
         ax.set_aspect("equal")
         ax.set_title(_panel_title("abc"[j], run, r), fontsize=8)
@@ -377,8 +429,9 @@ def _stacked_contours(ax3, net: Network, side: np.ndarray, levels: np.ndarray) -
         pts = np.stack([A.ravel(), B.ravel(), np.full(A.size, z)], axis=1)
         Z = _grid_values(net, pts).reshape(A.shape)
         if Z.min() < 0 < Z.max():
-            ax3.contour(A, B, Z, levels=[0.0], zdir="z", offset=z, colors=[cmap(norm(z))], linewidths=1.2,
-                        alpha=0.7)
+            ax3.contour(
+                A, B, Z, levels=[0.0], zdir="z", offset=z, colors=[cmap(norm(z))], linewidths=1.2, alpha=0.7
+            )
 
 
 def _figure3_picture(ctx: Context, runs: tuple[SettingRun, ...], height: float) -> str:
@@ -419,8 +472,14 @@ def _figure3_picture(ctx: Context, runs: tuple[SettingRun, ...], height: float) 
 # --- the figure checks ---------------------------------------------------------------------------------
 
 
-def _ordering_outcome(ctx: Context, spec: FigureSpec, runs: tuple[SettingRun, ...], picture: str,
-                      extra_notes: str, decay_meaningful: bool) -> Outcome:
+def _ordering_outcome(
+    ctx: Context,
+    spec: FigureSpec,
+    runs: tuple[SettingRun, ...],
+    picture: str,
+    extra_notes: str,
+    decay_meaningful: bool,
+) -> Outcome:
     tests = radius_ordering({run.setting.key: run.medians for run in runs}, alpha=ctx.false_fail_rate)
     passed = all(t.confirms_ordering for t in tests.values())
     n_base = int(runs[0].ok.sum())
@@ -431,23 +490,42 @@ def _ordering_outcome(ctx: Context, spec: FigureSpec, runs: tuple[SettingRun, ..
         steps = res.steps_taken.numpy()
         reached = sum(st == "converged" for st in res.status)
         c_T = f"{float(res.decay_factor.median()):.3g}" if decay_meaningful else "n/a (affine)"
-        train_rows.append((s.key, f"{s.init.beta:g}", f"{s.config.weight_decay:g}", s.config.lr, len(steps),
-                           f"{reached}/{len(steps)}", f"{int(np.median(steps))} [{steps.min()}-{steps.max()}]",
-                           f"{float(res.final_margin.median()):.3f}", f"{float(res.train_accuracy.mean()):.3f}", c_T))
+        train_rows.append(
+            (
+                s.key,
+                f"{s.init.beta:g}",
+                f"{s.config.weight_decay:g}",
+                s.config.lr,
+                len(steps),
+                f"{reached}/{len(steps)}",
+                f"{int(np.median(steps))} [{steps.min()}-{steps.max()}]",
+                f"{float(res.final_margin.median()):.3f}",
+                f"{float(res.train_accuracy.mean()):.3f}",
+                c_T,
+            )
+        )
         ok = run.ok
         finite = np.isfinite(run.radius[ok])
-        radius_rows.append((s.key, f"{np.median(run.radius[ok]):.4g}", f"{np.median(run.medians):.4g}",
-                            f"{np.median(run.certified[ok]):.4g}", f"{np.median(run.gradient_flip[ok]):.4g}",
-                            f"{np.median(run.deepfool[ok]):.4g}", f"{1 - finite.mean():.3f}",
-                            f"{np.max(run.certified[ok][finite] / run.radius[ok][finite]):.3f}"
-                            if finite.any() else "-"))
+        radius_rows.append(
+            (
+                s.key,
+                f"{np.median(run.radius[ok]):.4g}",
+                f"{np.median(run.medians):.4g}",
+                f"{np.median(run.certified[ok]):.4g}",
+                f"{np.median(run.gradient_flip[ok]):.4g}",
+                f"{np.median(run.deepfool[ok]):.4g}",
+                f"{1 - finite.mean():.3f}",
+                f"{np.max(run.certified[ok][finite] / run.radius[ok][finite]):.3f}" if finite.any() else "-",
+            )
+        )
     measured = "; ".join(f"{r[0]}: median r_perp {r[1]}" for r in radius_rows)
-    detect = "; ".join(f"{k}: confirms only if the estimated P(r_{k} > r_vanilla) >= {c:.3f}"
-                       for k, c in crit.items())
+    detect = "; ".join(
+        f"{k}: confirms only if the estimated P(r_{k} > r_vanilla) >= {c:.3f}" for k, c in crit.items()
+    )
     return Outcome(
         passed=passed,
         predicted="r_perp(small init) > r_perp(vanilla) and r_perp(weight decay) > r_perp(vanilla) "
-                  "(per-network median radius, stochastically larger)",
+        "(per-network median radius, stochastically larger)",
         measured=measured,
         statistic="; ".join(t.summary() for t in tests.values()),
         notes=(
@@ -470,52 +548,104 @@ def _ordering_outcome(ctx: Context, spec: FigureSpec, runs: tuple[SettingRun, ..
             f"orthogonal flip. {extra_notes}"
         ),
         tables=[
-            Table("Training (per setting)", ("setting", "beta", "lam", "eta", "networks", "reached margin",
-                                             "steps median [min-max]", "median final margin", "train acc",
-                                             "median c_T"), tuple(train_rows)),
-            Table("Orthogonal radii at the training points", ("setting", "median r_perp (all points)",
-                  "median of per-network medians", "median certified |N|/L", "median gradient flip",
-                  "median DeepFool(Pi)", "fraction without flip", "max certified/r_perp"), tuple(radius_rows)),
+            Table(
+                "Training (per setting)",
+                (
+                    "setting",
+                    "beta",
+                    "lam",
+                    "eta",
+                    "networks",
+                    "reached margin",
+                    "steps median [min-max]",
+                    "median final margin",
+                    "train acc",
+                    "median c_T",
+                ),
+                tuple(train_rows),
+            ),
+            Table(
+                "Orthogonal radii at the training points",
+                (
+                    "setting",
+                    "median r_perp (all points)",
+                    "median of per-network medians",
+                    "median certified |N|/L",
+                    "median gradient flip",
+                    "median DeepFool(Pi)",
+                    "fraction without flip",
+                    "max certified/r_perp",
+                ),
+                tuple(radius_rows),
+            ),
         ],
         figures=[picture],
-        details={"tests": {k: t.as_dict() for k, t in tests.items()},
-                 # "inf" as text: strict JSON has no infinity.
-                 "medians": {run.setting.key: [v if math.isfinite(v) else "inf" for v in run.medians.tolist()]
-                             for run in runs},
-                 "steps": {run.setting.key: run.result.steps_taken.tolist() for run in runs},
-                 "critical_effect": crit},
+        details={
+            "tests": {k: t.as_dict() for k, t in tests.items()},
+            # "inf" as text: strict JSON has no infinity.
+            "medians": {
+                run.setting.key: [v if math.isfinite(v) else "inf" for v in run.medians.tolist()]
+                for run in runs
+            },
+            "steps": {run.setting.key: run.result.steps_taken.tolist() for run in runs},
+            "critical_effect": crit,
+        },
     )
 
 
-@check("R9.figure2", claim="Figure 2: the orthogonal flip radius of the diagonal points is smallest for the "
-       "vanilla network", result="R9", statistical=True, section=SECTION)
+@check(
+    "R9.figure2",
+    claim="Figure 2: the orthogonal flip radius of the diagonal points is smallest for the vanilla network",
+    result="R9",
+    statistical=True,
+    section=SECTION,
+)
 def figure2(ctx: Context) -> Outcome:
     runs = tuple(ctx.progress(figure_runs(ctx, FIGURE2), desc="R9.figure2", total=3))
     picture = _figure2_picture(ctx, runs)
     return _ordering_outcome(
-        ctx, FIGURE2, runs, picture, decay_meaningful=True,
+        ctx,
+        FIGURE2,
+        runs,
+        picture,
+        decay_meaningful=True,
         extra_notes="P = span{(1, 1)} is linear, so c_T = (1 - eta*lam)^T is the exact shrink factor of "
-                    "Pi w_i under weight decay (R1, R8).")
+        "Pi w_i under weight decay (R1, R8).",
+    )
 
 
-@check("R9.figure3", claim="Figure 3: on the chessboard at height 0.5 the vanilla network's radius along e3 is "
-       "the smallest (the paper: a smaller effect)", result="R9", statistical=True, section=SECTION)
+@check(
+    "R9.figure3",
+    claim="Figure 3: on the chessboard at height 0.5 the vanilla network's radius along e3 is "
+    "the smallest (the paper: a smaller effect)",
+    result="R9",
+    statistical=True,
+    section=SECTION,
+)
 def figure3(ctx: Context) -> Outcome:
     runs = tuple(ctx.progress(figure_runs(ctx, FIGURE3), desc="R9.figure3", total=3))
     height = float(runs[0].X[0, 0, 2])
     picture = _figure3_picture(ctx, runs, height)
     return _ordering_outcome(
-        ctx, FIGURE3, runs, picture, decay_meaningful=False,
+        ctx,
+        FIGURE3,
+        runs,
+        picture,
+        decay_meaningful=False,
         extra_notes="The board is affine (height 0.5), so the e3 component of w_i is trained like a bias "
-                    "(R9.affine) and c_T does not describe it. Top panels: the decision boundary N = 0 in the box "
-                    "[0, 1]^3, drawn as its contours on horizontal slices coloured by height (as in the paper); "
-                    "bottom panels: the sign of N on the cross-section x2 = 0.5 through the board's middle row.")
+        "(R9.affine) and c_T does not describe it. Top panels: the decision boundary N = 0 in the box "
+        "[0, 1]^3, drawn as its contours on horizontal slices coloured by height (as in the paper); "
+        "bottom panels: the sign of N on the cross-section x2 = 0.5 through the board's middle row.",
+    )
 
 
 # --- the chessboard explained ------------------------------------------------------------------------------
 
-AFFINE_SIZES = {"quick": dict(runs=4, steps=500), "standard": dict(runs=16, steps=2000),
-                "full": dict(runs=32, steps=5000)}
+AFFINE_SIZES = {
+    "quick": dict(runs=4, steps=500),
+    "standard": dict(runs=16, steps=2000),
+    "full": dict(runs=32, steps=5000),
+}
 
 
 @dataclass(frozen=True)
@@ -536,13 +666,15 @@ def board_invariance(ctx: Context, dataset: str) -> BoardInvariance:
     from n points and applies it in d coordinates, and errors can add over T steps.
     """
     s = ctx.size(AFFINE_SIZES)
-    data = make_dataset(dataset, runs=s["runs"], seed=derive_seed(ctx.seed, "R9", "affine", "data"),
-                        device=ctx.device)
+    data = make_dataset(
+        dataset, runs=s["runs"], seed=derive_seed(ctx.seed, "R9", "affine", "data"), device=ctx.device
+    )
     vanilla = settings(FIGURE3, data.d)[0]
     config = TrainConfig(optimizer="gd", lr=FIGURE3.lr, steps=s["steps"], train_bias=True)
     # The same initial networks on both boards: only the height differs.
-    net0 = initialize(vanilla.init, data.d, s["runs"], seed=derive_seed(ctx.seed, "R9", "affine", "init"),
-                      device=ctx.device)
+    net0 = initialize(
+        vanilla.init, data.d, s["runs"], seed=derive_seed(ctx.seed, "R9", "affine", "init"), device=ctx.device
+    )
     res = train(net0, data.X, data.y, config)
     e3 = torch.zeros(data.d, dtype=data.X.dtype, device=ctx.device)
     e3[-1] = 1.0
@@ -552,33 +684,62 @@ def board_invariance(ctx: Context, dataset: str) -> BoardInvariance:
     return BoardInvariance(dataset, float(data.X[0, 0, -1]), rel, budget, s["steps"])
 
 
-@check("R9.affine", claim="the board at height 0.5 spans R^3, so training moves w_i along e3 (R1 does not "
-       "apply); at height 0 the e3 components stay fixed", result="R9", statistical=False, section=SECTION)
+@check(
+    "R9.affine",
+    claim="the board at height 0.5 spans R^3, so training moves w_i along e3 (R1 does not "
+    "apply); at height 0 the e3 components stay fixed",
+    result="R9",
+    statistical=False,
+    section=SECTION,
+)
 def affine(ctx: Context) -> Outcome:
-    lifted, flat = (board_invariance(ctx, name) for name in ctx.progress(("chessboard", "chessboard_flat"),
-                                                                          desc="R9.affine", total=2))
+    lifted, flat = (
+        board_invariance(ctx, name)
+        for name in ctx.progress(("chessboard", "chessboard_flat"), desc="R9.affine", total=2)
+    )
     moved = lifted.relative_error > lifted.budget
     kept = flat.relative_error <= flat.budget
-    rows = tuple((b.dataset, b.height, b.steps, f"{b.relative_error:.3e}", f"{b.budget:.1e}",
-                  f"{b.relative_error / b.budget:.3g}", pred)
-                 for b, pred in ((lifted, "> budget (moves)"), (flat, "<= budget (invariant)")))
+    rows = tuple(
+        (
+            b.dataset,
+            b.height,
+            b.steps,
+            f"{b.relative_error:.3e}",
+            f"{b.budget:.1e}",
+            f"{b.relative_error / b.budget:.3g}",
+            pred,
+        )
+        for b, pred in ((lifted, "> budget (moves)"), (flat, "<= budget (invariant)"))
+    )
     return Outcome(
         passed=moved and kept,
         predicted="height 0.5: max_i |<w_i(T) - w_i(0), e3>| / max_i ||w_i|| above the rounding budget; "
-                  "height 0: within it",
+        "height 0: within it",
         measured=f"height 0.5: {lifted.relative_error:.3g}; height 0: {flat.relative_error:.3g}",
         statistic=f"lifted/budget = {lifted.relative_error / lifted.budget:.3g} (pass iff > 1), "
-                  f"flat/budget = {flat.relative_error / flat.budget:.3g} (pass iff <= 1)",
+        f"flat/budget = {flat.relative_error / flat.budget:.3g} (pass iff <= 1)",
         notes="Derivation: dL/dw_i is a combination of the training points x_j. At height 0 every x_j has x3 = 0, "
-              "so no update has an e3 component (R1 with P = span{e1, e2}). At height 0.5 every x_j has "
-              "x3 = 0.5: the data span R^3, the e3 weight acts as a second bias (<w_i, x> = <w_i', x'> + 0.5 w_i3) "
-              "and is trained, so the mechanism of R1/R8 (Pi w_i frozen at its initial value, or shrunk by exactly "
-              "c_T) does not operate on this board; consistent with the smaller effect the paper reports. Vanilla "
-              f"Figure-3 networks (m={FIGURE3.m}, eta={FIGURE3.lr}, biases trained), the same initial draws on "
-              f"both boards, T fixed, no weight decay; sizes {AFFINE_SIZES[ctx.profile]}. The budget is the "
-              "worst-case float64 forward-error bound gamma_N, N = T (n + d), as in R1.",
-        tables=[Table("Motion of the hidden weights along e3 (relative to max_i ||w_i||)",
-                      ("data set", "height", "T", "relative e3 motion", "rounding budget", "motion/budget",
-                       "predicted"), rows)],
+        "so no update has an e3 component (R1 with P = span{e1, e2}). At height 0.5 every x_j has "
+        "x3 = 0.5: the data span R^3, the e3 weight acts as a second bias (<w_i, x> = <w_i', x'> + 0.5 w_i3) "
+        "and is trained, so the mechanism of R1/R8 (Pi w_i frozen at its initial value, or shrunk by exactly "
+        "c_T) does not operate on this board; consistent with the smaller effect the paper reports. Vanilla "
+        f"Figure-3 networks (m={FIGURE3.m}, eta={FIGURE3.lr}, biases trained), the same initial draws on "
+        f"both boards, T fixed, no weight decay; sizes {AFFINE_SIZES[ctx.profile]}. The budget is the "
+        "worst-case float64 forward-error bound gamma_N, N = T (n + d), as in R1.",
+        tables=[
+            Table(
+                "Motion of the hidden weights along e3 (relative to max_i ||w_i||)",
+                (
+                    "data set",
+                    "height",
+                    "T",
+                    "relative e3 motion",
+                    "rounding budget",
+                    "motion/budget",
+                    "predicted",
+                ),
+                rows,
+            )
+        ],
         details={"lifted": lifted.__dict__, "flat": flat.__dict__},
     )

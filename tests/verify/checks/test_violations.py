@@ -19,6 +19,7 @@ IDS = [
     "violation.bias",
     "violation.uniform_init",
     "violation.deep",
+    "violation.deep_chi_square",
 ]
 
 
@@ -50,7 +51,7 @@ def test_checks_are_registered_as_violations():
     checks = select(["violation"])
     assert [c.id for c in checks] == IDS
     assert {c.result for c in checks} == {"violation"} and {c.section for c in checks} == {v.SECTION}
-    assert [c.statistical for c in checks] == [False, False, True, True, True, False]
+    assert [c.statistical for c in checks] == [False, False, True, True, True, False, True]
 
 
 @pytest.mark.parametrize("check_id", IDS)
@@ -116,3 +117,18 @@ def test_variance_z_is_small_for_chi_square_and_large_for_a_narrower_law():
     Q = rng.chisquare(10, size=20000)
     assert abs(v.variance_z(Q, 10)) < 5  # a 5-sigma excursion of the sample variance has probability ~6e-7
     assert v.variance_z(10 + 0.8 * (Q - 10), 10) < -20  # variance 0.64 * 20: far below 2 ell
+
+
+def test_deep_chi_square_fails_on_wrong_degrees(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from verify.checks import chi_square
+
+    # Enough networks that a shift of 4 degrees of freedom is far above the detectable distance.
+    monkeypatch.setitem(v.DEEP, "quick", replace(TINY_DEEP, runs=150))
+    assert v.deep_chi_square(context(tmp_path)).passed
+
+    # Four more degrees of freedom than derived: the check must fail.
+    real = chi_square.law_tests
+    monkeypatch.setattr(v, "law_tests", lambda Q, ell, alpha: real(Q, ell + 4, alpha))
+    assert not v.deep_chi_square(context(tmp_path)).passed
