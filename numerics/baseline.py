@@ -18,12 +18,11 @@ from theory.parameters import ParameterError, validate
 def two_layer_module(w: torch.Tensor, u: torch.Tensor) -> nn.Sequential:
     """nn.Sequential(Linear(d, m), ReLU, Linear(m, 1)), bias-free, holding copies of w (m, d), u (m,)."""
     m, d = w.shape
-    module = nn.Sequential(nn.Linear(d, m, bias=False), nn.ReLU(), nn.Linear(m, 1, bias=False))
-    module.to(dtype=w.dtype, device=w.device)
-    with torch.no_grad():
-        module[0].weight.copy_(w)
-        module[2].weight.copy_(u.unsqueeze(0))
-    return module
+    # Built on the meta device, so nn.Linear's own random init neither runs nor draws from torch's RNG.
+    hidden, readout = nn.Linear(d, m, bias=False, device="meta"), nn.Linear(m, 1, bias=False, device="meta")
+    hidden.weight = nn.Parameter(w.detach().clone())
+    readout.weight = nn.Parameter(u.detach().clone().unsqueeze(0))
+    return nn.Sequential(hidden, nn.ReLU(), readout)
 
 
 def train_baseline(net0: Network, X: torch.Tensor, y: torch.Tensor, *, lr: float, steps: int) -> Network:
@@ -48,6 +47,7 @@ def train_baseline(net0: Network, X: torch.Tensor, y: torch.Tensor, *, lr: float
             loss = nn.functional.soft_margin_loss(module(X[r]).squeeze(1), y[r])
             loss.backward()
             optimizer.step()
+        hidden, readout = module.parameters()
         with torch.no_grad():
-            W[r], u[r] = module[0].weight, module[2].weight.squeeze(0)
+            W[r], u[r] = hidden, readout.squeeze(0)
     return Network(W, torch.zeros_like(net0.b), u)

@@ -106,23 +106,31 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     converged, diverged = torch.zeros_like(active), torch.zeros_like(active)
     steps_taken = torch.zeros(R, dtype=torch.int64, device=X.device)
     history: dict[str, list] = {"step": [], "loss": [], "margin": []} if config.record_every else {}
+    targets = config.target_margin is not None or config.target_loss is not None
     for t in range(config.steps + 1):
+        last, outputs = t == config.steps, None
         Xb, yb = batches.next(X, y)
-        grads = loss_and_gradients(
-            net, Xb, yb, config.loss, bias=config.train_bias, output=config.train_output, workspace=ws
-        )
-        if batches.full or _checkpoint(t, config):  # stopping rules and history need the full-batch loss
-            outputs = grads.outputs if batches.full else forward(net, X)
-            loss, margin = empirical_loss(config.loss, outputs, y), (y * outputs).amin(dim=1)
+        # The last step needs no gradient: only the stopping rules' (and the result's) outputs.
+        grads = None if last else loss_and_gradients(
+            net, Xb, yb, config.loss, bias=config.train_bias, output=config.train_output,
+            weights=not update.fused, workspace=ws,
+        )  # fmt: skip
+        full = grads if grads is not None and batches.full else None  # gradients that saw all of X
+        if full is not None or last or _checkpoint(t, config):  # divergence, stopping rules, history
+            outputs = full.outputs if full is not None else forward(net, X)
             diverged |= active & ~torch.isfinite(outputs).all(dim=1)
-            converged |= active & ~diverged & _reached(loss, margin, config)
+            recording = bool(config.record_every and t % config.record_every == 0)
+            if targets or recording:
+                loss = full.loss if full is not None else empirical_loss(config.loss, outputs, y)
+                margin = (y * outputs).amin(dim=1)
+                converged |= active & ~diverged & _reached(loss, margin, config)
+                if recording:
+                    for key, value in (("step", t), ("loss", loss.cpu()), ("margin", margin.cpu())):
+                        history[key].append(value)
             active &= ~(converged | diverged)
-            if config.record_every and t % config.record_every == 0:
-                for key, value in (("step", t), ("loss", loss.cpu()), ("margin", margin.cpu())):
-                    history[key].append(value)
-        if t == config.steps or not bool(active.any()):
+        if grads is None or not bool(active.any()):  # the last step, or every run has stopped
             break
-        update(net, grads, spare)  # spare <- next parameters of every run
+        update(net, grads, spare, Xb)  # spare <- next parameters of every run
         finite = _finite_runs(spare)
         diverged |= active & ~finite
         active &= finite
@@ -130,7 +138,8 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
         net, spare = spare, net
         steps_taken += active
     seconds = time.perf_counter() - start
-    outputs = forward(net, X)
+    if outputs is None:  # the loop stopped early, on a step that did not look at all of X
+        outputs = forward(net, X)
     margins = y * outputs
     status = [_status(cv, dv) for cv, dv in zip(converged.tolist(), diverged.tolist(), strict=True)]
     return TrainResult(
@@ -182,13 +191,21 @@ class _Update:
         else:  # gd/sgd: theta - eta (grad + lambda theta) = (1 - eta lambda) theta - eta grad
             self.decay = {k: 1 - config.lr * v for k, v in self.lam.items()}
             self.step = {k: config.lr for k in self.lam}
+        # gd/sgd/flow never form dL/dW: its update is fused into the backward matmul (about a third of
+        # the memory traffic of a large step). Momentum and Adam need the gradient itself.
+        self.fused = config.optimizer in ("gd", "sgd", "flow")
         self.state = {k: [torch.zeros_like(getattr(net, k)) for _ in range(2)] for k in self.names}
         self.t = 0
 
-    def __call__(self, net: Network, grads: LossGradients, out: Network) -> None:
+    def __call__(self, net: Network, grads: LossGradients, out: Network, X: torch.Tensor) -> None:
         self.t += 1
         c = self.config
-        for k in self.names:
+        if self.fused:  # W: decay W - step dh^T X in the backward product itself, one pass over W
+            k = "W"
+            torch.baddbmm(
+                net.W, grads.dh.transpose(1, 2), X, beta=self.decay[k], alpha=-self.step[k], out=out.W
+            )
+        for k in self.names[1:] if self.fused else self.names:
             theta, grad, new = getattr(net, k), getattr(grads, k), getattr(out, k)
             if c.optimizer in ("gd", "sgd", "flow"):
                 if self.decay[k] == 1:  # one pass instead of two: the common no-decay case

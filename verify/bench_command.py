@@ -67,7 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of `bench` to `parser`."""
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement; medians (default 3)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per measurement; medians (default 3)"
+    )
     parser.add_argument(
         "--sizes",
         default=DEFAULT_SIZES,
@@ -77,7 +79,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dtypes", default="float64,float32", help="comma-separated among float64, float32 (default both)"
     )
     parser.add_argument(
-        "--peak-size", type=int, default=2048, help="side of the square matmul timed for the peak (default 2048)"
+        "--peak-size",
+        type=int,
+        default=2048,
+        help="side of the square matmul timed for the peak (default 2048)",
     )
     parser.add_argument(
         "--skip-quick", action="store_true", help="do not time `python -m verify all --profile quick`"
@@ -92,7 +97,10 @@ def main(args: argparse.Namespace) -> int:
     device = _device(args.device)
     sizes = [choice("size", name, tuple(SIZES)) for name in _names(args.sizes)]
     dtypes = [choice("dtype", name, tuple(DTYPES)) for name in _names(args.dtypes)]
-    report: dict = {"machine": machine(device), "settings": {"steps": STEPS, "lr": LR, "repeats": args.repeats}}
+    report: dict = {
+        "machine": machine(device),
+        "settings": {"steps": STEPS, "lr": LR, "repeats": args.repeats},
+    }
     peaks = {dt: peak_matmul_gflops(DTYPES[dt], device, size=args.peak_size) for dt in dtypes}
     report["results"] = [
         bench_case(name, dt, repeats=args.repeats, device=device, peak_gflops=peaks[dt])
@@ -163,9 +171,7 @@ def problem(shape: Size, dtype: torch.dtype, device: str) -> tuple[Network, torc
 
 def max_relative_difference(a: Network, b: Network) -> float:
     """max over W and u of max |a - b| / max |b| (norm-wise: entrywise ratios blow up near zero)."""
-    return max(
-        float((x - ref).abs().max() / ref.abs().max()) for x, ref in ((a.W, b.W), (a.u, b.u))
-    )
+    return max(float((x - ref).abs().max() / ref.abs().max()) for x, ref in ((a.W, b.W), (a.u, b.u)))
 
 
 def quick_run_timings(device: str, ids: list[str] | None = None) -> dict:

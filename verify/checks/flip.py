@@ -10,8 +10,8 @@ orthogonal radius: it can never exceed the radius of a flipping orthogonal pertu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch

@@ -115,12 +115,8 @@ def test_figure3_runs_end_to_end(tmp_path, monkeypatch):
     # verdict itself is not asserted (too few steps to reach the margin), only that the check reports.
     small = replace(fp.FIGURE3, runs={"quick": 10, "standard": 10, "full": 10}, max_steps=600)
     monkeypatch.setattr(fp, "FIGURE3", small)
-    monkeypatch.setitem(fp._SPECS, "figure3", small)
-    fp._figure_runs.cache_clear()
-    try:
-        outcome = fp.figure3(_context(tmp_path))
-    finally:
-        fp._figure_runs.cache_clear()
+    monkeypatch.setattr(fp, "_TRAINED", {})  # neither reuse nor leave behind the small networks
+    outcome = fp.figure3(_context(tmp_path))
     assert outcome.figures == ["R9_figure3.png"] and (tmp_path / "R9_figure3.png").exists()
     assert len(outcome.details["tests"]) == 2
     radii = outcome.tables[1]
