@@ -121,10 +121,12 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
             diverged |= active & ~torch.isfinite(outputs).all(dim=1)
             recording = bool(config.record_every and t % config.record_every == 0)
             if targets or recording:
-                loss = full.loss if full is not None else empirical_loss(config.loss, outputs, y)
+                loss = None  # the loss (a few transcendental passes) only when a rule or the history reads it
+                if config.target_loss is not None or recording:
+                    loss = full.loss if full is not None else empirical_loss(config.loss, outputs, y)
                 margin = (y * outputs).amin(dim=1)
                 converged |= active & ~diverged & _reached(loss, margin, config)
-                if recording:
+                if recording and loss is not None:
                     for key, value in (("step", t), ("loss", loss.cpu()), ("margin", margin.cpu())):
                         history[key].append(value)
             active &= ~(converged | diverged)
@@ -258,11 +260,11 @@ def _checkpoint(t: int, config: TrainConfig) -> bool:
     return targets or t == config.steps or bool(config.record_every and t % config.record_every == 0)
 
 
-def _reached(loss: torch.Tensor, margin: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    reached = torch.zeros_like(loss, dtype=torch.bool)
+def _reached(loss: torch.Tensor | None, margin: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    reached = torch.zeros_like(margin, dtype=torch.bool)
     if config.target_margin is not None:
         reached |= margin >= config.target_margin
-    if config.target_loss is not None:
+    if config.target_loss is not None and loss is not None:
         reached |= loss <= config.target_loss
     return reached
 

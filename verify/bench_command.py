@@ -85,6 +85,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="side of the square matmul timed for the peak (default 2048)",
     )
     parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core)"
+    )
+    parser.add_argument(
         "--skip-quick", action="store_true", help="do not time `python -m verify all --profile quick`"
     )
 
@@ -93,8 +96,10 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark, print it as a table or JSON; 1 if batched and baseline disagree, else 0."""
     from verify.cli import _device
 
-    validate(repeats=args.repeats, peak_size=args.peak_size)
+    validate(repeats=args.repeats, peak_size=args.peak_size, threads=args.threads)
     device = _device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     sizes = [choice("size", name, tuple(SIZES)) for name in _names(args.sizes)]
     dtypes = [choice("dtype", name, tuple(DTYPES)) for name in _names(args.dtypes)]
     report: dict = {
@@ -102,22 +107,29 @@ def main(args: argparse.Namespace) -> int:
         "settings": {"steps": STEPS, "lr": LR, "repeats": args.repeats},
     }
     peaks = {dt: peak_matmul_gflops(DTYPES[dt], device, size=args.peak_size) for dt in dtypes}
-    report["results"] = [
-        bench_case(name, dt, repeats=args.repeats, device=device, peak_gflops=peaks[dt])
-        for name in sizes
-        for dt in dtypes
-    ]
+    report["results"] = []
+    for name in sizes:
+        reference = None  # the float64 batched result: float32 runs are compared with it too
+        for dt in sorted(dtypes, key=lambda dt: dt != "float64"):
+            record, net = bench_case(name, dt, repeats=args.repeats, device=device, peak_gflops=peaks[dt],
+                                     reference=reference)  # fmt: skip
+            reference = net if dt == "float64" else reference
+            report["results"].append(record)
     report["quick"] = None if args.skip_quick else quick_run_timings(device)
     report["machine"]["load_average_after"] = _load()
     print(json.dumps(report, indent=2) if args.format == "json" else format_table(report))
-    return 0 if all(r["agree"] for r in report["results"]) else 1
+    return 0 if all(r["agree"] or not r["gated"] for r in report["results"]) else 1
 
 
-def bench_case(size: str, dtype: str, *, repeats: int, device: str, peak_gflops: float) -> dict:
+def bench_case(
+    size: str, dtype: str, *, repeats: int, device: str, peak_gflops: float, reference: Network | None = None
+) -> tuple[dict, Network]:
     """Median times of the baseline and the batched trainer on one size and dtype, and how they compare.
 
-    Returns the JSON record: baseline_seconds, batched_seconds, speedup, achieved_gflops (analytic FLOPs
-    of STEPS steps over batched_seconds), peak_gflops, fraction_of_peak, max_relative_difference, agree.
+    Returns the JSON record (baseline_seconds, batched_seconds, speedup, achieved_gflops = analytic FLOPs
+    of STEPS steps over batched_seconds, peak_gflops, fraction_of_peak, max_relative_difference, agree,
+    gated; with a float64 `reference` of the same size also the distance of both trainers from it) and
+    the batched trainer's networks.
     """
     shape, dt = SIZES[size], DTYPES[dtype]
     net0, X, y = problem(shape, dt, device)
@@ -135,7 +147,7 @@ def bench_case(size: str, dtype: str, *, repeats: int, device: str, peak_gflops:
     baseline_seconds, batched_seconds = statistics.median(base_times), statistics.median(batch_times)
     flops = training_flops(shape.R, shape.n, shape.m, shape.d, STEPS)
     achieved = flops / batched_seconds / 1e9
-    return {
+    record = {
         "size": size,
         "dtype": dtype,
         **vars(shape),
@@ -151,10 +163,20 @@ def bench_case(size: str, dtype: str, *, repeats: int, device: str, peak_gflops:
         "max_relative_difference": difference,
         "tolerance": TOLERANCE[dt],
         "agree": difference <= TOLERANCE[dt],
+        # Only float64 decides the exit status. In float32 a rounding difference can flip a ReLU mask
+        # (h_ji near 0) and the two trajectories then part at ~1e-4; whether that is rounding or a bug is
+        # told by float64_reference_difference: both float32 trainers are then as far from float64.
+        "gated": dt == torch.float64,
         "baseline_seconds_all": base_times,
         "batched_seconds_all": batch_times,
         "load_average": [load_before, _load()],
     }
+    if reference is not None and dt != torch.float64:
+        record["float64_reference_difference"] = {
+            "batched": max_relative_difference(result.net, reference),
+            "baseline": max_relative_difference(baseline, reference),
+        }
+    return record, result.net
 
 
 def problem(shape: Size, dtype: torch.dtype, device: str) -> tuple[Network, torch.Tensor, torch.Tensor]:
@@ -170,8 +192,10 @@ def problem(shape: Size, dtype: torch.dtype, device: str) -> tuple[Network, torc
 
 
 def max_relative_difference(a: Network, b: Network) -> float:
-    """max over W and u of max |a - b| / max |b| (norm-wise: entrywise ratios blow up near zero)."""
-    return max(float((x - ref).abs().max() / ref.abs().max()) for x, ref in ((a.W, b.W), (a.u, b.u)))
+    """max over W and u of max |a - b| / max |b| (norm-wise: entrywise ratios blow up near zero), in b's
+    dtype."""
+    pairs = ((a.W, b.W), (a.u, b.u))
+    return max(float((x.to(ref.dtype) - ref).abs().max() / ref.abs().max()) for x, ref in pairs)
 
 
 def quick_run_timings(device: str, ids: list[str] | None = None) -> dict:
@@ -219,13 +243,16 @@ def format_table(report: dict) -> str:
         [r["size"], r["dtype"], f"{r['R']},{r['n']},{r['m']},{r['d']}", f"{r['baseline_seconds']:.3g}",
          f"{r['batched_seconds']:.3g}", f"{r['speedup']:.1f}x", f"{r['achieved_gflops']:.3g}",
          f"{r['peak_gflops']:.3g}", f"{r['fraction_of_peak']:.0%}",
-         f"{r['max_relative_difference']:.1e}" + ("" if r["agree"] else " FAIL")]
+         _verdict(r)]
         for r in report["results"]
     ]  # fmt: skip
     m, s = report["machine"], report["settings"]
     lines = [
         f"{s['steps']} full-batch GD steps, logistic loss, lr {s['lr']}; medians of {s['repeats']} runs",
         tabulate(rows, headers=headers, disable_numparse=True),
+        "max rel diff: max |batched - baseline| / max |baseline| over the final W and u; float64 must be "
+        "<= 1e-10 (else exit status 1); a float32 difference above 1e-4 is followed by the batched and the "
+        "baseline float32 results' distances from the float64 result.",
     ]
     quick = report["quick"]
     if quick is not None:
@@ -237,6 +264,18 @@ def format_table(report: dict) -> str:
                   f"threads on {m['device']}; load average {m['load_average_before']:.2f} before, "
                   f"{m['load_average_after']:.2f} after"]  # fmt: skip
     return "\n".join(lines)
+
+
+def _verdict(r: dict) -> str:
+    """The difference, and what it means: FAIL (float64 beyond 1e-10), or for float32 beyond 1e-4 the
+    distances of both trainers from float64 (equal: rounding, not a bug)."""
+    text = f"{r['max_relative_difference']:.1e}"
+    if r["agree"]:
+        return text
+    if r["gated"]:
+        return text + " FAIL"
+    ref = r.get("float64_reference_difference")
+    return text + (f" (vs f64: {ref['batched']:.1e} / {ref['baseline']:.1e})" if ref else " (> 1e-4)")
 
 
 def _timed(fn, device: str):
