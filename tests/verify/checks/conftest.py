@@ -1,17 +1,18 @@
-"""Small contexts and populations for the check tests (real training, tiny sizes)."""
+"""Small contexts for the check tests (real training, tiny sizes)."""
+
+from pathlib import Path
 
 import pytest
 
 from verify.registry import Context
 
 
+def quick_context(figures_dir: Path) -> Context:
+    """The quick profile at the default family rate, without progress bars."""
+    return Context(profile="quick", seed=0, device="cpu", false_fail_rate=1e-3, figures_dir=figures_dir,
+                   progress=lambda it, **kw: it)
+
+
 @pytest.fixture
 def ctx(tmp_path):
-    return Context(
-        profile="quick",
-        seed=0,
-        device="cpu",
-        false_fail_rate=1e-3,
-        figures_dir=tmp_path,
-        progress=lambda it, **kw: it,
-    )
+    return quick_context(tmp_path)

@@ -6,34 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from tests.verify.checks.conftest import quick_context
 from verify.checks import real_data
-from verify.registry import Context, select
+from verify.registry import select
 
 TINY = real_data.RealSizes(r=5, ds=(10, 20, 40), runs=40, n=60, n_test=20, m=16, steps=60)
 
 
-def tiny_context(tmp_path) -> Context:
-    return Context(
-        profile="quick",
-        seed=0,
-        device="cpu",
-        false_fail_rate=1e-3,
-        figures_dir=tmp_path,
-        progress=lambda it, **k: it,
-    )
-
 
 @pytest.fixture(scope="module")
-def runs() -> list[real_data.DigitsRun]:
-    ctx = Context(
-        profile="quick",
-        seed=0,
-        device="cpu",
-        false_fail_rate=1e-3,
-        figures_dir=None,  # type: ignore[arg-type]
-        progress=lambda it, **k: it,
-    )
-    return real_data.digits_runs(ctx, TINY)
+def runs(tmp_path_factory) -> list[real_data.DigitsRun]:
+    return real_data.digits_runs(quick_context(tmp_path_factory.mktemp("figures")), TINY)
 
 
 def test_checks_are_registered_in_their_section():
@@ -47,7 +30,7 @@ def test_checks_are_registered_in_their_section():
 def test_registered_checks_pass_on_the_tiny_experiment(check_id, runs, tmp_path, monkeypatch):
     monkeypatch.setitem(real_data.SIZES, "quick", TINY)  # the fixture's cached runs are reused
     (chk,) = select([check_id])
-    outcome = chk.run(tiny_context(tmp_path))
+    outcome = chk.run(quick_context(tmp_path))
     assert outcome.passed, outcome.statistic
     assert outcome.tables and outcome.statistic and outcome.predicted
     if check_id == "real.radii":
@@ -73,7 +56,7 @@ def test_chi_square_fails_on_a_wrong_law(runs):
 
 
 def test_radii_fail_on_the_opposite_ordering(runs, tmp_path):
-    wrong = real_data.radii_outcome(tiny_context(tmp_path), runs, TINY, 1e-3, expect_decrease=False)
+    wrong = real_data.radii_outcome(quick_context(tmp_path), runs, TINY, 1e-3, expect_decrease=False)
     assert not wrong.passed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.verify.checks.conftest import quick_context
 from verify.checks import violations as v
 from verify.registry import Context, select
 
@@ -22,16 +23,6 @@ IDS = [
     "violation.deep_chi_square",
 ]
 
-
-def context(path) -> Context:
-    return Context(
-        profile="quick",
-        seed=0,
-        device="cpu",
-        false_fail_rate=1e-3,
-        figures_dir=path,
-        progress=lambda it, **k: it,
-    )
 
 
 @pytest.fixture
@@ -57,7 +48,7 @@ def test_checks_are_registered_as_violations():
 @pytest.mark.parametrize("check_id", IDS)
 def test_registered_checks_pass_on_tiny_settings(check_id, tiny, tmp_path):
     (chk,) = select([check_id])
-    outcome = chk.run(context(tmp_path))
+    outcome = chk.run(quick_context(tmp_path))
     assert outcome.passed, outcome.statistic
     assert outcome.predicted and outcome.measured and outcome.tables
     for name in outcome.figures:
@@ -65,13 +56,13 @@ def test_registered_checks_pass_on_tiny_settings(check_id, tiny, tmp_path):
 
 
 def test_adam_moves_the_orthogonal_weights_and_gd_does_not(tiny, tmp_path):
-    outcome = v.adam(context(tmp_path))
+    outcome = v.adam(quick_context(tmp_path))
     assert outcome.details["Adam"]["movement_min"] > 1e-3  # a visible fraction of ||Pi w_i(0)||
     assert outcome.details["GD"]["movement_min"] < 1e-12
 
 
 def test_noise_error_grows_with_the_noise(tiny, tmp_path):
-    medians = v.noise(context(tmp_path)).details["medians"]
+    medians = v.noise(quick_context(tmp_path)).details["medians"]
     assert medians[0] < 1e-13 and all(b > a for a, b in zip(medians, medians[1:], strict=False))
     # Linear response: ten times the noise, about ten times the drift.
     assert 5 < medians[3] / medians[2] < 20
@@ -79,7 +70,7 @@ def test_noise_error_grows_with_the_noise(tiny, tmp_path):
 
 @pytest.fixture(scope="module")
 def module_ctx(tmp_path_factory) -> Context:
-    return context(tmp_path_factory.mktemp("figures"))
+    return quick_context(tmp_path_factory.mktemp("figures"))
 
 
 @pytest.mark.parametrize("arms", [v.output_layer_arms, v.bias_arms])
@@ -91,7 +82,7 @@ def test_two_arm_verdicts_fail_on_a_wrong_law(arms, module_ctx):
 
 
 def test_output_layer_arms_differ_only_in_u():
-    ctx = context(None)
+    ctx = quick_context(None)
     pops = v.output_layer_arms(ctx, TINY_ARMS)
     fixed, trained = pops["output fixed"], pops["output trained"]
     np.testing.assert_array_equal(fixed.net.u.numpy(), fixed.result.net0.u.numpy())
@@ -126,9 +117,9 @@ def test_deep_chi_square_fails_on_wrong_degrees(tmp_path, monkeypatch):
 
     # Enough networks that a shift of 4 degrees of freedom is far above the detectable distance.
     monkeypatch.setitem(v.DEEP, "quick", replace(TINY_DEEP, runs=150))
-    assert v.deep_chi_square(context(tmp_path)).passed
+    assert v.deep_chi_square(quick_context(tmp_path)).passed
 
     # Four more degrees of freedom than derived: the check must fail.
     real = chi_square.law_tests
     monkeypatch.setattr(v, "law_tests", lambda Q, ell, alpha: real(Q, ell + 4, alpha))
-    assert not v.deep_chi_square(context(tmp_path)).passed
+    assert not v.deep_chi_square(quick_context(tmp_path)).passed
