@@ -54,6 +54,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "products run faster on one thread than split across cores)",
     )
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes, each running one check module at a time (default: one per CPU core "
+        "on cpu, 1 on cuda); the numbers do not depend on it",
+    )
+    p.add_argument(
         "--false-fail-rate",
         type=float,
         default=1e-3,
@@ -104,6 +111,10 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
 
     validate(false_fail_rate=args.false_fail_rate, threads=args.threads)
     device = _device(args.device)
+    from verify.runner import default_jobs
+
+    jobs = default_jobs(device) if args.jobs is None else args.jobs
+    validate(jobs=jobs)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -115,6 +126,8 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
         device=device,
         false_fail_rate=args.false_fail_rate,
         out=args.out,
+        jobs=jobs,
+        threads=args.threads,
     )
     n_pass = sum(r.verdict == "pass" for r in records)
     print(f"{n_pass}/{len(records)} checks passed; report in {args.out}/report.md")

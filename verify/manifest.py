@@ -71,13 +71,16 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
-def manifest(*, profile: str, seed: int, device: str, false_fail_rate: float, started: str) -> dict:
+def manifest(
+    *, profile: str, seed: int, device: str, false_fail_rate: float, started: str, jobs: int = 1
+) -> dict:
     root = Path(__file__).resolve().parent.parent
     return {
         "command": " ".join(["python -m verify", *sys.argv[1:]]),
         "profile": profile,
         "seed": seed,
         "device": device,
+        "jobs": jobs,
         "false_fail_rate": false_fail_rate,
         "versions": versions(),
         "hardware": hardware(device),

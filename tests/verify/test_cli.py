@@ -35,6 +35,8 @@ def test_list_shows_every_check(capsys):
         ["all", "--profile", "huge"],
         ["all", "--false-fail-rate", "2"],
         ["all", "--device", "tpu"],
+        ["all", "--jobs", "0"],
+        ["run", "R1", "--threads", "-1"],
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, tmp_path):

@@ -56,3 +56,13 @@ def test_same_command_gives_the_same_numbers(tmp_path):
     assert _verify("run", *ids, "--profile", "quick", "--out", str(b)).returncode == 0
     assert _numbers(a) == _numbers(b)
     assert (a / "report.md").read_text().count("PASS") == (b / "report.md").read_text().count("PASS")
+
+
+def test_numbers_do_not_depend_on_the_number_of_worker_processes(tmp_path):
+    # Two modules with several checks each, so both the grouping and the parallel path are exercised.
+    ids = ("R1", "symbolic")
+    a, b = tmp_path / "serial", tmp_path / "parallel"
+    assert _verify("run", *ids, "--profile", "quick", "--jobs", "1", "--out", str(a)).returncode == 0
+    assert _verify("run", *ids, "--profile", "quick", "--jobs", "2", "--out", str(b)).returncode == 0
+    assert _numbers(a) == _numbers(b)
+    assert json.loads((b / "manifest.json").read_text())["jobs"] == 2
