@@ -18,7 +18,7 @@ from verify.registry import PROFILES, UnknownCheck, all_checks, per_check_rate, 
 EPILOG = """\
 examples:
   python -m verify all                       # standard profile, reports in reports/
-  python -m verify all --profile quick       # about 3 minutes on 2 CPU cores
+  python -m verify all --profile quick       # under a minute on 2 CPU cores
   python -m verify list                      # every check id and the claim it tests
   python -m verify run R3 R5.sandwich        # a family (prefix) or single checks
   python -m verify bounds --d 1000 --ell 900 --m 512 --k 256 --digits 40
@@ -107,12 +107,10 @@ def _device(name: str) -> str:
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
-    from verify.runner import exit_status, run_checks
+    from verify.runner import default_jobs, exit_status, run_checks
 
     validate(false_fail_rate=args.false_fail_rate, threads=args.threads)
     device = _device(args.device)
-    from verify.runner import default_jobs
-
     jobs = default_jobs(device) if args.jobs is None else args.jobs
     validate(jobs=jobs)
     import torch
