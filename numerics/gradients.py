@@ -31,6 +31,7 @@ class LossGradients:
     b: torch.Tensor | None  # (R, m) dL/db, None when the bias is not trained
     u: torch.Tensor | None  # (R, m) dL/du, None when the output layer is not trained
     dh: torch.Tensor  # (R, n, m) dL/dh_ji = c_j u_i 1[h_ji > 0], the signal the backward pass sends to W
+    dN: torch.Tensor  # (R, n) c_j = dL/dN(x_j)
 
     @cached_property
     def loss(self) -> torch.Tensor:
@@ -76,7 +77,7 @@ def loss_and_gradients(
             the next call with the same workspace overwrites.
     Returns:
         LossGradients with outputs and margins (R, n), loss (R,), W (R, m, d) or None, b and u (R, m) or
-        None, dh (R, n, m).
+        None, dh (R, n, m), dN (R, n).
     """
     choice("loss", loss, LOSSES)
     ws = workspace if workspace is not None else Workspace()
@@ -94,4 +95,4 @@ def loss_and_gradients(
     dh = act.sign_().mul_(net.u.unsqueeze(1)).mul_(c.unsqueeze(2))
     grad_W = torch.bmm(dh.transpose(1, 2), X, out=ws.get("grad_W", (R, m, d), X)) if weights else None
     grad_b = dh.sum(dim=1) if bias else None
-    return LossGradients(outputs, margins, loss, grad_W, grad_b, grad_u, dh)
+    return LossGradients(outputs, margins, loss, grad_W, grad_b, grad_u, dh, c)

@@ -132,8 +132,8 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
             active &= ~(converged | diverged)
         if grads is None or not bool(active.any()):  # the last step, or every run has stopped
             break
-        update(net, grads, spare, Xb)  # spare <- next parameters of every run
-        finite = _finite_runs(spare)
+        in_place = update(net, grads, spare, Xb, all_active=bool(active.all()))  # spare <- next parameters
+        finite = _finite_runs(spare, weights=not in_place)  # an in-place W is finite by construction
         diverged |= active & ~finite
         active &= finite
         _keep_frozen(spare, net, active)  # frozen and diverged runs keep their (last finite) parameters
@@ -198,34 +198,71 @@ class _Update:
         self.fused = config.optimizer in ("gd", "sgd", "flow")
         self.state = {k: [torch.zeros_like(getattr(net, k)) for _ in range(2)] for k in self.names}
         self.t = 0
+        self.w_bound: torch.Tensor | None = None  # (R,) >= max |W| per run, kept while W is updated in place
+        self._x_max: tuple[torch.Tensor, torch.Tensor] | None = None  # (X, max_k |x_jk| (R, n)) of the last X
 
-    def __call__(self, net: Network, grads: LossGradients, out: Network, X: torch.Tensor) -> None:
+    def __call__(
+        self, net: Network, grads: LossGradients, out: Network, X: torch.Tensor, *, all_active: bool = False
+    ) -> bool:
+        """Write the next parameters into `out`; True if W was updated in place (out.W and net.W swapped)."""
         self.t += 1
-        c = self.config
-        if self.fused:  # W: decay W - step dh^T X in the backward product itself, one pass over W
-            k = "W"
-            torch.baddbmm(
-                net.W, grads.dh.transpose(1, 2), X, beta=self.decay[k], alpha=-self.step[k], out=out.W
-            )
         for k in self.names[1:] if self.fused else self.names:
-            theta, grad, new = getattr(net, k), getattr(grads, k), getattr(out, k)
-            if c.optimizer in ("gd", "sgd", "flow"):
-                if self.decay[k] == 1:  # one pass instead of two: the common no-decay case
-                    torch.add(theta, grad, alpha=-self.step[k], out=new)
-                else:
-                    torch.mul(theta, self.decay[k], out=new).add_(grad, alpha=-self.step[k])
-                continue
-            if self.lam[k]:
-                grad.add_(theta, alpha=self.lam[k])  # the gradient buffers are ours to overwrite
-            if c.optimizer == "momentum":
-                velocity = self.state[k][0].mul_(c.momentum).add_(grad)
-                torch.add(theta, velocity, alpha=-c.lr, out=new)
-            else:  # adam, bias-corrected, coordinate-wise
-                (b1, b2), (m1, m2) = c.adam_betas, self.state[k]
-                m1.mul_(b1).add_(grad, alpha=1 - b1)
-                m2.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-                denom = torch.sqrt(m2, out=new).div_(math.sqrt(1 - b2**self.t)).add_(c.adam_eps)
-                torch.addcdiv(theta, m1, denom, value=-c.lr / (1 - b1**self.t), out=new)
+            self._small_update(k, net, grads, out)
+        if not self.fused:
+            return False
+        # W: decay W - step dh^T X inside the backward product itself. In place when nothing can be lost:
+        # every run is active (no frozen run to keep), b and u stayed finite, and W provably stays finite,
+        # so no run can need its previous W back. Out of place, torch first copies W into `out`: an extra
+        # pass over the largest tensor, a quarter of a large step. Both give the same bits.
+        args = (grads.dh.transpose(1, 2), X)
+        if all_active and self._finite_small(out) and self._stays_finite(net, grads, X):
+            net.W.baddbmm_(*args, beta=self.decay["W"], alpha=-self.step["W"])
+            out.W, net.W = net.W, out.W
+            return True
+        self.w_bound = None
+        torch.baddbmm(net.W, *args, beta=self.decay["W"], alpha=-self.step["W"], out=out.W)
+        return False
+
+    def _finite_small(self, out: Network) -> bool:
+        return all(bool(torch.isfinite(getattr(out, k)).all()) for k in self.names[1:])
+
+    def _stays_finite(self, net: Network, grads: LossGradients, X: torch.Tensor) -> bool:
+        """Whether every entry of decay W - step dh^T X is certainly finite, from the bound
+        |.| <= |decay| max|W| + step max|u| sum_j |c_j| max_k |x_jk| (|dh_ji| = |c_j u_i| 1[h_ji > 0]),
+        tracked across steps so W itself is never re-read; a factor 1e8 below overflow is left for rounding."""
+        if self.w_bound is None:
+            self.w_bound = torch.linalg.vector_norm(net.W.flatten(1), ord=math.inf, dim=1)
+        if self._x_max is None or self._x_max[0] is not X:
+            self._x_max = (X, torch.linalg.vector_norm(X, ord=math.inf, dim=2))
+        u_max = torch.linalg.vector_norm(net.u, ord=math.inf, dim=1)
+        step = u_max * (grads.dN.abs() * self._x_max[1]).sum(dim=1)
+        bound = abs(self.decay["W"]) * self.w_bound + self.step["W"] * step
+        if not bool((bound < torch.finfo(bound.dtype).max * 1e-8).all()):  # also False for NaN
+            return False
+        self.w_bound = bound
+        return True
+
+    def _small_update(self, k: str, net: Network, grads: LossGradients, out: Network) -> None:
+        """out.k <- the update of parameter k (every parameter but a fused W)."""
+        c = self.config
+        theta, grad, new = getattr(net, k), getattr(grads, k), getattr(out, k)
+        if c.optimizer in ("gd", "sgd", "flow"):
+            if self.decay[k] == 1:  # one pass instead of two: the common no-decay case
+                torch.add(theta, grad, alpha=-self.step[k], out=new)
+            else:
+                torch.mul(theta, self.decay[k], out=new).add_(grad, alpha=-self.step[k])
+            return
+        if self.lam[k]:
+            grad.add_(theta, alpha=self.lam[k])  # the gradient buffers are ours to overwrite
+        if c.optimizer == "momentum":
+            velocity = self.state[k][0].mul_(c.momentum).add_(grad)
+            torch.add(theta, velocity, alpha=-c.lr, out=new)
+        else:  # adam, bias-corrected, coordinate-wise
+            (b1, b2), (m1, m2) = c.adam_betas, self.state[k]
+            m1.mul_(b1).add_(grad, alpha=1 - b1)
+            m2.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            denom = torch.sqrt(m2, out=new).div_(math.sqrt(1 - b2**self.t)).add_(c.adam_eps)
+            torch.addcdiv(theta, m1, denom, value=-c.lr / (1 - b1**self.t), out=new)
 
 
 class _Batches:
@@ -269,11 +306,11 @@ def _reached(loss: torch.Tensor | None, margin: torch.Tensor, config: TrainConfi
     return reached
 
 
-def _finite_runs(net: Network) -> torch.Tensor:
-    """(R,) True where every parameter is finite. A sum is non-finite iff an entry is (or the entries
-    overflow together, which we count as divergence too); it costs one read, no (R, m, d) mask."""
-    R = net.runs
-    return torch.isfinite(net.W.reshape(R, -1).sum(1) + net.b.sum(1) + net.u.sum(1))
+def _finite_runs(net: Network, *, weights: bool = True) -> torch.Tensor:
+    """(R,) True where every parameter (W only if `weights`) is finite. A sum is non-finite iff an entry
+    is (or the entries overflow together, which we count as divergence too); one read, no (R, m, d) mask."""
+    total = net.b.sum(1) + net.u.sum(1)
+    return torch.isfinite(total + net.W.flatten(1).sum(1) if weights else total)
 
 
 def _keep_frozen(new: Network, old: Network, active: torch.Tensor) -> None:

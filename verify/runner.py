@@ -170,7 +170,9 @@ def _run_parallel(work: list[list[Check]], spec: RunSpec, jobs: int, finished: d
     positions = mp.Queue()
     for p in range(1, jobs + 1):
         positions.put(p)
-    with ProcessPoolExecutor(jobs, mp_context=mp, initializer=_init_worker, initargs=(positions, spec.threads)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=mp, initializer=_init_worker, initargs=(positions, spec.threads)
+    ) as pool:
         # Longest-first would need timings we do not have before the run; report order is close,
         # because the cheap modules (symbolic, invariance) come first and the rest are similar.
         pending = {pool.submit(_run_unit, [c.id for c in unit], spec): unit for unit in work}

@@ -9,8 +9,14 @@ from verify.registry import Context
 
 def quick_context(figures_dir: Path) -> Context:
     """The quick profile at the default family rate, without progress bars."""
-    return Context(profile="quick", seed=0, device="cpu", false_fail_rate=1e-3, figures_dir=figures_dir,
-                   progress=lambda it, **kw: it)
+    return Context(
+        profile="quick",
+        seed=0,
+        device="cpu",
+        false_fail_rate=1e-3,
+        figures_dir=figures_dir,
+        progress=lambda it, **kw: it,
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from verify.registry import select
 TINY = real_data.RealSizes(r=5, ds=(10, 20, 40), runs=40, n=60, n_test=20, m=16, steps=60)
 
 
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> list[real_data.DigitsRun]:
     return real_data.digits_runs(quick_context(tmp_path_factory.mktemp("figures")), TINY)

@@ -24,7 +24,6 @@ IDS = [
 ]
 
 
-
 @pytest.fixture
 def tiny(monkeypatch):
     """Every violation check's quick profile replaced by a tiny setting."""
