@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from theory.results import get as real_result
 from verify.registry import Context
 
 
@@ -22,3 +23,13 @@ def quick_context(figures_dir: Path) -> Context:
 @pytest.fixture
 def ctx(tmp_path):
     return quick_context(tmp_path)
+
+
+class ShiftedExponents:
+    """A theory result whose exponents are all off by `shift`: a deliberately wrong prediction."""
+
+    def __init__(self, result_id: str, shift: float) -> None:
+        self.real, self.shift = real_result(result_id), shift
+
+    def exponent(self, key: str) -> float:
+        return float(self.real.exponent(key)) + self.shift

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.verify.checks.conftest import ShiftedExponents
 from verify.checks import scaling
 
 
@@ -27,3 +28,11 @@ def test_wrong_exponent_fails(ctx, small):
     assert scaling.exponent_outcome(ctx, sweep, pops, 0.5).passed
     assert not scaling.exponent_outcome(ctx, sweep, pops, 0.75).passed
     assert not scaling.exponent_outcome(ctx, sweep, pops, 0.25).passed
+
+
+@pytest.mark.parametrize("check", [scaling.width_sqrt, scaling.width_mean_field])
+def test_width_checks_pass_on_the_theory_and_fail_half_an_exponent_off(ctx, monkeypatch, check):
+    assert check(ctx).passed
+    for shift in (-0.5, 0.5):
+        monkeypatch.setattr(scaling, "result", lambda rid, s=shift: ShiftedExponents(rid, s))
+        assert not check(ctx).passed
