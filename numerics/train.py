@@ -196,7 +196,10 @@ class _Update:
         # gd/sgd/flow never form dL/dW: its update is fused into the backward matmul (about a third of
         # the memory traffic of a large step). Momentum and Adam need the gradient itself.
         self.fused = config.optimizer in ("gd", "sgd", "flow")
-        self.state = {k: [torch.zeros_like(getattr(net, k)) for _ in range(2)] for k in self.names}
+        # Optimizer state: momentum's velocity, Adam's two moments; gd/sgd/flow keep none (a zero-filled
+        # (R, m, d) buffer is a page-faulting pass over the largest tensor, for nothing).
+        buffers = {"momentum": 1, "adam": 2}.get(config.optimizer, 0)
+        self.state = {k: [torch.zeros_like(getattr(net, k)) for _ in range(buffers)] for k in self.names}
         self.t = 0
         self.w_bound: torch.Tensor | None = None  # (R,) >= max |W| per run, kept while W is updated in place
         self._x_max: tuple[torch.Tensor, torch.Tensor] | None = None  # (X, max_k |x_jk| (R, n)) of the last X
