@@ -132,11 +132,12 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
             active &= ~(converged | diverged)
         if grads is None or not bool(active.any()):  # the last step, or every run has stopped
             break
-        in_place = update(net, grads, spare, Xb, all_active=bool(active.all()))  # spare <- next parameters
-        finite = _finite_runs(spare, weights=not in_place)  # an in-place W is finite by construction
-        diverged |= active & ~finite
-        active &= finite
-        _keep_frozen(spare, net, active)  # frozen and diverged runs keep their (last finite) parameters
+        # spare <- next parameters. An in-place update has already proven every run active and finite.
+        if not update(net, grads, spare, Xb, all_active=bool(active.all())):
+            finite = _finite_runs(spare)
+            diverged |= active & ~finite
+            active &= finite
+            _keep_frozen(spare, net, active)  # frozen and diverged runs keep their (last finite) parameters
         net, spare = spare, net
         steps_taken += active
     seconds = time.perf_counter() - start
@@ -312,11 +313,11 @@ def _reached(loss: torch.Tensor | None, margin: torch.Tensor, config: TrainConfi
     return reached
 
 
-def _finite_runs(net: Network, *, weights: bool = True) -> torch.Tensor:
-    """(R,) True where every parameter (W only if `weights`) is finite. A sum is non-finite iff an entry
-    is (or the entries overflow together, which we count as divergence too); one read, no (R, m, d) mask."""
-    total = net.b.sum(1) + net.u.sum(1)
-    return torch.isfinite(total + net.W.flatten(1).sum(1) if weights else total)
+def _finite_runs(net: Network) -> torch.Tensor:
+    """(R,) True where every parameter is finite. A sum is non-finite iff an entry is (or the entries
+    overflow together, which we count as divergence too); it costs one read, no (R, m, d) mask."""
+    R = net.runs
+    return torch.isfinite(net.W.reshape(R, -1).sum(1) + net.b.sum(1) + net.u.sum(1))
 
 
 def _keep_frozen(new: Network, old: Network, active: torch.Tensor) -> None:
