@@ -98,6 +98,7 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     R, n, d = X.shape
     # Seeding: the minibatch order is the only randomness of training.
     batches = _Batches(R, n, config.batch_size, torch.Generator(device="cpu").manual_seed(config.seed))
+    X_T = X.transpose(1, 2).contiguous()  # (R, d, n): the forward product's fast layout (numerics.gradients)
     start = time.perf_counter()
     net, spare = net0.clone(), net0.clone()  # current parameters, and the buffer the next ones go into
     update = _Update(config, net)
@@ -109,11 +110,11 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     targets = config.target_margin is not None or config.target_loss is not None
     for t in range(config.steps + 1):
         last, outputs = t == config.steps, None
-        Xb, yb = batches.next(X, y)
+        Xb, yb, Xb_T = batches.next(X, y, X_T)
         # The last step needs no gradient: only the stopping rules' (and the result's) outputs.
         grads = None if last else loss_and_gradients(
             net, Xb, yb, config.loss, bias=config.train_bias, output=config.train_output,
-            weights=not update.fused, workspace=ws,
+            weights=not update.fused, workspace=ws, X_T=Xb_T,
         )  # fmt: skip
         full = grads if grads is not None and batches.full else None  # gradients that saw all of X
         if full is not None or last or _checkpoint(t, config):  # divergence, stopping rules, history
@@ -218,7 +219,7 @@ class _Update:
         # every run is active (no frozen run to keep), b and u stayed finite, and W provably stays finite,
         # so no run can need its previous W back. Out of place, torch first copies W into `out`: an extra
         # pass over the largest tensor. Both give the same bits (tests/numerics/test_train.py).
-        args = (grads.dh.transpose(1, 2), X)
+        args = (grads.dh_T, X)
         if all_active and self._finite_small(out) and self._stays_finite(net, grads, X):
             net.W.baddbmm_(*args, beta=self.decay["W"], alpha=-self.step["W"])
             out.W, net.W = net.W, out.W
@@ -282,16 +283,21 @@ class _Batches:
         self.order: torch.Tensor | None = None
         self.pos = n
 
-    def next(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def next(
+        self, X: torch.Tensor, y: torch.Tensor, X_T: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next minibatch of every run: points (R, b, d), labels (R, b) and the points transposed
+        (R, d, b), gathered from X_T so that they are contiguous too."""
         if self.full:
-            return X, y
+            return X, y, X_T
         if self.pos >= self.n:
             self.order = torch.argsort(torch.rand(self.R, self.n, generator=self.gen), dim=1).to(X.device)
             self.pos = 0
         assert self.order is not None
         index = self.order[:, self.pos : self.pos + self.size]
         self.pos += self.size
-        return X.gather(1, index.unsqueeze(2).expand(-1, -1, X.shape[2])), y.gather(1, index)
+        Xb = X.gather(1, index.unsqueeze(2).expand(-1, -1, X.shape[2]))
+        return Xb, y.gather(1, index), X_T.gather(2, index.unsqueeze(1).expand(-1, X.shape[2], -1))
 
 
 def _status(converged: bool, diverged: bool) -> str:

@@ -185,6 +185,28 @@ def test_sgd_is_deterministic_given_its_seed() -> None:
     assert not torch.equal(a.net.W, other.net.W)
 
 
+def test_sgd_steps_are_autograd_steps_on_their_minibatches() -> None:
+    # The trainer gathers each minibatch twice, as rows of X and as columns of X^T (the forward product's
+    # layout); a mismatch between the two would still train, just wrongly. Reference: the same minibatch
+    # order (drawn by _Batches from the same seed, rows of X only), autograd, plain SGD. N = 12 points in
+    # batches of 5 also exercises the short last batch of an epoch. 1e-12 relative: summation order only.
+    ds, net0 = _setup(bias=True, s_b=0.1)
+    config = TrainConfig(optimizer="sgd", lr=0.3, steps=9, batch_size=5, seed=2, train_bias=True)
+    result = train(net0, ds.X, ds.y, config)
+    batches = train_module._Batches(R, N, 5, torch.Generator().manual_seed(2))
+    W, b, u = (t.clone().requires_grad_() for t in (net0.W, net0.b, net0.u))
+    for _ in range(config.steps):
+        X, y, _ = batches.next(ds.X, ds.y, ds.X.transpose(1, 2).contiguous())
+        outputs = (torch.relu(X @ W.transpose(1, 2) + b.unsqueeze(1)) @ u.unsqueeze(2)).squeeze(2)
+        loss = torch.nn.functional.softplus(-y * outputs).mean(dim=1).sum()  # runs are independent
+        grads = torch.autograd.grad(loss, (W, b, u))
+        with torch.no_grad():
+            W, b, u = (t - config.lr * g for t, g in zip((W, b, u), grads, strict=True))
+        W, b, u = (t.requires_grad_() for t in (W, b, u))
+    for got, want in ((result.net.W, W), (result.net.b, b), (result.net.u, u)):
+        assert ((got - want).norm() / want.norm()).item() <= 1e-12
+
+
 def test_layers_that_are_not_trained_stay_put() -> None:
     ds, net0 = _setup(bias=True, s_b=0.1)
     fixed = train(net0, ds.X, ds.y, TrainConfig(steps=20, weight_decay=0.1, train_output=False))
