@@ -79,7 +79,7 @@ def loss_and_gradients(
         X_T: X.transpose(1, 2).contiguous(), if the caller keeps one across calls (the forward product is
             faster with it); by default a transposed view of X. MKL picks another kernel for the view, so
             the two can differ in the last bits; a caller wanting the same bits always passes X_T.
-        workspace: if given, the large intermediates (dh) and dL/dW are written into its tensors, which
+        workspace: if given, the large intermediates (dh_T) and dL/dW are written into its tensors, which
             the next call with the same workspace overwrites.
     Returns:
         LossGradients with outputs and margins (R, n), loss (R,), W (R, m, d) or None, b and u (R, m) or
