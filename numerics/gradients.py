@@ -66,6 +66,7 @@ def loss_and_gradients(
     weights: bool = True,
     workspace: Workspace | None = None,
     X_T: torch.Tensor | None = None,
+    add_bias: bool | None = None,
 ) -> LossGradients:
     """L and (dL/dW, dL/db, dL/du) for every run, from one forward pass (no autograd).
 
@@ -79,6 +80,8 @@ def loss_and_gradients(
         X_T: X.transpose(1, 2).contiguous(), if the caller keeps one across calls (the forward product is
             faster with it); by default a transposed view of X. MKL picks another kernel for the view, so
             the two can differ in the last bits; a caller wanting the same bits always passes X_T.
+        add_bias: whether h includes b; False is only allowed when b = 0 (h + 0 = h). None decides from
+            `bias` and b itself, which on a GPU waits for the device: a hot loop decides once.
         workspace: if given, the large intermediates (dh_T) and dL/dW are written into its tensors, which
             the next call with the same workspace overwrites.
     Returns:
@@ -92,7 +95,9 @@ def loss_and_gradients(
     X_T = X.transpose(1, 2) if X_T is None else X_T
     # One (R, m, n) buffer holds h^T, then relu(h)^T, then dL/dh^T: h > 0 and relu(h) > 0 are the same mask.
     act = ws.get("act", (R, m, n), X)
-    if bias or bool(net.b.any()):
+    if add_bias is None:
+        add_bias = bias or bool(net.b.any())
+    if add_bias:
         torch.baddbmm(net.b.unsqueeze(2), net.W, X_T, out=act)
     else:  # b = 0 and untrained: h + 0 = h, without baddbmm's broadcast copy of b into the output first
         torch.bmm(net.W, X_T, out=act)

@@ -48,7 +48,7 @@ def project(vectors: torch.Tensor, projector: torch.Tensor) -> torch.Tensor:
 def _per_run(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor | float:
     """A scalar or an (R,) tensor shaped to broadcast against `like` (R, ...)."""
     if isinstance(value, torch.Tensor) and value.dim() == 1:
-        return value.reshape(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+        return value.reshape(-1, *([1] * (like.dim() - 1))).to(device=like.device, dtype=like.dtype)
     return value
 
 

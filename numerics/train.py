@@ -99,6 +99,7 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     # Seeding: the minibatch order is the only randomness of training.
     batches = _Batches(R, n, config.batch_size, torch.Generator(device="cpu").manual_seed(config.seed))
     X_T = X.transpose(1, 2).contiguous()  # (R, d, n): the forward product's fast layout (numerics.gradients)
+    add_bias = config.train_bias or bool(net0.b.any())  # an untrained b never changes
     start = time.perf_counter()
     net, spare = net0.clone(), net0.clone()  # current parameters, and the buffer the next ones go into
     update = _Update(config, net)
@@ -114,7 +115,7 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
         # The last step needs no gradient: only the stopping rules' (and the result's) outputs.
         grads = None if last else loss_and_gradients(
             net, Xb, yb, config.loss, bias=config.train_bias, output=config.train_output,
-            weights=not update.fused, workspace=ws, X_T=Xb_T,
+            weights=not update.fused, workspace=ws, X_T=Xb_T, add_bias=add_bias,
         )  # fmt: skip
         full = grads if grads is not None and batches.full else None  # gradients that saw all of X
         if full is not None or last or _checkpoint(t, config):  # divergence, stopping rules, history

@@ -6,6 +6,7 @@ Exit status: 0 every check passes, 1 a check fails, 2 usage or configuration err
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -99,11 +100,15 @@ def _device(name: str) -> str:
 
     if name == "cpu":
         return name
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
+    if name == "cuda" or re.fullmatch(r"cuda:\d+", name):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
             raise ParameterError(f"device={name!r} is invalid: no CUDA device is available here (use cpu)")
+        index = torch.device(name).index or 0
+        if index >= count:
+            raise ParameterError(f"device={name!r} is invalid: expected cuda or cuda:0 to cuda:{count - 1}")
         return name
-    raise ParameterError(f"device={name!r} is invalid: expected cpu or cuda")
+    raise ParameterError(f"device={name!r} is invalid: expected cpu, cuda or cuda:N")
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:

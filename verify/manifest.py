@@ -47,7 +47,7 @@ def hardware(device: str) -> dict[str, str]:
         "torch_threads": str(torch.get_num_threads()),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
 
 

@@ -106,7 +106,7 @@ def measure_population(data: Dataset, result: TrainResult, init: InitConfig, X0:
     net = result.net
     g = orthogonal_gradient(net, X0, perp)
     act = active_set(net, X0)
-    c_T = result.decay_factor.to(g.dtype)
+    c_T = result.decay_factor.to(device=g.device, dtype=g.dtype)  # train() reports it on the CPU
     Q = chi_square_statistic(g, act.S, d=data.subspace.d, s_w=init.hidden_std, c_T=c_T)
     Q = torch.where(act.S > 0, Q, torch.full_like(Q, float("nan")))
     return Population(data, result, init, X0, forward(net, X0), g, act.k, act.S, Q, c_T)

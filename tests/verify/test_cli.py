@@ -35,6 +35,8 @@ def test_list_shows_every_check(capsys):
         ["all", "--profile", "huge"],
         ["all", "--false-fail-rate", "2"],
         ["all", "--device", "tpu"],
+        ["all", "--device", "cudax"],
+        ["all", "--device", "cuda:99"],  # no such GPU, here or anywhere this runs
         ["all", "--jobs", "0"],
         ["run", "R1", "--threads", "-1"],
     ],

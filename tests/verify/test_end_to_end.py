@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def _verify(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -42,6 +43,19 @@ def test_quick_profile_passes_and_writes_every_report(tmp_path):
     for fig in (f for c in report["checks"] for f in c["figures"]):
         assert (out / fig).exists()
     assert sum(manifest["check_seconds"].values()) < 180, manifest["check_seconds"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_quick_profile_passes_on_cuda(tmp_path):
+    # Every check on the GPU. Its kernels round differently from the CPU's, so the numbers are compared
+    # through the verdicts only: each check must pass there as it does here.
+    out = tmp_path / "cuda"
+    run = _verify("all", "--profile", "quick", "--device", "cuda", "--out", str(out))
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    report = json.loads((out / "report.json").read_text())
+    assert {c["verdict"] for c in report["checks"]} == {"pass"}
+    assert "gpu" in report["manifest"]["hardware"]
 
 
 def _numbers(path: Path) -> list:
