@@ -16,8 +16,6 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 CUDA, CPU = torch.device("cuda", 0), torch.device("cpu")
-# Operations that move data between devices, so their arguments may legally sit on two of them.
-_TRANSFERS = {"Tensor.copy_", "Tensor.to", "Tensor.cpu", "Tensor.cuda", "Tensor.__setitem__"}
 
 
 class DeviceMisuse(RuntimeError):
@@ -73,7 +71,7 @@ def _is_cuda_name(device) -> bool | None:
 
 def _name(func) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-    return name.replace("TensorBase.", "Tensor.").replace("_TensorBase.", "Tensor.")
+    return name.replace("_TensorBase.", "Tensor.").replace("TensorBase.", "Tensor.")  # older torch: _TensorBase
 
 
 class _SimulatedCuda(TorchFunctionMode):
@@ -118,7 +116,7 @@ class _SimulatedCuda(TorchFunctionMode):
             if name in ("Tensor.__getitem__", "Tensor.__setitem__"):
                 if not isinstance(args[0], _OnCuda):
                     raise DeviceMisuse(f"{name}: a CPU tensor indexed by or assigned from a CUDA tensor")
-            elif name not in _TRANSFERS:
+            elif name != "Tensor.copy_":  # copies may cross devices (.to, .cpu, .cuda are handled above)
                 shapes = [(tuple(t.shape), "cuda" if isinstance(t, _OnCuda) else "cpu") for t in tensors]
                 raise DeviceMisuse(f"{name} mixes devices: {shapes[:4]}")
         result = func(*_plain(args), **_plain(kwargs))
