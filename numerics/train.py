@@ -6,11 +6,10 @@ meets its target is frozen, and a run whose parameters or outputs stop being fin
 last finite parameters and status "diverged", so no run ever affects another.
 
 Objective: L(theta) + (lambda/2) ||theta||^2 with coupled weight decay (every update uses
-grad + lambda theta) on W, b and, if decay_output, u. Result R1 (paper notes): every update of
-GD/SGD/momentum/flow is a combination of loss gradients (in P) and theta itself, so
-Pi w_i(T) = c_T Pi w_i(0) with c_T the `decay_factor` reported per run:
-    gd, sgd: (1 - eta lambda)^T;   flow: e^{-lambda eta T};   momentum: p_T of the scalar recurrence
-    q_t = mu q_{t-1} + lambda p_t, p_{t+1} = p_t - eta q_t (p_0 = 1, q_{-1} = 0);   adam: NaN (none).
+grad + lambda theta) on W, b and, if decay_output, u. Every update of GD/SGD/momentum/flow is a
+combination of loss gradients (in P) and theta itself, so the theory (R1, theory.results) predicts
+Pi w_i(T) = c_T Pi w_i(0); the trainer only trains, and the factor it applied is read off the weights
+(verify.checks.invariance_rule), never computed here.
 "flow" integrates gradient flow by exponential Euler: theta <- e^{-lambda eta} theta
 - (1 - e^{-lambda eta})/lambda grad, exact for the decay term, first order in eta for the rest.
 """
@@ -80,7 +79,6 @@ class TrainResult:
     net0: Network  # initial parameters (a clone; kept so Pi w(0) can be compared)
     status: list[str]  # per run: "converged" | "max_steps" | "diverged"
     steps_taken: torch.Tensor  # (R,) int64 updates applied
-    decay_factor: torch.Tensor  # (R,) float64 c_T with Pi W(T) = c_T Pi W(0); NaN for adam
     final_loss: torch.Tensor  # (R,) L(theta(T)) without the decay term
     final_margin: torch.Tensor  # (R,) min_j y_j N(x_j)
     train_accuracy: torch.Tensor  # (R,) fraction of j with y_j N(x_j) > 0
@@ -152,31 +150,12 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
         net0=net0.clone(),
         status=status,
         steps_taken=steps_taken.cpu(),
-        decay_factor=decay_factor(config, steps_taken.cpu()),
         final_loss=empirical_loss(config.loss, outputs, y).cpu().to(torch.float64),
         final_margin=margins.amin(dim=1).cpu().to(torch.float64),
         train_accuracy=(margins > 0).to(torch.float64).mean(dim=1).cpu(),
         history=history,
         seconds=seconds,
     )
-
-
-def decay_factor(config: TrainConfig, steps_taken: torch.Tensor) -> torch.Tensor:
-    """c_T with Pi w_i(T) = c_T Pi w_i(0) after `steps_taken` (R,) updates (module docstring); adam: NaN."""
-    eta, lam = config.lr, config.weight_decay
-    T = steps_taken.to(torch.float64)
-    if config.optimizer == "adam":
-        return torch.full_like(T, math.nan)
-    if config.optimizer == "flow":
-        return torch.exp(-lam * eta * T)
-    if config.optimizer in ("gd", "sgd"):
-        return torch.pow(torch.tensor(1 - eta * lam, dtype=torch.float64), T)
-    p, q, factors = 1.0, 0.0, [1.0]  # heavy ball: the same recurrence the Pi-part of (w, v) follows
-    for _ in range(int(steps_taken.max().item()) if len(steps_taken) else 0):
-        q = config.momentum * q + lam * p
-        p = p - eta * q
-        factors.append(p)
-    return torch.tensor(factors, dtype=torch.float64)[steps_taken]
 
 
 # --- pieces of the loop ---------------------------------------------------------------------------------

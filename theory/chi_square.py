@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import mpmath
+import numpy as np
+import scipy.special
 import sympy as sp
 
+from theory.numeric import evaluate_array
 from theory.parameters import PARAMETERS, ParameterError, validate
 from theory.precision import GUARD_DIGITS, evaluate, mpmath_function, to_exact, to_mpf
 from theory.symbols import Q, ell, x
@@ -51,7 +54,8 @@ HALF_MEAN_EXACT_COMPLEMENT = SURVIVAL.subs(Q, ell / 2)
 
 @dataclass(frozen=True)
 class ChiSquareLaw:
-    """The chi-square law with `ell` degrees of freedom, evaluated with mpmath at a chosen precision."""
+    """The chi-square law with `ell` degrees of freedom: mpmath values at a chosen precision, and float64
+    arrays (`*_array`) for tests over samples, all from the expressions of this module."""
 
     ell: int
 
@@ -59,14 +63,44 @@ class ChiSquareLaw:
         validate(ell=self.ell)
 
     @property
-    def mean(self) -> int:
-        """E chi2_ell = ell."""
-        return self.ell
+    def name(self) -> str:
+        return f"chi2_{self.ell}"
 
     @property
-    def variance(self) -> int:
-        """Var chi2_ell = 2 ell."""
-        return 2 * self.ell
+    def mean(self) -> float:
+        """E chi2_ell (MEAN)."""
+        return float(evaluate(MEAN, {"ell": self.ell}, 17))
+
+    @property
+    def variance(self) -> float:
+        """Var chi2_ell (VARIANCE)."""
+        return float(evaluate(VARIANCE, {"ell": self.ell}, 17))
+
+    def sum_of(self, n: int) -> ChiSquareLaw:
+        """The law of a sum of n independent chi2_ell values: chi2_{n ell}."""
+        validate(n=n)
+        return ChiSquareLaw(n * self.ell)
+
+    def cdf_array(self, q: Any) -> np.ndarray:
+        """P(chi2_ell <= q) in float64 for an array q (CDF, lambdified)."""
+        return evaluate_array(CDF, {"ell": self.ell, "Q": np.maximum(np.asarray(q, dtype=np.float64), 0.0)})
+
+    def sf_array(self, q: Any) -> np.ndarray:
+        """P(chi2_ell > q) in float64 for an array q (SURVIVAL, lambdified; accurate in the upper tail)."""
+        return evaluate_array(SURVIVAL, {"ell": self.ell, "Q": np.maximum(np.asarray(q, dtype=np.float64), 0.0)})
+
+    def pdf_array(self, q: Any) -> np.ndarray:
+        """The density in float64 for an array q > 0 (DENSITY, lambdified)."""
+        return evaluate_array(DENSITY, {"ell": self.ell, "Q": np.asarray(q, dtype=np.float64)})
+
+    def ppf_array(self, p: Any) -> np.ndarray:
+        """The p-quantile in float64: the inverse of `cdf_array` (regularized-gamma inverse; the quantile
+        of `quantile` at float64 precision)."""
+        return 2.0 * scipy.special.gammaincinv(self.ell / 2.0, np.asarray(p, dtype=np.float64))
+
+    def isf_array(self, p: Any) -> np.ndarray:
+        """The q with P(chi2_ell > q) = p, in float64 (accurate for tiny p)."""
+        return 2.0 * scipy.special.gammainccinv(self.ell / 2.0, np.asarray(p, dtype=np.float64))
 
     def cdf(self, q: Any, digits: int = 30) -> mpmath.mpf:
         """P(chi2_ell <= q) = P(ell/2, q/2), to `digits` digits; q is read exactly."""

@@ -85,6 +85,7 @@ PARAMETERS: dict[str, Range] = {
     "lam": NONNEG_REAL,
     "weight_decay": NONNEG_REAL,
     "momentum": Range("real", 0, 1, high_open=True),
+    "mu": Range("real", 0, 1, high_open=True, meaning="heavy-ball momentum coefficient"),
     "noise": NONNEG_REAL,
     "S": NONNEG_REAL,
     "digits": Range("int", 1, 100000),
@@ -103,6 +104,7 @@ PARAMETERS: dict[str, Range] = {
     "N0": Range("real", meaning="network output N(x0)"),
     "kappa": Range("real", 0, 1, low_open=True, meaning="active fraction k/m"),
     "L": NONNEG_REAL,
+    "z_norm_sq": NONNEG_REAL,
     "probability": PROBABILITY,
     "flow_time": NONNEG_REAL,
     # numerics: data generators and the trainer
@@ -123,7 +125,7 @@ PARAMETERS: dict[str, Range] = {
     "s_a": POSITIVE_REAL,
     "s_v": POSITIVE_REAL,
     "bisections": POSITIVE_INT,
-    # verify.bench_command
+    # bench.command
     "repeats": Range("int", 1, meaning="timed runs per benchmark measurement"),
     "peak_size": Range("int", 1, meaning="side of the square matmul timed for the peak rate"),
 }

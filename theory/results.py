@@ -8,24 +8,36 @@ paper; R6 is our addition, and the e^{-ell/16} constant of R4 is our reconstruct
 
 Every expression uses the symbols of theory/symbols.py and the GD decay factor c_T = (1 - eta*lam)^T
 (pass lam = 0 for no decay; `Result.flow_expression` gives the gradient-flow version with exp(-lam*t)).
-Scaling exponents (R7) are computed here as d log(expr) / d log(var), never typed in.
+The hidden layer is drawn with scale beta*s_w (w_i(0) ~ N(0, (beta s_w)^2/d I)): beta is the paper's
+"smaller initialization" multiplier, 1 for the standard initialization. Scaling exponents (R7) are
+computed here as d log(expr) / d log(var), never typed in.
+
+Two results are laws derived here for settings outside the paper's hypotheses, tested by the violation
+studies: R1a (affine data: the lifted invariance) and R3d (three-layer networks: the chi-square law of the
+first layer's orthogonal gradient).
+
+Predictions are asked of this registry at run time (`get`), so `replaced` can swap in a deliberately
+wrong theory for a test: every check must then fail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from theory import chi_square
-from theory.decay import C_T, flow_decay_factor, to_flow
+from theory.decay import C_T, MOMENTUM_RECURRENCE, flow_decay_factor, momentum_decay_factors, to_flow
+from theory.numeric import evaluate_array
 from theory.parameters import validate
 from theory.precision import evaluate, to_exact
-from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol
+from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol, z_norm_sq, x
 
 DERIVATIONS = "docs/derivations.md"
 
@@ -34,10 +46,10 @@ DERIVATIONS = "docs/derivations.md"
 class Result:
     """One result: what it says, under which hypotheses, and the expressions it predicts."""
 
-    id: str  # "R1".."R8"
+    id: str  # "R1".."R8", or "R1a"/"R3d" for the laws derived here beyond the paper's hypotheses
     name: str  # snake_case name
     statement: str  # one sentence
-    paper_claim: int  # which claim of the paper's abstract it makes precise: 1, 2 or 3
+    paper_claim: int  # which claim of the paper's abstract it makes precise (1, 2 or 3), 0 for none
     provenance: str  # "derived: <pointer into docs/derivations.md>", or "our addition: ..."
     hypotheses: tuple[str, ...]
     expressions: Mapping[str, sp.Expr] = field(default_factory=dict)
@@ -79,6 +91,14 @@ class Result:
                 ) from None
         return out
 
+    def array(self, name: str, values: Mapping[str, Any], *, flow: bool = False) -> np.ndarray:
+        """The expression `name` in float64 at array `values` (symbol name -> scalar or array, broadcast).
+
+        For predictions at many points (one per network); `predict` is the high-precision path.
+        `flow=True` evaluates the gradient-flow form (c_T replaced by exp(-lam*t)).
+        """
+        return evaluate_array(self.flow_expression(name) if flow else self._expression(name), values)
+
     def exponent(self, key: str) -> sp.Expr:
         """The scaling exponent `exponent_<key>` (a SymPy number, e.g. 1/2)."""
         expr = self._expression(f"exponent_{key}")
@@ -109,26 +129,34 @@ def _provenance(anchor: str, kind: str = "derived") -> str:
 
 
 # -- shared expressions, each derived once -------------------------------------------------------------
+#: The hidden layer's scale: w_i(0) ~ N(0, (beta s_w)^2/d I_d).
+HIDDEN_SCALE = beta * s_w
 #: S with a fixed output layer |u_i| = s_u/sqrt(m): k active neurons of mass s_u^2/m each.
 S_FIXED_OUTPUT = k * (s_u / sp.sqrt(m)) ** 2
 #: The same under mean-field output scaling |u_i| = s_u/m.
 S_MEAN_FIELD_OUTPUT = k * (s_u / m) ** 2
-#: Q = d ||g||^2 / (c_T^2 s_w^2 S): chi-square(ell) given the training outcome (R3).
-CHI_SQUARE_STATISTIC = d * g_norm**2 / (C_T**2 * s_w**2 * S)
+#: Var of each coordinate of g in P^perp: g ~ N(0, c_T^2 (beta s_w)^2 S/d Pi) given the training outcome (R3).
+VARIANCE_SCALE = C_T**2 * HIDDEN_SCALE**2 * S / d
+#: Q = ||g||^2 / VARIANCE_SCALE: chi-square with DEGREES_OF_FREEDOM = ell degrees of freedom (R3).
+CHI_SQUARE_STATISTIC = g_norm**2 / VARIANCE_SCALE
+DEGREES_OF_FREEDOM = ell
 #: ||g|| written through Q: ||g||^2 solved from the definition of Q, then the nonnegative root
-#: (so ||g||/sqrt(S) = |c_T| s_w sqrt(Q/d)); c_T^2 is split off because c_T < 0 when eta*lam > 1.
+#: (so ||g||/sqrt(S) = |c_T| beta s_w sqrt(Q/d)); c_T^2 is split off because c_T < 0 when eta*lam > 1.
 _g2 = sp.Symbol("g_norm_sq", positive=True)
 _ORTH_GRAD_NORM_SQ = sp.solve(sp.Eq(CHI_SQUARE_STATISTIC.subs(g_norm**2, _g2), Q), _g2)[0]
 ORTH_GRAD_NORM = sp.Abs(C_T) * sp.sqrt(sp.simplify(_ORTH_GRAD_NORM_SQ / C_T**2))
-#: E||g||^2 = (c_T^2 s_w^2 S / d) E[chi2_ell].
-EXPECTED_ORTH_GRAD_NORM_SQ = C_T**2 * s_w**2 * S / d * chi_square.MEAN
-#: On R4's event Q >= ell/2: ||g|| >= |c_T| s_w sqrt(S ell / (2d)).
-ORTH_GRAD_LOWER_BOUND = ORTH_GRAD_NORM.subs(Q, ell / 2)
-#: Standard initialization (s_w = s_u = 1), fixed output layer, no decay (lam = 0).
-_STANDARD = {s_w: 1, s_u: 1}
+#: E||g||^2 = VARIANCE_SCALE E[chi2_ell].
+EXPECTED_ORTH_GRAD_NORM_SQ = VARIANCE_SCALE * chi_square.MEAN.subs(ell, DEGREES_OF_FREEDOM)
+#: R4's event is Q > ell/2, half the mean of chi2_ell: ||g|| >= |c_T| beta s_w sqrt(S ell / (2d)). Its
+#: failure probability is bounded by e^{-x} at the x = ell/16 where Laurent-Massart's lower threshold is
+#: ell/2 (selfcheck a proves it; selfcheck g ties the bound, the probabilities and R5 to this threshold).
+R4_THRESHOLD = ell / 2
+ORTH_GRAD_LOWER_BOUND = ORTH_GRAD_NORM.subs(Q, R4_THRESHOLD)
+#: Standard initialization (s_w = s_u = beta = 1), fixed output layer, no decay (lam = 0).
+_STANDARD = {s_w: 1, s_u: 1, beta: 1}
 ORTH_GRAD_LOWER_BOUND_STANDARD = ORTH_GRAD_LOWER_BOUND.subs(S, S_FIXED_OUTPUT).subs(_STANDARD).subs(lam, 0)
-#: E L for a fixed output layer: m neurons, |u_i| = s_u/sqrt(m), ||Pi w_i(0)|| ~ (s_w/sqrt(d)) chi_ell.
-EXPECTED_LIPSCHITZ = sp.Abs(C_T) * m * (s_u / sp.sqrt(m)) * (s_w / sp.sqrt(d)) * chi_square.CHI_MEAN
+#: E L for a fixed output layer: m neurons, |u_i| = s_u/sqrt(m), ||Pi w_i(0)|| ~ (beta s_w/sqrt(d)) chi_ell.
+EXPECTED_LIPSCHITZ = sp.Abs(C_T) * m * (s_u / sp.sqrt(m)) * (HIDDEN_SCALE / sp.sqrt(d)) * chi_square.CHI_MEAN
 #: The stationary value of the orthogonal coordinate z = <Pi w_i, e> solving lam z = 0 for lam > 0
 #: (selfchecks.weight_decay_step shows the orthogonal part of the stationarity equation is lam Pi w_i).
 _z = sp.Symbol("z", real=True)
@@ -136,6 +164,8 @@ STATIONARY_ORTH_WEIGHT = sp.solve(sp.Eq(sp.Symbol("lam_positive", positive=True)
 #: lim_{T -> oo} |c_T| = lim r^T for r = |1 - eta*lam| in [0, 1), written r = 1/(1+s), s > 0.
 _s, _T = sp.Symbol("s", positive=True), sp.Symbol("T_real", positive=True)
 DECAY_LIMIT = sp.limit((1 + _s) ** (-_T), _T, sp.oo)
+#: Three-layer networks (R3d): the first layer's backward vector z takes the place of u on the active set.
+DEEP_VARIANCE_SCALE = HIDDEN_SCALE**2 * z_norm_sq / d
 
 _r = sp.Symbol("r", positive=True)  # ell/d
 _rms_orth_grad = sp.sqrt(EXPECTED_ORTH_GRAD_NORM_SQ)
@@ -159,7 +189,11 @@ RESULTS: dict[str, Result] = {
                 "(GD, SGD, heavy-ball or Nesterov momentum, gradient flow)",
                 "Adam (coordinate-wise) is covered only when P is axis-aligned",
             ),
-            expressions={"decay_gd": C_T, "decay_flow": flow_decay_factor()},
+            expressions={
+                "decay_gd": C_T,
+                "decay_flow": flow_decay_factor(),
+                **{f"momentum_{key}": value for key, value in MOMENTUM_RECURRENCE.items()},
+            },
         ),
         Result(
             id="R2",
@@ -171,18 +205,18 @@ RESULTS: dict[str, Result] = {
             provenance=_provenance("r2-training-never-sees-the-orthogonal-part"),
             hypotheses=(
                 "the hypotheses of R1",
-                "w_i(0) ~ N(0, (s_w^2/d) I_d) independent of u(0), b(0) and the batch order",
+                "w_i(0) ~ N(0, ((beta s_w)^2/d) I_d) independent of u(0), b(0) and the batch order",
             ),
             expressions={
-                "expected_orth_weight_norm_sq": s_w**2 * ell / d,  # E||Pi w_i(0)||^2
-                "expected_data_weight_norm_sq": s_w**2 * (d - ell) / d,  # E||P w_i(0)||^2
+                "expected_orth_weight_norm_sq": HIDDEN_SCALE**2 * ell / d,  # E||Pi w_i(0)||^2
+                "expected_data_weight_norm_sq": HIDDEN_SCALE**2 * (d - ell) / d,  # E||P w_i(0)||^2
             },
         ),
         Result(
             id="R3",
             name="orthogonal_gradient_law",
-            statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 s_w^2 S / d) Pi), so "
-            "Q = d ||g||^2 / (c_T^2 s_w^2 S) is exactly chi-square with ell degrees of freedom.",
+            statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 (beta s_w)^2 S / d) Pi), "
+            "so Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is exactly chi-square with ell degrees of freedom.",
             paper_claim=1,
             provenance=_provenance("r3-exact-law-of-the-orthogonal-gradient"),
             hypotheses=(
@@ -190,12 +224,17 @@ RESULTS: dict[str, Result] = {
                 "x0 lies in P and is chosen independently of Pi w(0); S = sum_{i active at x0} u_i(T)^2 > 0",
             ),
             expressions={
-                "variance_scale": C_T**2 * s_w**2 * S / d,
+                "variance_scale": VARIANCE_SCALE,
                 "expected_orth_grad_norm_sq": EXPECTED_ORTH_GRAD_NORM_SQ,
-                "expected_orth_grad_norm": sp.Abs(C_T) * s_w * sp.sqrt(S / d) * chi_square.CHI_MEAN,
+                "expected_orth_grad_norm": sp.sqrt(VARIANCE_SCALE) * chi_square.CHI_MEAN,
                 "chi_square_statistic": CHI_SQUARE_STATISTIC,
+                "degrees_of_freedom": DEGREES_OF_FREEDOM,
                 "chi_square_mean": chi_square.MEAN,
+                "chi_square_variance": chi_square.VARIANCE,
                 "chi_square_cdf": chi_square.CDF,
+                "chi_square_survival": chi_square.SURVIVAL,
+                "chi_square_density": chi_square.DENSITY,
+                "chi_mean": chi_square.CHI_MEAN,
                 "output_mass_fixed_output": S_FIXED_OUTPUT,
                 "output_mass_mean_field_output": S_MEAN_FIELD_OUTPUT,
             },
@@ -203,7 +242,7 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R4",
             name="large_orthogonal_gradient",
-            statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| s_w sqrt(S ell / (2d)); "
+            statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| beta s_w sqrt(S ell / (2d)); "
             "for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
             paper_claim=1,
             provenance=_provenance("r4-large-orthogonal-gradient-with-high-probability")
@@ -218,6 +257,8 @@ RESULTS: dict[str, Result] = {
                 "success_probability_exact": chi_square.HALF_MEAN_EXACT_COMPLEMENT,
                 "lower_tail_threshold": chi_square.LOWER_TAIL_THRESHOLD,
                 "upper_tail_threshold": chi_square.UPPER_TAIL_THRESHOLD,
+                "tail_parameter": chi_square.HALF_MEAN_X,
+                "event_threshold": R4_THRESHOLD,
             },
         ),
         Result(
@@ -225,7 +266,7 @@ RESULTS: dict[str, Result] = {
             name="orthogonal_flip",
             statement="Along v = -sign(N(x0)) g/||g|| the output falls at rate ||g|| until the first "
             "breakpoint, so the label flips at t* = |N(x0)|/||g|| if that comes first; on R4's event "
-            "t* <= |N(x0)| sqrt(2d / (c_T^2 s_w^2 S ell)).",
+            "t* <= |N(x0)| sqrt(2d / (c_T^2 (beta s_w)^2 S ell)).",
             paper_claim=2,
             provenance=_provenance("r5-a-small-orthogonal-perturbation-flips-the-label"),
             hypotheses=(
@@ -262,8 +303,8 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R7",
             name="small_initialization",
-            statement="Scaling s_w by beta scales ||g||/sqrt(S) (exactly, in distribution) and L by beta, so "
-            "Q stays chi-square(ell) and the certified radius grows like 1/beta.",
+            statement="Scaling the hidden initialization by beta scales ||g||/sqrt(S) (exactly, in "
+            "distribution) and L by beta, so Q stays chi-square(ell) and the certified radius grows like 1/beta.",
             paper_claim=3,
             provenance=_provenance("r7-small-initialization"),
             hypotheses=(
@@ -271,8 +312,8 @@ RESULTS: dict[str, Result] = {
                 "S depends on training, so only quantities at fixed S (or divided by sqrt(S)) scale exactly",
             ),
             expressions={
-                "orth_grad_over_sqrt_S": (ORTH_GRAD_NORM / sp.sqrt(S)).subs(s_w, beta * s_w),
-                "exponent_beta": log_log_slope((ORTH_GRAD_NORM / sp.sqrt(S)).subs(s_w, beta * s_w), beta),
+                "orth_grad_over_sqrt_S": ORTH_GRAD_NORM / sp.sqrt(S),
+                "exponent_beta": log_log_slope(ORTH_GRAD_NORM / sp.sqrt(S), beta),
                 "exponent_ell_over_d": log_log_slope(_rms_orth_grad.subs(ell, _r * d), _r),
                 "exponent_width_sqrt": log_log_slope(
                     _rms_orth_grad.subs(S, S_FIXED_OUTPUT).subs(k, kappa * m), m
@@ -280,9 +321,7 @@ RESULTS: dict[str, Result] = {
                 "exponent_width_mean_field": log_log_slope(
                     _rms_orth_grad.subs(S, S_MEAN_FIELD_OUTPUT).subs(k, kappa * m), m
                 ),
-                "exponent_certified_radius_beta": log_log_slope(
-                    _certified_radius_at_expected_lipschitz.subs(s_w, beta * s_w), beta
-                ),
+                "exponent_certified_radius_beta": log_log_slope(_certified_radius_at_expected_lipschitz, beta),
             },
         ),
         Result(
@@ -304,13 +343,101 @@ RESULTS: dict[str, Result] = {
                 "stationary_orth_weight": STATIONARY_ORTH_WEIGHT,
             },
         ),
+        Result(
+            id="R1a",
+            name="affine_lifted_invariance",
+            statement="For data on an affine plane {x : <n, x> = a} (unit normal n, offset a != 0) and "
+            "trained biases, the lifted normal coordinate <w_i, n> - a b_i is multiplied by c_T exactly, "
+            "so without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like a "
+            "bias and R1's invariance of <w_i, n> fails.",
+            paper_claim=0,
+            provenance=_provenance("r1a-affine-data-the-lifted-invariance"),
+            hypotheses=(
+                "every training point x_j satisfies <n, x_j> = a",
+                "the bias b_i is trained with the same step and decay as w_i (GD, SGD, momentum or flow)",
+            ),
+            expressions={"decay_gd": C_T, "decay_flow": flow_decay_factor()},
+        ),
+        Result(
+            id="R3d",
+            name="three_layer_orthogonal_gradient_law",
+            statement="For N(x) = v^T relu(A relu(W x + b) + c) trained by GD on data in P, Pi W(T) = Pi W(0) "
+            "and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function of the "
+            "training outcome, so Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is exactly chi-square with ell "
+            "degrees of freedom.",
+            paper_claim=0,
+            provenance=_provenance("r3d-three-layer-networks-the-law-of-the-first-layer"),
+            hypotheses=(
+                "the hypotheses of R1 for the first layer, with no weight decay",
+                "first-layer weights w_i(0) ~ N(0, ((beta s_w)^2/d) I_d) independent of the other layers",
+                "x0 lies in P and is chosen independently of Pi W(0); ||z|| > 0",
+            ),
+            expressions={
+                "variance_scale": DEEP_VARIANCE_SCALE,
+                "chi_square_statistic": g_norm**2 / DEEP_VARIANCE_SCALE,
+                "degrees_of_freedom": DEGREES_OF_FREEDOM,
+            },
+        ),
     )
 }
 
 
 def get(result_id: str) -> Result:
-    """The result called `result_id` ("R1".."R8")."""
+    """The result called `result_id` ("R1".."R8", "R1a", "R3d")."""
     try:
         return RESULTS[result_id]
     except KeyError:
         raise KeyError(f"no result {result_id!r}; known: {', '.join(RESULTS)}") from None
+
+
+def momentum_decay(result_id: str, values: Mapping[str, Any], steps: int) -> list[mpmath.mpf]:
+    """c_0..c_steps under heavy-ball momentum, from the recurrence `momentum_a1`, `momentum_a2`,
+    `momentum_first` of `result_id` (R1) at exact `values` (eta, lam, mu)."""
+    result = get(result_id)
+    recurrence = {key: result.expressions[f"momentum_{key}"] for key in ("a1", "a2", "first")}
+    exact = {key: to_exact(value, key) for key, value in values.items()}
+    return momentum_decay_factors(recurrence, exact, steps)
+
+
+def chi_square_law(result_id: str, values: Mapping[str, Any]) -> chi_square.ChiSquareLaw:
+    """The chi-square law that `result_id` (R3, R3d) predicts for Q: its `degrees_of_freedom` at `values`.
+
+    Raises ValueError when the degrees of freedom at `values` are not a positive integer.
+    """
+    dof = get(result_id).predict(values, digits=30, names=["degrees_of_freedom"])["degrees_of_freedom"]
+    if not (dof >= 1 and mpmath.isint(dof)):
+        raise ValueError(f"{result_id}.degrees_of_freedom = {dof} at {dict(values)}: expected an integer >= 1")
+    return chi_square.ChiSquareLaw(int(dof))
+
+
+@contextmanager
+def replaced(
+    result_id: str | None = None,
+    *,
+    transform: Callable[[sp.Expr], sp.Expr] | None = None,
+    **expressions: sp.Expr | int,
+) -> Iterator[None]:
+    """Run the enclosed code under a deliberately wrong theory; the registry is restored on exit.
+
+    `replaced("R3", degrees_of_freedom=ell + 1)` replaces expressions of one result by name;
+    `replaced(transform=f)` applies f to every expression of every result (for example a decay factor
+    off by one step in all of them at once). Both may be combined. The one mechanism by which the tests
+    feed a wrong prediction to any check; production code never calls it.
+    """
+    saved = dict(RESULTS)
+    try:
+        if expressions:
+            if result_id is None:
+                raise TypeError("expressions need a result id: replaced('R3', degrees_of_freedom=...)")
+            result = get(result_id)
+            for name in expressions:
+                result._expression(name)  # KeyError naming the expression if it does not exist
+            RESULTS[result_id] = replace(result, expressions={**result.expressions, **expressions})
+        if transform is not None:
+            for key, result in list(RESULTS.items()):
+                changed = {name: transform(sp.sympify(e)) for name, e in result.expressions.items()}
+                RESULTS[key] = replace(result, expressions=changed)
+        yield
+    finally:
+        RESULTS.clear()
+        RESULTS.update(saved)

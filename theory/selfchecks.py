@@ -1,10 +1,10 @@
 """Symbolic self-checks of the facts the results rest on, each able to fail.
 
-Each check is a function returning a `SelfCheck`; its keyword arguments default to the project's own
-closed forms (theory/chi_square.py, theory/decay.py) and can be overridden, so a test can feed a wrong
-closed form and watch the check fail. The derivations are in docs/derivations.md.
+Each check is a function returning a `SelfCheck`. It reads the closed forms from the registry of
+theory/results.py at call time, so a deliberately wrong theory (`theory.results.replaced`) makes it fail;
+the derivations are in docs/derivations.md.
 
-- (a) Laurent-Massart's lower threshold ell - 2 sqrt(ell x) is ell/2 at x = ell/16.
+- (a) Laurent-Massart's lower threshold ell - 2 sqrt(ell x) is R4's event threshold ell/2 at x = ell/16.
 - (b) The Chernoff bound (sqrt(e)/2)^{ell/2} is below e^{-ell/16} for every ell >= 1: the log of their
   ratio is ell times a constant whose sign SymPy decides (no sampling of ell).
 - (c) a_{T+1} = (1 - eta*lam) a_T solves to a_0 c_T (rsolve) and a' = -lam a to a_0 e^{-lam t} (dsolve).
@@ -13,6 +13,13 @@ closed form and watch the check fail. The derivations are in docs/derivations.md
 - (e) The exact P(chi2_ell <= ell/2) lies below both bounds for ell = 1..10^4, at 50 digits.
 - (f) One GD step with weight decay multiplies the normal component of w_i by exactly (1 - eta*lam), so at
   a stationary point with lam > 0 that component is 0 (R1, R8).
+- (g) R4 and R5 are consistent with R3 and the threshold: the bound is R3's ||g|| at Q = ell/2, the exact
+  failure probability is R3's CDF there, the Laurent-Massart probability is e^{-x} at x = ell/16, and
+  R5's flip bound is |N(x0)| over R4's bound.
+- (h) Heavy-ball momentum on an orthogonal coordinate (zero loss gradient) follows R1's second-order
+  recurrence p_{T+1} = (1 + mu - eta lam) p_T - mu p_{T-1}, p_1 = 1 - eta lam.
+- (i) R3's chi-square law is one law: its CDF and survival function differentiate to its density, the
+  density integrates to 1, and its mean, variance and E[chi] are the density's moments.
 """
 
 from __future__ import annotations
@@ -25,10 +32,10 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from theory import chi_square
-from theory.decay import C_FLOW, C_T
 from theory.parameters import validate
 from theory.precision import GUARD_DIGITS, mpmath_function
-from theory.symbols import T, ell, eta, lam, t, x
+from theory.results import get
+from theory.symbols import N0, Q, T, ell, eta, g_norm, lam, mu, t, x
 
 
 @dataclass(frozen=True)
@@ -42,30 +49,34 @@ class SelfCheck:
     numbers: dict[str, str] = field(default_factory=dict)
 
 
-def lower_threshold_at_half_mean(
-    threshold: sp.Expr = chi_square.LOWER_TAIL_THRESHOLD, x_at: sp.Expr = chi_square.HALF_MEAN_X
-) -> SelfCheck:
-    """(a) ell - 2 sqrt(ell x) at x = ell/16 simplifies to ell/2."""
-    at = sp.simplify(threshold.subs(x, x_at))
-    residual = sp.simplify(at - ell / 2)
+def _zero(expr: sp.Expr) -> bool:
+    return sp.simplify(expr) == 0
+
+
+def lower_threshold_at_half_mean() -> SelfCheck:
+    """(a) R4's lower_tail_threshold at x = tail_parameter simplifies to R4's event_threshold (ell/2)."""
+    r4 = get("R4").expressions
+    at = sp.simplify(r4["lower_tail_threshold"].subs(x, r4["tail_parameter"]))
+    residual = sp.simplify(at - r4["event_threshold"])
     return SelfCheck(
         id="a",
         claim="the Laurent-Massart lower threshold ell - 2 sqrt(ell x) equals ell/2 at x = ell/16",
-        passed=residual == 0,
-        detail=f"threshold at x = {x_at} simplifies to {at}; minus ell/2 leaves {residual}",
+        passed=residual == 0 and sp.simplify(r4["event_threshold"] - ell / 2) == 0,
+        detail=f"threshold at x = {r4['tail_parameter']} simplifies to {at}; minus R4's event threshold "
+        f"{r4['event_threshold']} leaves {residual}",
         numbers={"threshold": str(at), "residual": str(residual)},
     )
 
 
-def chernoff_below_laurent_massart(
-    chernoff: sp.Expr = chi_square.HALF_MEAN_CHERNOFF, bound: sp.Expr = chi_square.HALF_MEAN_TAIL_BOUND
-) -> SelfCheck:
+def chernoff_below_laurent_massart() -> SelfCheck:
     """(b) (sqrt(e)/2)^{ell/2} <= e^{-ell/16} for every ell >= 1.
 
     log(chernoff/bound) = ell * c with c free of ell, and c < 0, so the ratio e^{ell c} is below 1 for every
     ell > 0. The sign of c is decided by SymPy's `is_negative` (evaluation with error control), not by
     trying values of ell.
     """
+    r4 = get("R4").expressions
+    chernoff, bound = r4["failure_probability_chernoff"], r4["failure_probability_bound"]
     log_ratio = sp.expand_log(sp.log(chernoff / bound), force=True)  # force: ell > 0, both sides > 0
     constant = sp.simplify(log_ratio / ell)
     linear = not constant.free_symbols
@@ -88,13 +99,14 @@ def chernoff_below_laurent_massart(
     )
 
 
-def decay_recurrence(gd_closed_form: sp.Expr = C_T, flow_closed_form: sp.Expr = C_FLOW) -> SelfCheck:
-    """(c) rsolve(a_{T+1} = (1 - eta lam) a_T) = a_0 c_T and dsolve(a' = -lam a) = a_0 e^{-lam t}."""
+def decay_recurrence() -> SelfCheck:
+    """(c) rsolve(a_{T+1} = (1 - eta lam) a_T) = a_0 c_T and dsolve(a' = -lam a) = a_0 e^{-lam t} (R1)."""
+    r1 = get("R1").expressions
     a, a0 = sp.Function("a"), sp.Symbol("a0", real=True)
     gd = sp.rsolve(a(T + 1) - (1 - eta * lam) * a(T), a(T), {a(0): a0})
     flow = sp.dsolve(sp.Eq(a(t).diff(t), -lam * a(t)), a(t), ics={a(0): a0}).rhs
-    gd_residual = sp.simplify(gd - a0 * gd_closed_form)
-    flow_residual = sp.simplify(flow - a0 * flow_closed_form)
+    gd_residual = sp.simplify(gd - a0 * r1["decay_gd"])
+    flow_residual = sp.simplify(flow - a0 * r1["decay_flow"])
     return SelfCheck(
         id="c",
         claim="Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) under GD and exp(-lam*t) Pi w_i(0) under gradient flow",
@@ -159,7 +171,7 @@ def gradient_in_data_span(orthogonal_leak: sp.Expr | int = 0) -> SelfCheck:
     """(d) <normal, dL/dw_i> = 0 for data in a plane of R^3: the loss gradient lies in span{x_j} (R1).
 
     `orthogonal_leak` moves every data point by that multiple of the normal (an affine or noisy data
-    plane), which must make the check fail.
+    plane: data outside the hypothesis, not a wrong theory), which must make the check fail.
     """
     net = _symbolic_network(orthogonal_leak)
     components = [_expand_polynomial_part(net.normal.dot(_gradient(net.data_loss, w))) for w in net.weights]
@@ -173,19 +185,18 @@ def gradient_in_data_span(orthogonal_leak: sp.Expr | int = 0) -> SelfCheck:
     )
 
 
-def weight_decay_step(
-    decay_closed_form: sp.Expr = 1 - eta * lam, orthogonal_leak: sp.Expr | int = 0
-) -> SelfCheck:
-    """(f) <n, w_i - eta dL_lam/dw_i> = (1 - eta lam) <n, w_i>: one GD step with decay scales Pi w_i.
+def weight_decay_step(orthogonal_leak: sp.Expr | int = 0) -> SelfCheck:
+    """(f) <n, w_i - eta dL_lam/dw_i> = c_1 <n, w_i> with c_1 R1's decay factor at T = 1 (1 - eta lam).
 
     Equivalently the orthogonal part of the stationarity equation dL_lam/dw_i = 0 is lam <n, w_i> = 0,
     so a stationary point with lam > 0 has <n, w_i> = 0 (R8).
     """
+    one_step = get("R1").expressions["decay_gd"].subs(T, 1)
     net = _symbolic_network(orthogonal_leak)
     residuals = []
     for w in net.weights:
         after = net.normal.dot(w - eta * _gradient(net.regularized_loss, w))
-        residuals.append(_expand_polynomial_part(after - decay_closed_form * net.normal.dot(w)))
+        residuals.append(_expand_polynomial_part(after - one_step * net.normal.dot(w)))
     z, positive_lam = sp.Symbol("z", real=True), sp.Symbol("lam_positive", positive=True)
     stationary = sp.solve(sp.Eq(positive_lam * z, 0), z)
     return SelfCheck(
@@ -193,7 +204,7 @@ def weight_decay_step(
         claim="one GD step with weight decay multiplies the orthogonal part of w_i by (1 - eta*lam); "
         "at a stationary point with lam > 0 it is 0",
         passed=all(r == 0 for r in residuals) and stationary == [0],
-        detail=f"<n, w_i - eta dL/dw_i> - ({decay_closed_form}) <n, w_i> expands to {residuals}; "
+        detail=f"<n, w_i - eta dL/dw_i> - ({one_step}) <n, w_i> expands to {residuals}; "
         f"lam z = 0 with lam > 0 gives z in {stationary}",
         numbers={
             **{f"residual_w{i + 1}": str(r) for i, r in enumerate(residuals)},
@@ -202,25 +213,22 @@ def weight_decay_step(
     )
 
 
-def exact_tail_below_bounds(
-    ells: Iterable[int] = range(1, 10001),
-    digits: int = 50,
-    exact: sp.Expr | None = None,
-    chernoff: sp.Expr = chi_square.HALF_MEAN_CHERNOFF,
-    bound: sp.Expr = chi_square.HALF_MEAN_TAIL_BOUND,
-) -> SelfCheck:
+def exact_tail_below_bounds(ells: Iterable[int] = range(1, 10001), digits: int = 50, route: str = "series") -> SelfCheck:
     """(e) P(chi2_ell <= ell/2) <= (sqrt(e)/2)^{ell/2} and <= e^{-ell/16} for every ell in `ells`.
 
     Evaluated at `digits` digits (plus guard digits): the values reach 1e-422 at ell = 10^4. The exact
-    tail defaults to `chi_square.half_mean_tail_series` (fixed-point Kummer series: fast, and a route
-    independent of the gammainc behind chi_square.HALF_MEAN_EXACT); pass an expression in ell to replace it.
+    tail comes from `chi_square.half_mean_tail_series` (route "series": fixed-point Kummer series, fast,
+    and a route independent of gammainc) or from R4's `failure_probability_exact` (route "registry").
     """
     validate(digits=digits)
+    if route not in ("series", "registry"):
+        raise ValueError(f"route={route!r} is invalid: expected 'series' or 'registry'")
     ells = list(ells)
     for value in ells:
         validate(ell=value)
-    chernoff_at, bound_at = (mpmath_function(e, (ell,)) for e in (chernoff, bound))
-    exact_at = None if exact is None else mpmath_function(exact, (ell,))
+    r4 = get("R4").expressions
+    chernoff_at, bound_at = (mpmath_function(r4[k], (ell,)) for k in ("failure_probability_chernoff", "failure_probability_bound"))
+    exact_at = mpmath_function(r4["failure_probability_exact"], (ell,)) if route == "registry" else None
     ratios_chernoff, ratios_bound = [], []
     for value in ells:
         with mpmath.workdps(digits + GUARD_DIGITS):
@@ -248,7 +256,81 @@ def exact_tail_below_bounds(
     )
 
 
-#: Every self-check with its default (the project's own) closed forms.
+def r4_consistent_with_r3() -> SelfCheck:
+    """(g) R4's bound, R4's probabilities and R5's bound are R3's quantities at R4's event threshold."""
+    r3, r4, r5 = (get(k).expressions for k in ("R3", "R4", "R5"))
+    threshold = r4["event_threshold"]
+    dof = r3["degrees_of_freedom"]
+    residuals = {
+        "bound^2/variance - threshold": r4["orth_grad_lower_bound"] ** 2 / r3["variance_scale"] - threshold,
+        "exact - R3 CDF at threshold": r4["failure_probability_exact"]
+        - r3["chi_square_cdf"].subs(Q, threshold).subs(ell, dof),
+        "LM bound - exp(-tail parameter)": r4["failure_probability_bound"] - sp.exp(-r4["tail_parameter"]),
+        "R5 bound - |N0|/R4 bound": r5["flip_distance_bound"] - sp.Abs(N0) / r4["orth_grad_lower_bound"],
+        "R5 flip distance - |N0|/||g||": r5["flip_distance"] - sp.Abs(N0) / g_norm,
+    }
+    # Written in c = 1 - eta lam (real, nonzero), SymPy sees that |c|^(2T) = c^(2T) for integer T.
+    c = sp.Symbol("c", real=True, nonzero=True)
+    left = {name: sp.simplify(value.subs(lam, (1 - c) / eta)) for name, value in residuals.items()}
+    return SelfCheck(
+        id="g",
+        claim="R4's bound and probabilities and R5's flip bound are R3's ||g||, CDF and t* at Q = ell/2",
+        passed=all(v == 0 for v in left.values()),
+        detail="; ".join(f"{name}: {value}" for name, value in left.items()),
+        numbers={name: str(value) for name, value in left.items()},
+    )
+
+
+def momentum_recurrence() -> SelfCheck:
+    """(h) v' = mu v + lam p, p' = p - eta v' (zero loss gradient) gives R1's momentum recurrence."""
+    r1 = get("R1").expressions
+    a1, a2, first = (r1[f"momentum_{k}"] for k in ("a1", "a2", "first"))
+    p_prev, v_prev = sp.symbols("p_prev v_prev", real=True)
+
+    def step(p: sp.Expr, v: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+        v_next = mu * v + lam * p
+        return p - eta * v_next, v_next
+
+    p_now, v_now = step(p_prev, v_prev)
+    p_next, _ = step(p_now, v_now)
+    p1, _ = step(sp.Integer(1), sp.Integer(0))
+    general = sp.expand(p_next - (a1 * p_now + a2 * p_prev))
+    start = sp.expand(p1 - first)
+    return SelfCheck(
+        id="h",
+        claim="heavy-ball momentum moves the orthogonal part by p_{T+1} = (1 + mu - eta*lam) p_T - mu p_{T-1}",
+        passed=general == 0 and start == 0,
+        detail=f"p_(T+1) - (a1 p_T + a2 p_(T-1)) expands to {general}; p_1 - first expands to {start}",
+        numbers={"recurrence_residual": str(general), "first_step_residual": str(start)},
+    )
+
+
+def chi_square_law_is_one_law() -> SelfCheck:
+    """(i) R3's CDF, survival, density, mean, variance and E[chi] describe one law (integration by SymPy)."""
+    r3 = get("R3").expressions
+    density = r3["chi_square_density"]
+    cases = {
+        "d CDF/dQ - density": sp.diff(r3["chi_square_cdf"], Q) - density,
+        "d survival/dQ + density": sp.diff(r3["chi_square_survival"], Q) + density,
+        "CDF at 0": r3["chi_square_cdf"].subs(Q, 0),
+        "survival at 0 - 1": r3["chi_square_survival"].subs(Q, 0) - 1,
+        "total mass - 1": sp.integrate(density, (Q, 0, sp.oo)) - 1,
+        "mean - first moment": r3["chi_square_mean"] - sp.integrate(Q * density, (Q, 0, sp.oo)),
+        "variance - second central moment": r3["chi_square_variance"]
+        - (sp.integrate(Q**2 * density, (Q, 0, sp.oo)) - r3["chi_square_mean"] ** 2),
+        "E chi - half moment": r3["chi_mean"] - sp.integrate(sp.sqrt(Q) * density, (Q, 0, sp.oo)),
+    }
+    left = {name: sp.simplify(value) for name, value in cases.items()}
+    return SelfCheck(
+        id="i",
+        claim="R3's chi-square CDF, survival, density, mean, variance and E[chi] are one law",
+        passed=all(v == 0 for v in left.values()),
+        detail="; ".join(f"{name}: {value}" for name, value in left.items()),
+        numbers={name: str(value) for name, value in left.items()},
+    )
+
+
+#: Every self-check.
 ALL_SELFCHECKS = (
     lower_threshold_at_half_mean,
     chernoff_below_laurent_massart,
@@ -256,9 +338,12 @@ ALL_SELFCHECKS = (
     gradient_in_data_span,
     exact_tail_below_bounds,
     weight_decay_step,
+    r4_consistent_with_r3,
+    momentum_recurrence,
+    chi_square_law_is_one_law,
 )
 
 
 def run_all() -> list[SelfCheck]:
-    """Run every self-check with the project's closed forms."""
+    """Run every self-check on the current registry."""
     return [check() for check in ALL_SELFCHECKS]

@@ -30,6 +30,7 @@ x = sp.Symbol("x", positive=True)  # Laurent-Massart tail parameter: probabiliti
 t = sp.Symbol("t", positive=True)  # gradient-flow time
 
 lam = sp.Symbol("lam", nonnegative=True)  # weight decay lambda (L2 coefficient)
+mu = sp.Symbol("mu", nonnegative=True)  # heavy-ball momentum coefficient
 
 # Quantities measured at x0.
 Q = sp.Symbol("Q", nonnegative=True)  # Q = d ||g||^2 / (c_T^2 s_w^2 S), a chi-square(ell) variable
@@ -37,10 +38,11 @@ g_norm = sp.Symbol("g_norm", positive=True)  # ||g||, g = Pi grad_x N(x0)
 N0 = sp.Symbol("N0", real=True)  # the network output N(x0)
 kappa = sp.Symbol("kappa", positive=True)  # active fraction k/m, in (0, 1]
 L = sp.Symbol("L", positive=True)  # L = sum_i |u_i| ||Pi w_i||, Lipschitz constant of N along P^perp
+z_norm_sq = sp.Symbol("z_norm_sq", positive=True)  # ||z||^2, z the first-layer backward vector (R3d)
 
 #: name -> symbol, for callers that pass values by name.
 SYMBOLS: dict[str, sp.Symbol] = {
-    s.name: s for s in (d, ell, m, k, n, T, s_w, s_u, beta, eta, S, x, t, lam, Q, g_norm, N0, kappa, L)
+    s.name: s for s in (d, ell, m, k, n, T, s_w, s_u, beta, eta, S, x, t, lam, mu, Q, g_norm, N0, kappa, L, z_norm_sq)
 }
 
 

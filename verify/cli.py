@@ -1,32 +1,44 @@
 """Command line of offsub: `python -m verify {all,run,list,bounds,bench}`.
 
-Exit status: 0 every check passes, 1 a check fails, 2 usage or configuration error, 3 internal error.
+Exit status: 0 every claim passes, 1 a claim fails, 2 usage, configuration or output error, 3 internal
+error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
 from tabulate import tabulate
 
 from theory.parameters import ParameterError, validate
-from verify.registry import PROFILES, UnknownCheck, all_checks, per_check_rate, select
+from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
 
 EPILOG = """\
 examples:
   python -m verify all                       # standard profile, reports in reports/
-  python -m verify all --profile quick       # under a minute on 2 CPU cores
-  python -m verify list                      # every check id and the claim it tests
-  python -m verify run R3 R5.sandwich        # a family (prefix) or single checks
+  python -m verify all --profile quick       # about a minute on 2 CPU cores
+  python -m verify list                      # every claim id and what it says
+  python -m verify run R3 R6.sandwich        # a family (prefix) or single claims
+  python -m verify all --executor dask       # the experiments on a Dask LocalCluster
   python -m verify bounds --d 1000 --ell 900 --m 512 --k 256 --digits 40
   python -m verify bench --format json       # trainer speed against a naive baseline
 
-exit status: 0 all checks pass, 1 a check fails, 2 usage error, 3 internal error
+exit status: 0 all claims pass, 1 a claim fails, 2 usage or output error, 3 internal error,
+130 interrupted, 143 terminated
 """
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached the main process: stop the workers, keep the previous report."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,41 +48,62 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default="standard",
-        help="sample sizes: quick (<3 min on 2 cores, what the tests run), standard (<20 min, the "
-        "committed report), full (larger samples: for a GPU or a long night)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="master seed; the same seed gives the same numbers")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default: reports/)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+def add_execution_options(p: argparse.ArgumentParser) -> None:
+    """--seed, --device, --threads, --jobs, --executor, --scheduler: shared by every command that trains."""
+    p.add_argument("--seed", type=int, default=0, help="master seed (an integer >= 0); the same seed gives the same numbers")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument(
         "--threads",
         type=int,
         default=1,
-        help="CPU threads for torch (default 1: the checks train many small networks, whose batched "
-        "products run faster on one thread than split across cores)",
+        help="CPU threads for torch per worker (default 1: the experiments train many small networks, whose "
+        "batched products run faster on one thread than split across cores)",
     )
     p.add_argument(
         "--jobs",
         type=int,
         default=None,
-        help="worker processes, each running one check module at a time (default: one per CPU core "
-        "on cpu, 1 on cuda); the numbers do not depend on it",
+        help="worker processes running experiments (default: one per CPU core on cpu, 1 on cuda); the numbers "
+        "do not depend on it",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local: a process pool on this machine (default); dask: a Dask cluster (pip install "
+        "'offsub[dask]'), a LocalCluster of --jobs workers or the one at --scheduler",
+    )
+    p.add_argument("--scheduler", default=None, metavar="ADDR", help="address of a running Dask scheduler, tcp://HOST:PORT")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="standard",
+        help="sample sizes: quick (about a minute on 2 cores; what the tests run), standard (the committed "
+        "report, about 5 minutes), full (larger samples: for a GPU or a long night)",
+    )
+    p.add_argument(
+        "--out",
+        default="reports",
+        help="report folder (default: reports/). It must not exist yet, or hold a previous report of this suite: "
+        "any other folder or file is refused before anything runs",
     )
     p.add_argument(
         "--false-fail-rate",
         type=float,
         default=1e-3,
         dest="false_fail_rate",
-        help="family-wise false-fail rate, split over the statistical checks (default 1e-3)",
+        help="family-wise false-fail rate, split over the statistical claims and their tests (default 1e-3)",
     )
+    add_execution_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench import command as bench_command
+    from verify import bounds_command
+
     parser = _Parser(
         prog="python -m verify",
         description="Check the claims of Melamed, Yehudai & Vardi (NeurIPS 2023) on trained two-layer ReLU "
@@ -80,14 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    p_all = sub.add_parser("all", help="run every check and write the report")
+    p_all = sub.add_parser("all", help="run every claim and write the report")
     _add_run_options(p_all)
-    p_run = sub.add_parser("run", help="run the named checks (ids or id prefixes) and write the report")
-    p_run.add_argument("ids", nargs="+", metavar="ID", help="check ids, or a prefix such as R3")
+    p_run = sub.add_parser("run", help="run the named claims (ids or id prefixes) and write the report")
+    p_run.add_argument("ids", nargs="+", metavar="ID", help="claim ids, or a prefix such as R3")
     _add_run_options(p_run)
-    sub.add_parser("list", help="list every check id with its claim")
-    from verify import bench_command, bounds_command
-
+    sub.add_parser("list", help="list every claim id with its claim")
     p_bounds = sub.add_parser("bounds", help="print every bound of the theory at a point, to N digits")
     bounds_command.configure(p_bounds)
     p_bench = sub.add_parser("bench", help="time the batched trainer against a naive baseline and peak")
@@ -95,60 +126,85 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _device(name: str) -> str:
-    import torch
+def execution(args: argparse.Namespace):
+    """(device, executor) from the shared execution options, validated (ParameterError on bad input)."""
+    from verify.devices import resolve_device
+    from verify.executors import make_executor
 
-    if name == "cpu":
-        return name
-    if name == "cuda" or re.fullmatch(r"cuda:\d+", name):
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ParameterError(f"device={name!r} is invalid: no CUDA device is available here (use cpu)")
-        index = torch.device(name).index or 0
-        if index >= count:
-            raise ParameterError(f"device={name!r} is invalid: expected cuda or cuda:0 to cuda:{count - 1}")
-        return name
-    raise ParameterError(f"device={name!r} is invalid: expected cpu, cuda or cuda:N")
-
-
-def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
-    from verify.runner import default_jobs, exit_status, run_checks
-
-    validate(false_fail_rate=args.false_fail_rate, threads=args.threads)
-    device = _device(args.device)
-    jobs = default_jobs(device) if args.jobs is None else args.jobs
+    validate(seed=args.seed, threads=args.threads)
+    device = resolve_device(args.device)
+    jobs = (1 if device != "cpu" else max(1, __import__("os").cpu_count() or 1)) if args.jobs is None else args.jobs
     validate(jobs=jobs)
     import torch
 
     torch.set_num_threads(args.threads)
-    checks = all_checks() if ids is None else select(ids)
-    records = run_checks(
-        checks,
-        profile=args.profile,
-        seed=args.seed,
-        device=device,
-        false_fail_rate=args.false_fail_rate,
-        out=args.out,
-        jobs=jobs,
-        threads=args.threads,
-    )
+    executor = make_executor(args.executor, jobs, args.threads, args.scheduler)
+    return device, executor
+
+
+def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
+    from verify import output
+    from verify.harness import run_claims
+    from verify.manifest import manifest, now
+    from verify.report import write_all
+
+    validate(false_fail_rate=args.false_fail_rate, seed=args.seed, threads=args.threads)
+    if args.jobs is not None:
+        validate(jobs=args.jobs)
+    claims = all_claims() if ids is None else select(ids)
+    staging = output.prepare(args.out)  # before any training: a refused --out costs nothing
+    executor = None
+    try:
+        device, executor = execution(args)
+        started, start = now(), time.perf_counter()
+        records = run_claims(
+            claims,
+            profile=args.profile,
+            seed=args.seed,
+            device=device,
+            family_rate=args.false_fail_rate,
+            figures_dir=staging.stage / "figures",
+            executor=executor,
+        )
+        meta = manifest(
+            profile=args.profile, seed=args.seed, device=device, false_fail_rate=args.false_fail_rate,
+            started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor,
+        )  # fmt: skip
+        try:
+            write_all(staging.stage, records, meta)
+            staging.commit()
+        except OSError as exc:
+            raise output.OutputError(f"out={args.out!r}: the report could not be written ({exc.strerror or exc})") from None
+    except BaseException:
+        if executor is not None:
+            executor.close(kill=True)
+        staging.discard()
+        raise
+    executor.close()
+    from verify.harness import exit_status
+
     n_pass = sum(r.verdict == "pass" for r in records)
-    print(f"{n_pass}/{len(records)} checks passed; report in {args.out}/report.md")
+    print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
     return exit_status(records)
 
 
 def _list() -> int:
-    checks = all_checks()
-    rate = per_check_rate(1e-3)
-    rows = [[c.id, c.result, "yes" if c.statistical else "exact", c.claim] for c in checks]
-    print(tabulate(rows, headers=["id", "result", "statistical", "claim"], tablefmt="simple"))
-    print(f"\n{len(checks)} checks; at the default family rate 1e-3 each statistical check gets {rate:.2g}.")
+    claims = all_claims()
+    rate = check_rate(1e-3)
+    rows = [[c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title] for c in claims]
+    print(tabulate(rows, headers=["id", "theory", "rule", "claim"], tablefmt="simple"))
+    print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
     return 0
+
+
+def _raise_interrupted(signum: int, frame) -> None:
+    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         if args.command == "all":
             return _run(args, None)
@@ -156,16 +212,21 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, args.ids)
         if args.command == "list":
             return _list()
-        from verify import bench_command, bounds_command
+        from bench import command as bench_command
+        from verify import bounds_command
 
         module = {"bounds": bounds_command, "bench": bench_command}[args.command]
         return module.main(args)
-    except UnknownCheck as exc:
-        print(
-            f"{parser.prog}: error: unknown check id {exc.args[0]!r} (see python -m verify list)",
-            file=sys.stderr,
-        )
+    except UnknownClaim as exc:
+        print(f"{parser.prog}: error: unknown claim id {exc.args[0]!r} (see python -m verify list)", file=sys.stderr)
         return 2
     except ParameterError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"{parser.prog}: {name}: stopped; workers ended, nothing written, the previous report is unchanged", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-_PACKAGES = ("torch", "sympy", "numpy", "mpmath", "scipy", "matplotlib", "tabulate", "scikit-learn")
+from verify.output import GENERATOR
+
+_PACKAGES = ("torch", "sympy", "numpy", "mpmath", "scipy", "matplotlib", "tabulate", "scikit-learn", "tqdm")
 
 
 def now() -> str:
@@ -72,16 +74,27 @@ def git_commit(root: Path) -> str:
 
 
 def manifest(
-    *, profile: str, seed: int, device: str, false_fail_rate: float, started: str, jobs: int = 1
+    *,
+    profile: str,
+    seed: int,
+    device: str,
+    false_fail_rate: float,
+    started: str,
+    wall_seconds: float,
+    jobs: int = 1,
+    executor: str = "local",
 ) -> dict:
     root = Path(__file__).resolve().parent.parent
     return {
+        "generator": GENERATOR,
         "command": " ".join(["python -m verify", *sys.argv[1:]]),
         "profile": profile,
         "seed": seed,
         "device": device,
+        "executor": executor,
         "jobs": jobs,
         "false_fail_rate": false_fail_rate,
+        "wall_seconds": round(wall_seconds, 1),
         "versions": versions(),
         "hardware": hardware(device),
         "git_commit": git_commit(root),

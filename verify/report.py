@@ -1,88 +1,83 @@
-"""Report writers: Markdown, JSON, LaTeX and the manifest, written atomically.
+"""Report writers: Markdown, JSON, LaTeX and the manifest, rendered from the records' values.
 
-The whole report directory is built beside the target and swapped in at the end, so a crash or an
-interrupted run leaves the previous report untouched.
+Formatting lives here only: tables hold numbers with declared columns (`verify.claim.Column`), verdicts
+render their own one-line summaries, and the JSON carries every verdict's rule (value, threshold,
+direction) so a reader's script can re-decide each claim without the code. The folder is written into a
+staging directory that `verify.output` swaps in atomically.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from verify.registry import Check, Outcome, Table
+from verify.claim import Column, Table
+from verify.harness import Record
+from verify.statistics import Rule, _jsonable
 
 
-@dataclass
-class CheckRecord:
-    """A finished check: its registry entry, its outcome (None on internal error), its timing."""
-
-    check: Check
-    outcome: Outcome | None
-    verdict: str  # pass | fail | error
-    seconds: float
-    false_fail_rate: float | None
-    error: str = ""
-
-
-@contextmanager
-def staged_directory(target: Path) -> Iterator[Path]:
-    """Yield a fresh sibling directory; on success it replaces `target`, on failure it is removed."""
-    target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.replace(target, old)
-    os.replace(stage, target)
-    shutil.rmtree(old, ignore_errors=True)
+def format_cell(value: Any, column: Column) -> str:
+    """One table cell as text: None as "-", booleans as yes/no, numbers by the column's format."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (int, float)) and column.format:
+        return format(value, column.format)
+    return str(value)
 
 
-def _cell(x: Any) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+def format_rule(rule: Rule) -> str:
+    """'p = 0.196 >= 3.1e-05': the decisive comparison of a verdict."""
+    return f"{rule.quantity} = {_number(rule.value)} {rule.passes_if} {_number(rule.threshold)}"
 
 
-def summary_rows(records: list[CheckRecord]) -> list[list[str]]:
+def _number(x: float) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.3g}"
+
+
+def _cell_md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _rows(t: Table) -> list[list[str]]:
+    return [[format_cell(v, c) for v, c in zip(row, t.columns, strict=True)] for row in t.rows]
+
+
+def summary_rows(records: list[Record]) -> list[list[str]]:
+    """One short row per claim: id, title, the decisive number against its threshold, verdict, seconds."""
     rows = []
     for r in records:
-        o = r.outcome
-        rows.append(
-            [
-                r.check.id,
-                r.check.claim,
-                o.predicted if o else "",
-                o.measured if o else "",
-                o.statistic if o else r.error,
-                r.verdict.upper(),
-                f"{r.seconds:.1f}",
-            ]
-        )
+        decisive = format_rule(r.outcome.decisive.rule) if r.outcome else (r.error.strip().splitlines() or [""])[-1][:80]
+        rows.append([r.claim.id, r.claim.title, decisive, r.verdict.upper(), f"{r.seconds:.1f}"])
     return rows
 
 
-SUMMARY_HEADERS = ("id", "claim", "predicted", "measured", "statistic", "verdict", "seconds")
+SUMMARY_HEADERS = ("id", "claim", "decisive number", "verdict", "seconds")
 
 
 def _table_md(t: Table) -> str:
-    body = tabulate([[_cell(c) for c in row] for row in t.rows], headers=list(t.headers), tablefmt="github")
+    body = tabulate(
+        [[_cell_md(c) for c in row] for row in _rows(t)],
+        headers=[c.name for c in t.columns],
+        tablefmt="github",
+        disable_numparse=True,
+    )
     return f"**{t.title}**\n\n{body}\n"
 
 
-def markdown(records: list[CheckRecord], manifest: dict) -> str:
+def markdown(records: list[Record], manifest: dict) -> str:
     n_pass = sum(r.verdict == "pass" for r in records)
+    hardware = manifest["hardware"]
     lines = [
         "# offsub verification report",
         "",
@@ -92,48 +87,51 @@ def markdown(records: list[CheckRecord], manifest: dict) -> str:
         "",
         f"- command: `{manifest['command']}`",
         f"- profile `{manifest['profile']}`, seed {manifest['seed']}, device `{manifest['device']}`, "
-        f"family false-fail rate {manifest['false_fail_rate']:g} (Bonferroni-split over the statistical checks)",
-        f"- commit `{manifest['git_commit']}`; started {manifest['started']}, finished {manifest['finished']}",
-        f"- hardware: {manifest['hardware'].get('cpu', '')}"
-        + (f", GPU {manifest['hardware']['gpu']}" if "gpu" in manifest["hardware"] else ""),
+        f"executor `{manifest['executor']}` with {manifest['jobs']} worker(s); family false-fail rate "
+        f"{manifest['false_fail_rate']:g}, Bonferroni-split over the statistical claims and their tests",
+        f"- commit `{manifest['git_commit']}`; started {manifest['started']}, finished {manifest['finished']} "
+        f"({manifest['wall_seconds']:.0f} s wall)",
+        f"- hardware: {hardware.get('cpu', '')}" + (f", GPU {hardware['gpu']}" if "gpu" in hardware else ""),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()),
         "",
-        f"**{n_pass} of {len(records)} checks pass.** A verdict is decided by the statistic column: "
-        "each statistical check fails by chance with at most its stated false-fail rate when the "
-        "prediction is right.",
+        f"**{n_pass} of {len(records)} claims pass.** Each row shows the verdict closest to failing: its "
+        "quantity against its threshold. A statistical claim fails by chance with at most its stated "
+        "false-fail rate when the prediction is right; seconds include the claim's share of the "
+        "experiments it uses.",
         "",
         "## Summary",
         "",
         tabulate(
-            [[_cell(c) for c in row] for row in summary_rows(records)],
+            [[_cell_md(c) for c in row] for row in summary_rows(records)],
             headers=list(SUMMARY_HEADERS),
             tablefmt="github",
+            disable_numparse=True,
         ),
         "",
     ]
     section = None
     for r in records:
-        if r.check.section != section:
-            section = r.check.section
+        if r.claim.section != section:
+            section = r.claim.section
             lines += [f"## {section}", ""]
-        lines += [f"### {r.check.id}: {r.check.claim}", ""]
-        lines.append(
-            f"Verdict **{r.verdict.upper()}** in {r.seconds:.1f} s"
-            + (f"; false-fail rate {r.false_fail_rate:.2g}." if r.false_fail_rate else ".")
-        )
-        lines.append("")
+        lines += [f"### {r.claim.id}: {r.claim.title}", "", r.claim.statement, ""]
+        rate = f"; false-fail rate {r.false_fail_rate:.2g} ({r.test_rate:.2g} per test)" if r.false_fail_rate else ""
+        theory = f"; predictions from theory result(s) {', '.join(r.claim.results)}" if r.claim.results else ""
+        lines += [
+            f"Verdict **{r.verdict.upper()}** in {r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, experiments "
+            f"{r.experiment_seconds:.1f} s){rate}{theory}.",
+            "",
+        ]
         if r.outcome is None:
             lines += ["```", r.error, "```", ""]
             continue
         o = r.outcome
-        lines += [
-            f"- predicted: {o.predicted}",
-            f"- measured: {o.measured}",
-            f"- statistic: {o.statistic}",
-            "",
-        ]
-        if o.notes:
-            lines += [o.notes, ""]
+        lines += [f"- prediction: {o.prediction}"]
+        lines += [f"- verdict: `{_cell_md(v.summary())}`" for v in o.verdicts]
+        lines += [f"- reported, not judged: `{_cell_md(v.summary())}`" for v in o.reported]
+        lines.append("")
+        if o.method:
+            lines += [o.method, ""]
         for t in o.tables:
             lines += [_table_md(t), ""]
         for f in o.figures:
@@ -165,6 +163,7 @@ def _table_tex(title: str, headers, rows) -> str:
         [[_tex_escape(c) for c in row] for row in rows],
         headers=[_tex_escape(h) for h in headers],
         tablefmt="latex_booktabs",
+        disable_numparse=True,
     )
     return (
         "\\begin{table}[ht]\n\\centering\\small\n"
@@ -175,65 +174,74 @@ def _table_tex(title: str, headers, rows) -> str:
     )
 
 
-def latex(records: list[CheckRecord], manifest: dict) -> str:
+def latex(records: list[Record], manifest: dict) -> str:
     parts = [
         "% offsub verification report: tables for inclusion (needs booktabs and graphicx).",
         f"% command: {manifest['command']}; commit {manifest['git_commit']}",
-        _table_tex("Summary of checks", SUMMARY_HEADERS, summary_rows(records)),
+        _table_tex("Summary of claims", SUMMARY_HEADERS, summary_rows(records)),
     ]
     for r in records:
-        for t in r.outcome.tables if r.outcome else []:
-            parts.append(_table_tex(f"{r.check.id}: {t.title}", t.headers, t.rows))
+        for t in r.outcome.tables if r.outcome else ():
+            parts.append(_table_tex(f"{r.claim.id}: {t.title}", [c.name for c in t.columns], _rows(t)))
     return "\n".join(parts)
 
 
-def to_json(records: list[CheckRecord], manifest: dict) -> dict:
-    checks = []
+def _deep_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _deep_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_deep_jsonable(v) for v in value]
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if hasattr(value, "tolist"):
+        return _deep_jsonable(value.tolist())
+    return _jsonable(value)
+
+
+def to_json(records: list[Record], manifest: dict) -> dict:
+    claims = []
     for r in records:
         o = r.outcome
-        checks.append(
+        claims.append(
             {
-                "id": r.check.id,
-                "claim": r.check.claim,
-                "result": r.check.result,
+                "id": r.claim.id,
+                "title": r.claim.title,
+                "statement": r.claim.statement,
+                "results": list(r.claim.results),
+                "section": r.claim.section,
                 "verdict": r.verdict,
-                "predicted": o.predicted if o else None,
-                "measured": o.measured if o else None,
-                "statistic": o.statistic if o else None,
+                "statistical": r.claim.statistical,
                 "false_fail_rate": r.false_fail_rate,
+                "test_rate": r.test_rate,
                 "seconds": round(r.seconds, 3),
-                "details": o.details if o else {},
+                "rule_seconds": round(r.rule_seconds, 3),
+                "experiment_seconds": round(r.experiment_seconds, 3),
+                "prediction": o.prediction if o else None,
+                "method": o.method if o else None,
+                "verdicts": [v.as_dict() for v in o.verdicts] if o else [],
+                "reported": [v.as_dict() for v in o.reported] if o else [],
+                "decisive": o.decisive.rule.as_dict() if o else None,
                 "tables": [
                     {
                         "title": t.title,
-                        "headers": list(t.headers),
-                        "rows": [list(map(_jsonable, row)) for row in t.rows],
+                        "columns": [{"name": c.name, "format": c.format} for c in t.columns],
+                        "rows": [[_jsonable(v) for v in row] for row in t.rows],
                     }
-                    for t in (o.tables if o else [])
+                    for t in (o.tables if o else ())
                 ],
-                "figures": [f"figures/{f}" for f in (o.figures if o else [])],
+                "figures": [f"figures/{f}" for f in (o.figures if o else ())],
+                "details": _deep_jsonable(dict(o.details)) if o else {},
                 "error": r.error or None,
             }
         )
-    return {"manifest": manifest, "checks": checks}
+    return {"manifest": manifest, "claims": claims}
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, (str, int, bool)) or x is None:
-        return x
-    if isinstance(x, float):
-        return x if x == x and abs(x) != float("inf") else str(x)
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return str(x)
-
-
-def write_all(stage: Path, records: list[CheckRecord], manifest: dict) -> None:
+def write_all(stage: Path, records: list[Record], manifest: dict) -> None:
     """Write report.md, report.json, report.tex and manifest.json into `stage`."""
     man = dict(manifest)
-    man["check_seconds"] = {r.check.id: round(r.seconds, 3) for r in records}
+    man["claim_seconds"] = {r.claim.id: round(r.seconds, 3) for r in records}
     (stage / "report.md").write_text(markdown(records, man))
-    (stage / "report.json").write_text(json.dumps(to_json(records, man), indent=2, default=_jsonable) + "\n")
+    (stage / "report.json").write_text(json.dumps(to_json(records, man), indent=2) + "\n")
     (stage / "report.tex").write_text(latex(records, man))
     (stage / "manifest.json").write_text(json.dumps(man, indent=2) + "\n")

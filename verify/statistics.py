@@ -13,7 +13,11 @@ t law of an OLS slope under Gaussian errors. The only large-sample approximation
 test on big or tied samples; its docstring says so.
 
 All functions are pure; each returns a frozen dataclass carrying every number its verdict was decided
-on, with ``passed`` (or ``confirms_ordering``), a one-line ``summary()`` and a JSON-ready ``as_dict()``.
+on, with ``passed`` (or ``confirms_ordering``), a ``rule`` (the one comparison that decides it, so a
+reader can re-decide the verdict from the JSON alone), a one-line ``summary()`` and a JSON-ready
+``as_dict()``. Tests come as TFP-style families: the test itself, the smallest discrepancy it detects at a
+sample size (``*_detectable``), the samples needed for a discrepancy (``samples_for_*``) and, for a
+concrete wrong prediction, the power (``*_power``).
 """
 
 from __future__ import annotations
@@ -21,18 +25,72 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import mpmath
 import numpy as np
 from scipy import stats
 
+from theory.chi_square import ChiSquareLaw
 from theory.parameters import PROBABILITY, ParameterError, Range, validate
 
-#: Power at which ``detectable`` quantities are stated: a discrepancy that large is caught at least
-#: half the time (the convention of TFP's statistical testing module).
-DETECTION_POWER = 0.5
+#: Power at which ``detectable`` quantities are stated: a discrepancy that large is caught at least 90% of
+#: the time (TFP's statistical testing module states it at a chosen false-pass rate; ours is 0.1).
+DETECTION_POWER = 0.9
+
+_COMPARATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a verdict is decided: it passes iff ``value passes_if threshold`` (e.g. ``p >= alpha``).
+
+    Every verdict of this module and of `verify.tolerance` carries one, and its ``passed`` is exactly
+    ``rule.holds()`` (the harness asserts it), so the JSON report can be re-decided without the code.
+    """
+
+    quantity: str  # what ``value`` is: "p", "D", "|slope - predicted|", "error/budget", ...
+    value: float
+    threshold: float
+    passes_if: str  # ">=", ">", "<=" or "<"
+
+    def __post_init__(self) -> None:
+        if self.passes_if not in _COMPARATORS:
+            raise ValueError(f"passes_if={self.passes_if!r} is invalid: expected one of {', '.join(_COMPARATORS)}")
+
+    def holds(self) -> bool:
+        return bool(_COMPARATORS[self.passes_if](self.value, self.threshold))
+
+    def margin(self) -> float:
+        """How far the value is on the passing side, in decades (negative when the rule fails).
+
+        log10(value/threshold) for ">=" and ">", the reverse for "<=" and "<"; a zero on the safe side is
+        +inf and a NaN value is -inf. Used to pick the decisive verdict of a check (the smallest margin).
+        """
+        value, threshold = float(self.value), float(self.threshold)
+        if math.isnan(value):
+            return -math.inf
+        upward = self.passes_if in (">=", ">")
+        if value == threshold:
+            return 0.0 if self.holds() else -1e-12
+        if threshold <= 0 or value <= 0:  # a ratio is meaningless; the sign of the difference is not
+            return (math.inf if self.holds() else -math.inf) if value != threshold else 0.0
+        ratio = math.log10(value / threshold)
+        return ratio if upward else -ratio
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "quantity": self.quantity,
+            "value": _jsonable(self.value),
+            "threshold": _jsonable(self.threshold),
+            "passes_if": self.passes_if,
+        }
 
 # Accepted ranges of the inputs that have no entry in theory.parameters.PARAMETERS (same messages).
 _ACCEPTED: dict[str, Range] = {
@@ -50,7 +108,7 @@ _TAIL_DPS = 30
 _FLOAT_TINY = 1e-290
 # Exact Mann-Whitney null law is O(n_a n_b) memory and slow past ~1e4 pairs (0.03 s at 100 x 100,
 # 5 s at 500 x 500 with scipy 1.17); above it the normal approximation with tie correction is used.
-_MANN_WHITNEY_EXACT_PAIRS = 10_000
+MANN_WHITNEY_EXACT_PAIRS = 10_000
 
 
 def _validate(**values: Any) -> None:
@@ -75,22 +133,37 @@ def _as_sample(values: Any, name: str, minimum: int = 1) -> np.ndarray:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # strict JSON has no infinity or NaN: "inf", "-inf", "nan"
     if isinstance(value, mpmath.mpf):
         # Probabilities such as e^{-ell/16} at ell = 1e4 underflow float64: keep them as text then.
         as_float = float(value)
         return as_float if value == 0 or as_float != 0 else mpmath.nstr(value, 6)
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value
 
 
 class Verdict(Protocol):
-    """What the harness may rely on for every result here (and for `verify.tolerance.Comparison`)."""
+    """What the harness relies on for every result here and in `verify.tolerance`.
+
+    ``statistical`` results carry their false-fail rate ``alpha`` and the discrepancy they detect at
+    ``power``; exact ones (tolerance) have ``alpha`` None. ``rule`` decides ``passed``.
+    """
 
     @property
     def passed(self) -> bool: ...
+
+    @property
+    def rule(self) -> Rule: ...
+
+    @property
+    def statistical(self) -> bool: ...
+
+    @property
+    def alpha(self) -> float | None: ...
 
     def summary(self) -> str: ...
 
@@ -99,7 +172,13 @@ class Verdict(Protocol):
 
 @dataclass(frozen=True)
 class _Verdict:
-    """Shared behaviour of every result: a JSON view that also carries the one-line summary."""
+    """Shared behaviour of every result: a JSON view that also carries the rule and the summary."""
+
+    statistical = True
+
+    @property
+    def rule(self) -> Rule:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
 
     def summary(self) -> str:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -107,6 +186,7 @@ class _Verdict:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": type(self).__name__}
         out.update({f.name: _jsonable(getattr(self, f.name)) for f in fields(self)})
+        out["rule"] = self.rule.as_dict()
         out["summary"] = self.summary()
         return out
 
@@ -233,16 +313,22 @@ class GofResult(_Verdict):
     power: float
     passed: bool
 
+    @property
+    def rule(self) -> Rule:
+        if self.test == "DKW band":
+            return Rule("D", self.statistic, self.critical_value, "<=")
+        return Rule("p", self.p_value, self.alpha, ">=")
+
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} {self.test} vs {self.name or 'predicted law'}: "
+            f"{_verdict_word(self.passed)} {self.test} {self.name or 'vs the predicted law'}: "
             f"D={self.statistic:.4g} (critical {self.critical_value:.4g}), p={self.p_value:.3g} "
             f"vs alpha={self.alpha:.1e}, n={self.n}; detects sup-CDF distance >= {self.detectable:.3g}"
         )
 
     def statement(self, units: str = "samples") -> str:
         """The power sentence for this check."""
-        what = f"the sup-distance between the CDF and {self.name or 'the predicted law'}"
+        what = f"the sup-distance between the CDF and the predicted law ({self.name})" if self.name else "the sup-distance between the CDF and the predicted law"
         return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 
@@ -252,9 +338,17 @@ def _ks_statistic(sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]) -
     return float(result.statistic), float(result.pvalue)
 
 
+def _cdf_of(law: Any) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """(vectorised CDF, name) of a law object with ``cdf_array`` (theory.chi_square.ChiSquareLaw) or a
+    plain CDF callable."""
+    if hasattr(law, "cdf_array"):
+        return law.cdf_array, getattr(law, "name", "")
+    return law, ""
+
+
 def ks_test(
     sample: Sequence[float] | np.ndarray,
-    cdf: Callable[[np.ndarray], np.ndarray],
+    cdf: Any,
     *,
     alpha: float,
     name: str = "",
@@ -263,16 +357,18 @@ def ks_test(
     """Two-sided Kolmogorov-Smirnov test of i.i.d. ``sample`` against a continuous CDF (exact law).
 
     Fails iff ``p < alpha`` (equivalently ``D > c_n(alpha)``), so a correct continuous prediction fails
-    with probability exactly ``alpha``. E.g. for R3, ``cdf = scipy.stats.chi2(ell).cdf`` on the Q's.
+    with probability exactly ``alpha``. E.g. for R3, the law of Q from ``theory.results.chi_square_law``.
 
     Args:
         sample: the n measured values (independent, one per network).
-        cdf: the predicted CDF, vectorised over a numpy array.
+        cdf: the predicted law (an object with ``cdf_array`` and ``name``) or its CDF, vectorised.
         alpha: false-fail rate of this check.
-        name: the predicted law, for the summary.
+        name: the predicted law, for the summary (default: the law's own name).
         power: the power at which ``detectable`` is stated.
     """
     _validate(false_fail_rate=alpha, power=power)
+    cdf, law_name = _cdf_of(cdf)
+    name = name or (f"vs {law_name}" if law_name else "")
     values = _as_sample(sample, "sample")
     statistic, p_value = _ks_statistic(values, cdf)
     n = values.size
@@ -292,7 +388,7 @@ def ks_test(
 
 def dkw_band_test(
     sample: Sequence[float] | np.ndarray,
-    cdf: Callable[[np.ndarray], np.ndarray],
+    cdf: Any,
     *,
     alpha: float,
     name: str = "",
@@ -304,6 +400,8 @@ def dkw_band_test(
     with atoms. ``detectable = eps(n, alpha) + eps(n, 1 - power)`` by the argument of `ks_detectable`.
     """
     _validate(false_fail_rate=alpha, power=power)
+    cdf, law_name = _cdf_of(cdf)
+    name = name or (f"vs {law_name}" if law_name else "")
     values = _as_sample(sample, "sample")
     statistic, _ = _ks_statistic(values, cdf)
     n = values.size
@@ -389,6 +487,10 @@ class BinomialResult(_Verdict):
     power: float
     passed: bool
 
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, ">=")
+
     def summary(self) -> str:
         p0 = mpmath.nstr(mpmath.mpf(self.p0), 3)
         p = f"{self.p_value:.3g}" if self.p_value > 0 else f"10^{self.log10_p_value:.1f}"
@@ -471,35 +573,55 @@ def binomial_upper_test(
 
 @dataclass(frozen=True)
 class SlopeResult(_Verdict):
-    """Verdict of a predicted slope of y on x (of log y on log x when ``log``)."""
+    """Verdict on the slope of y on x (of log y on log x when ``log``) against a prediction.
+
+    ``alternative`` "two-sided": the predicted slope lies in the level 1 - alpha interval; "less" /
+    "greater": the one-sided interval confirms slope < predicted / slope > predicted (a predicted sign of
+    a trend; the check fails when the data do not confirm it).
+    """
 
     name: str
     predicted: float
+    alternative: str
     slope: float
     intercept: float
     stderr: float
-    ci_low: float
-    ci_high: float
+    ci_low: float  # -inf for "less"
+    ci_high: float  # +inf for "greater"
     n: int  # number of (x, y) points, replicates included
     distinct_x: int
     df: int  # n - 2
     alpha: float
-    detectable: float  # CI half-width t_{1-alpha/2, df} * stderr
+    half_width: float  # t quantile times stderr (t_{1-alpha/2} two-sided, t_{1-alpha} one-sided)
+    detectable: float  # true slope - predicted caught with probability >= power (plug-in stderr)
+    power: float
     log: bool
     passed: bool
 
+    @property
+    def rule(self) -> Rule:
+        if self.alternative == "less":
+            return Rule("upper confidence limit of the slope", self.ci_high, self.predicted, "<")
+        if self.alternative == "greater":
+            return Rule("lower confidence limit of the slope", self.ci_low, self.predicted, ">")
+        return Rule("|slope - predicted|", abs(self.slope - self.predicted), self.half_width, "<=")
+
     def summary(self) -> str:
         variables = "log y on log x" if self.log else "y on x"
+        claim = {"two-sided": "vs predicted", "less": "confirms <", "greater": "confirms >"}[self.alternative]
         return (
-            f"{_verdict_word(self.passed)} slope of {self.name or variables}: {self.slope:.4g} +- "
-            f"{self.detectable:.3g} ({1 - self.alpha:.4g} CI [{self.ci_low:.4g}, {self.ci_high:.4g}], "
-            f"n={self.n} at {self.distinct_x} x) vs predicted {self.predicted:.4g}"
+            f"{_verdict_word(self.passed)} slope of {self.name or variables}: {self.slope:.4g} "
+            f"({1 - self.alpha:.4g} CI [{self.ci_low:.4g}, {self.ci_high:.4g}], n={self.n} at "
+            f"{self.distinct_x} x) {claim} {self.predicted:.4g}; detects a deviation >= {self.detectable:.3g}"
         )
 
     def statement(self, units: str = "points") -> str:
         """The power sentence for this check."""
         what = f"the exponent of {self.name}" if self.name else "the slope"
         return power_statement(self.alpha, self.n, self.detectable, what, units=units)
+
+
+_ALTERNATIVES = ("two-sided", "less", "greater")
 
 
 def slope_test(
@@ -510,25 +632,32 @@ def slope_test(
     alpha: float,
     log: bool = True,
     name: str = "",
+    alternative: str = "two-sided",
+    power: float = DETECTION_POWER,
 ) -> SlopeResult:
-    """OLS fit ``log y = a + b log x`` (or ``y = a + b x``) with the two-sided t interval for b.
+    """OLS fit ``log y = a + b log x`` (or ``y = a + b x``) with the t interval for b.
 
-    Passes iff ``predicted_slope`` lies in the level ``1 - alpha`` interval
-    ``b_hat +- t_{1-alpha/2, n-2} * se(b_hat)``; under independent Gaussian residuals of constant variance
-    (in log scale when ``log``) the interval is exact at every n, so a correct exponent fails with rate
-    alpha. ``detectable`` is the interval's half-width: a true exponent that far from the prediction is
-    rejected with probability ~1/2 (exactly 1/2 if se were known; it is the plug-in estimate).
-    Noise-free data give se = 0 and demand an exact match: compare those with `verify.tolerance`.
+    Two-sided: passes iff ``predicted_slope`` lies in ``b_hat +- t_{1-alpha/2, n-2} se(b_hat)``. One-sided
+    ("less"/"greater"): passes iff the one-sided level 1 - alpha bound ``b_hat +- t_{1-alpha, n-2} se``
+    lies strictly below / above ``predicted_slope``. Under independent Gaussian residuals of constant
+    variance (in log scale when ``log``) the t law is exact at every n, so a correct two-sided prediction
+    fails with rate alpha and a one-sided "confirmation" of a false ordering happens with rate <= alpha.
+    ``detectable``: the deviation of the true slope caught with probability ``power``, half_width +
+    z_power se (normal, plug-in se). Noise-free data give se = 0: compare those with `verify.tolerance`.
 
     Args:
         x: the abscissae (> 0 when ``log``); repeated values are replicates.
         y: one value per x, or an array of shape (len(x), runs) of replicates per x (> 0 when ``log``).
-        predicted_slope: the derived exponent.
+        predicted_slope: the derived exponent (or the slope the trend is compared with).
         alpha: false-fail rate of this check.
         log: fit on log-log scale (power laws).
         name: the quantity, for the summary.
+        alternative: "two-sided", "less" or "greater".
+        power: the power at which ``detectable`` is stated.
     """
-    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha)
+    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
+    if alternative not in _ALTERNATIVES:
+        raise ParameterError(f"alternative={alternative!r} is invalid: expected one of {', '.join(_ALTERNATIVES)}")
     xs = np.asarray(x, dtype=np.float64).ravel()
     ys = np.asarray(y, dtype=np.float64)
     if ys.ndim == 2 and ys.shape[0] == xs.size:
@@ -548,24 +677,43 @@ def slope_test(
         raise ParameterError(f"x has {distinct} distinct values: expected at least 2 for a slope")
     fit = stats.linregress(xs, ys)
     df = xs.size - 2
-    half_width = float(stats.t.ppf(1.0 - alpha / 2.0, df) * fit.stderr)
+    two_sided = alternative == "two-sided"
+    quantile = float(stats.t.ppf(1.0 - (alpha / 2.0 if two_sided else alpha), df))
+    half_width = quantile * float(fit.stderr)
     slope = float(fit.slope)
-    return SlopeResult(
+    ci_low = slope - half_width if alternative != "less" else -math.inf
+    ci_high = slope + half_width if alternative != "greater" else math.inf
+    result = SlopeResult(
         name=name,
         predicted=float(predicted_slope),
+        alternative=alternative,
         slope=slope,
         intercept=float(fit.intercept),
         stderr=float(fit.stderr),
-        ci_low=slope - half_width,
-        ci_high=slope + half_width,
+        ci_low=ci_low,
+        ci_high=ci_high,
         n=int(xs.size),
         distinct_x=distinct,
         df=df,
         alpha=alpha,
-        detectable=half_width,
+        half_width=half_width,
+        detectable=half_width + float(stats.norm.ppf(power)) * float(fit.stderr),
+        power=power,
         log=log,
-        passed=bool(abs(slope - predicted_slope) <= half_width),
+        passed=False,
     )
+    return replace(result, passed=result.rule.holds())
+
+
+def slope_power(stderr: float, half_width: float, shift: float, alternative: str = "two-sided") -> float:
+    """Probability that a slope test rejects when the true slope is predicted + ``shift`` (normal law of
+    the estimate with the given stderr; for one-sided tests ``shift`` is towards the confirmed side)."""
+    if stderr <= 0:
+        return 1.0 if abs(shift) > half_width else 0.0
+    z = stats.norm
+    if alternative == "two-sided":
+        return float(z.sf((half_width - shift) / stderr) + z.cdf((-half_width - shift) / stderr))
+    return float(z.sf((half_width - abs(shift)) / stderr))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -578,7 +726,8 @@ class OrderingResult(_Verdict):
 
     Here the check passes only when the data CONFIRM the predicted ordering (``p < alpha``); alpha is
     the rate of confirming an ordering that is not there. Without an ordering the check fails, so a
-    real but small effect on few samples also fails: read ``effect`` and ``n`` before blaming theory.
+    real but small effect on few samples also fails: read ``effect`` and ``detectable`` before blaming
+    theory.
     """
 
     name: str
@@ -589,6 +738,8 @@ class OrderingResult(_Verdict):
     n_a: int
     n_b: int
     alpha: float
+    detectable: float  # smallest P(A > B) confirmed with probability >= power (normal approximation)
+    power: float
     confirms_ordering: bool
 
     @property
@@ -596,13 +747,32 @@ class OrderingResult(_Verdict):
         """The check's verdict: the predicted ordering is confirmed."""
         return self.confirms_ordering
 
+    @property
+    def n(self) -> int:
+        return self.n_a + self.n_b
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, "<")
+
     def summary(self) -> str:
         outcome = "confirmed" if self.confirms_ordering else "NOT confirmed"
         return (
             f"{_verdict_word(self.confirms_ordering)} {self.name or 'a > b'} {outcome} by {self.test}: "
             f"p={self.p_value:.3g} vs alpha={self.alpha:.1e}, effect {self.effect:.3g} (1/2 = none), "
-            f"n={self.n_a}/{self.n_b}"
+            f"n={self.n_a}/{self.n_b}; confirms an effect >= {self.detectable:.3g} at power {self.power:g}"
         )
+
+
+def mann_whitney_detectable(n_a: int, n_b: int, alpha: float, power: float = DETECTION_POWER) -> float:
+    """Smallest theta = P(A > B) that the one-sided Mann-Whitney test at ``alpha`` confirms with
+    probability >= ``power`` (normal approximation of U, with the variance bound theta(1 - theta)
+    (n_a + n_b + 1)/(n_a n_b ... ) replaced by the null variance, adequate for theta near 1/2; stated,
+    not used for any verdict)."""
+    _validate(samples=n_a, false_fail_rate=alpha, power=power)
+    _validate(samples=n_b)
+    sd = math.sqrt((n_a + n_b + 1) / (12.0 * n_a * n_b))  # sd of U/(n_a n_b) under the null
+    return min(1.0, 0.5 + (float(stats.norm.isf(alpha)) + float(stats.norm.ppf(power))) * sd)
 
 
 def mann_whitney_greater(
@@ -611,6 +781,7 @@ def mann_whitney_greater(
     *,
     alpha: float,
     name: str = "",
+    power: float = DETECTION_POWER,
 ) -> OrderingResult:
     """One-sided Mann-Whitney U test of "a is stochastically greater than b" (independent samples).
 
@@ -621,7 +792,7 @@ def mann_whitney_greater(
     _validate(false_fail_rate=alpha)
     xa, xb = _as_sample(a, "a"), _as_sample(b, "b")
     pooled = np.concatenate([xa, xb])
-    exact = np.unique(pooled).size == pooled.size and xa.size * xb.size <= _MANN_WHITNEY_EXACT_PAIRS
+    exact = np.unique(pooled).size == pooled.size and xa.size * xb.size <= MANN_WHITNEY_EXACT_PAIRS
     method = "exact" if exact else "asymptotic"
     result = stats.mannwhitneyu(xa, xb, alternative="greater", method=method)
     p_value = float(result.pvalue)
@@ -634,6 +805,8 @@ def mann_whitney_greater(
         n_a=int(xa.size),
         n_b=int(xb.size),
         alpha=alpha,
+        detectable=mann_whitney_detectable(int(xa.size), int(xb.size), alpha, power),
+        power=power,
         confirms_ordering=p_value < alpha,
     )
 
@@ -644,6 +817,7 @@ def sign_test_paired(
     *,
     alpha: float,
     name: str = "",
+    power: float = DETECTION_POWER,
 ) -> OrderingResult:
     """Exact one-sided sign test of "a_i > b_i" over pairs (same network / point measured two ways).
 
@@ -663,6 +837,12 @@ def sign_test_paired(
     else:
         p_value = float(stats.binomtest(positive, informative, 0.5, alternative="greater").pvalue)
         effect = positive / informative
+    critical = _binomial_critical_count(max(informative, 1), mpmath.mpf("0.5"), alpha)
+    detectable = (
+        float(stats.beta.ppf(power, critical, max(informative, 1) - critical + 1))
+        if critical <= max(informative, 1)
+        else math.inf
+    )
     return OrderingResult(
         name=name,
         test="sign test (exact)",
@@ -672,12 +852,14 @@ def sign_test_paired(
         n_a=int(xa.size),
         n_b=int(xb.size),
         alpha=alpha,
+        detectable=detectable,
+        power=power,
         confirms_ordering=p_value < alpha,
     )
 
 
 # --------------------------------------------------------------------------------------------------
-# The mean of chi-square samples (R3: Q = d ||g||^2 / (c_T^2 s_w^2 S) is chi2_ell, derived)
+# The mean of chi-square samples (R3: Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is chi2_ell, derived)
 
 
 @dataclass(frozen=True)
@@ -696,9 +878,13 @@ class ChiSquareMeanResult(_Verdict):
     power: float
     passed: bool
 
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, ">=")
+
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} mean of {self.name or 'Q'} = {self.mean:.5g} vs ell={self.ell} "
+            f"{_verdict_word(self.passed)} mean of {self.name or 'Q'} = {self.mean:.5g} vs chi2_{self.ell} mean "
             f"(accept [{self.acceptance_low:.5g}, {self.acceptance_high:.5g}]), p={self.p_value:.3g} vs "
             f"alpha={self.alpha:.1e}, n={self.n}; detects a relative scale error >= {self.detectable:.3g}"
         )
@@ -709,36 +895,50 @@ class ChiSquareMeanResult(_Verdict):
         return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 
+def _chi_square_law(law: ChiSquareLaw | int) -> ChiSquareLaw:
+    return law if isinstance(law, ChiSquareLaw) else ChiSquareLaw(int(law))
+
+
+def _sum_acceptance(total: ChiSquareLaw, alpha: float) -> tuple[float, float]:
+    return float(total.ppf_array(alpha / 2.0)), float(total.isf_array(alpha / 2.0))
+
+
 def mean_test_chi_square(
     sample_Q: Sequence[float] | np.ndarray,
-    ell: int,
+    law: ChiSquareLaw | int,
     *,
     alpha: float,
     name: str = "",
     power: float = DETECTION_POWER,
 ) -> ChiSquareMeanResult:
-    """Exact two-sided test of ``E Q = ell`` using ``sum_j Q_j ~ chi2_{n ell}`` for independent chi2_ell.
+    """Exact two-sided test of the mean of chi2_ell values through ``sum_j Q_j ~ chi2_{n ell}``.
 
-    ``p = min(1, 2 min(P(chi2_{n ell} <= T), P(chi2_{n ell} >= T)))``. It complements KS: a scale error
-    (a wrong c_T, s_w or S in Q's normalisation) moves the sum by n times the error and is caught far
-    sooner. ``detectable`` is the smallest ``|c - 1|`` such that ``c * chi2_ell`` data fail with
-    probability >= power on both sides: ``max(hi / q_power - 1, 1 - lo / q_{1-power})`` where lo, hi
+    ``p = min(1, 2 min(P(S <= T), P(S >= T)))`` with S the sum's law (``law.sum_of(n)``). It complements
+    KS: a scale error (a wrong c_T, s_w or S in Q's normalisation) moves the sum by n times the error and
+    is caught far sooner. ``detectable`` is the smallest ``|c - 1|`` such that ``c * chi2_ell`` data fail
+    with probability >= power on both sides: ``max(hi / q_power - 1, 1 - lo / q_{1-power})`` where lo, hi
     are the acceptance bounds of the sum and q the quantiles of chi2_{n ell}.
+
+    Args:
+        sample_Q: the n measured values.
+        law: the predicted chi-square law (``theory.results.chi_square_law``), or its degrees of freedom.
+        alpha: false-fail rate of this test.
     """
-    _validate(ell=ell, false_fail_rate=alpha, power=power)
+    law = _chi_square_law(law)
+    _validate(false_fail_rate=alpha, power=power)
     values = _as_sample(sample_Q, "sample_Q")
     n = values.size
     total = float(np.sum(values))
-    law = stats.chi2(n * ell)
-    p_value = min(1.0, 2.0 * min(float(law.cdf(total)), float(law.sf(total))))
-    low, high = float(law.ppf(alpha / 2.0)), float(law.isf(alpha / 2.0))
+    sums = law.sum_of(n)
+    p_value = min(1.0, 2.0 * min(float(sums.cdf_array(total)), float(sums.sf_array(total))))
+    low, high = _sum_acceptance(sums, alpha)
     # c * chi2 exceeds high w.p. >= power iff c >= high / q where P(chi2 > q) = power; same below.
-    up = high / float(law.isf(power)) - 1.0
-    down = 1.0 - low / float(law.ppf(power))
+    up = high / float(sums.isf_array(power)) - 1.0
+    down = 1.0 - low / float(sums.ppf_array(power))
     return ChiSquareMeanResult(
         name=name,
         n=n,
-        ell=ell,
+        ell=law.ell,
         mean=total / n,
         p_value=p_value,
         alpha=alpha,
@@ -748,6 +948,49 @@ def mean_test_chi_square(
         power=power,
         passed=p_value >= alpha,
     )
+
+
+def chi_square_mean_power(
+    n: int, law: ChiSquareLaw | int, alpha: float, *, true_ell: int | None = None, scale: float = 1.0
+) -> float:
+    """Exact power of `mean_test_chi_square` (n values, predicted ``law``) when each value is really
+    ``scale * chi2_{true_ell}``: P(scale * chi2_{n true_ell} outside the acceptance interval)."""
+    law = _chi_square_law(law)
+    _validate(samples=n, false_fail_rate=alpha)
+    low, high = _sum_acceptance(law.sum_of(n), alpha)
+    actual = ChiSquareLaw(n * (law.ell if true_ell is None else true_ell))
+    return float(actual.cdf_array(low / scale)) + float(actual.sf_array(high / scale))
+
+
+def samples_for_chi_square_mean(
+    law: ChiSquareLaw | int,
+    alpha: float,
+    *,
+    true_ell: int | None = None,
+    scale: float = 1.0,
+    power: float = DETECTION_POWER,
+    limit: int = 10**7,
+) -> int:
+    """Smallest n at which `mean_test_chi_square` rejects ``scale * chi2_{true_ell}`` data (a concrete
+    wrong prediction) with probability >= ``power`` (power is increasing in n: doubling, then bisection)."""
+    _validate(false_fail_rate=alpha, power=power)
+
+    def enough(n: int) -> bool:
+        return chi_square_mean_power(n, law, alpha, true_ell=true_ell, scale=scale) >= power
+
+    high = 1
+    while not enough(high):
+        high *= 2
+        if high > limit:
+            raise ParameterError(f"the discrepancy is not detectable with n <= {limit}: expected a larger one")
+    low = high // 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        if enough(mid):
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 # --------------------------------------------------------------------------------------------------
@@ -767,18 +1010,62 @@ class TwoSidedBinomialResult(_Verdict):
     alpha: float
     ci_low: float  # Clopper-Pearson interval at level 1 - alpha
     ci_high: float
+    detectable: float  # smallest |p - p0| (either side) caught with probability >= power
+    power: float
     passed: bool
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, ">=")
 
     def summary(self) -> str:
         return (
             f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} = "
             f"{self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} "
-            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}])"
+            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); detects a rate off by >= {self.detectable:.3g}"
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
+    """The counts k in 0..n that scipy's two-sided (minimum-likelihood) binomial test rejects at alpha."""
+    return np.array([stats.binomtest(k, n, p0).pvalue < alpha for k in range(n + 1)])
+
+
+def binomial_two_sided_power(n: int, p0: float, p1: float, alpha: float) -> float:
+    """Exact probability that `binomial_two_sided_test` at ``alpha`` rejects H0: rate = p0 when the
+    true rate is p1 (the Binom(n, p1) mass of the rejection region)."""
+    _validate(samples=n, false_fail_rate=alpha)
+    reject = _two_sided_rejections(n, float(p0), alpha)
+    return float(stats.binom.pmf(np.arange(n + 1), n, p1)[reject].sum())
+
+
+def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float = DETECTION_POWER) -> float:
+    """Smallest distance |p1 - p0| at which the power reaches ``power`` on both sides (bisection on
+    each side; power is monotone in |p1 - p0| on each side)."""
+    out = 0.0
+    for direction, room in ((1.0, 1.0 - p0), (-1.0, p0)):
+        if room <= 0 or binomial_two_sided_power(n, p0, p0 + direction * room, alpha) < power:
+            return math.inf
+        low, high = 0.0, room
+        for _ in range(40):
+            mid = (low + high) / 2
+            if binomial_two_sided_power(n, p0, p0 + direction * mid, alpha) >= power:
+                high = mid
+            else:
+                low = mid
+        out = max(out, high)
+    return out
+
+
 def binomial_two_sided_test(
-    events: int, n: int, p0: float | mpmath.mpf, *, alpha: float, name: str = ""
+    events: int,
+    n: int,
+    p0: float | mpmath.mpf,
+    *,
+    alpha: float,
+    name: str = "",
+    power: float = DETECTION_POWER,
 ) -> TwoSidedBinomialResult:
     """Exact two-sided binomial test (scipy's minimum-likelihood p-value) of H0: rate = p0.
 
@@ -799,6 +1086,8 @@ def binomial_two_sided_test(
         alpha=alpha,
         ci_low=float(ci.low),
         ci_high=float(ci.high),
+        detectable=binomial_two_sided_detectable(n, p, alpha, power),
+        power=power,
         passed=bool(test.pvalue >= alpha),
     )
 
@@ -811,25 +1100,34 @@ def binomial_two_sided_test(
 class WeightedSlopeResult(_Verdict):
     """Verdict of a weighted least-squares slope of log(group mean) on log x against a predicted slope."""
 
+    name: str
     predicted: float
     slope: float
     intercept: float
     intercept_at_predicted: float  # best intercept with the slope held at `predicted` (for plots)
     stderr: float
-    half_width: float  # z_{1-alpha/2} * stderr: the smallest deviation rejected about half the time
+    half_width: float  # z_{1-alpha/2} * stderr: the acceptance half-width of |slope - predicted|
     ci_low: float
     ci_high: float
     groups: int
+    n: int  # samples over all groups
     residual_chi2: float  # sum of squared standardized residuals of the fit; ~ chi2_{groups-2} if power law
     residual_p: float
     alpha: float
+    detectable: float  # |true slope - predicted| caught with probability >= power: half_width + z_power se
+    power: float
     passed: bool
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("|slope - predicted|", abs(self.slope - self.predicted), self.half_width, "<=")
 
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} weighted slope {self.slope:.4g} +- {self.half_width:.3g} "
-            f"(level 1-{self.alpha:.1e}) vs predicted {self.predicted:g}; power-law residual chi2 "
-            f"{self.residual_chi2:.3g} on {self.groups - 2} df (p={self.residual_p:.3g})"
+            f"{_verdict_word(self.passed)} weighted slope of {self.name or 'log mean on log x'}: {self.slope:.4g} +- {self.half_width:.3g} "
+            f"(level 1-{self.alpha:.1e}) vs predicted {self.predicted:g}; detects a deviation >= "
+            f"{self.detectable:.3g}; power-law residual chi2 {self.residual_chi2:.3g} on {self.groups - 2} df "
+            f"(p={self.residual_p:.3g})"
         )
 
 
@@ -841,6 +1139,9 @@ def weighted_slope_test(
     *,
     alpha: float,
     log: bool = True,
+    samples: int | None = None,
+    power: float = DETECTION_POWER,
+    name: str = "",
 ) -> WeightedSlopeResult:
     """Fit log E[Y] = a + b log x from group means with known standard errors and test b = predicted.
 
@@ -848,8 +1149,9 @@ def weighted_slope_test(
     gives sd(log mean) = se/mean. With these as known weights the WLS slope is Normal with the stated
     stderr, so the level 1 - alpha z interval fails a correct exponent with rate ~alpha. Unlike OLS on
     log Y per network, this needs no assumption on the law of Y: only E[Y] must be a power of x.
+    ``samples`` (the total number of values behind the means) is recorded for the report.
     """
-    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha)
+    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
     xs = _as_sample(x, "x", minimum=2)
     ms = _as_sample(means, "means", minimum=2)
     se = _as_sample(standard_errors, "standard_errors", minimum=2)
@@ -873,6 +1175,7 @@ def weighted_slope_test(
     resid = float((w * (v - intercept - slope * u) ** 2).sum())
     dof = xs.size - 2
     return WeightedSlopeResult(
+        name=name,
         predicted=float(predicted_slope),
         slope=float(slope),
         intercept=float(intercept),
@@ -882,8 +1185,11 @@ def weighted_slope_test(
         ci_low=float(slope - half),
         ci_high=float(slope + half),
         groups=int(xs.size),
+        n=int(samples) if samples is not None else int(xs.size),
         residual_chi2=resid,
         residual_p=float(stats.chi2.sf(resid, dof)) if dof > 0 else float("nan"),
         alpha=alpha,
+        detectable=half + float(stats.norm.ppf(power)) * stderr,
+        power=power,
         passed=bool(abs(slope - predicted_slope) <= half),
     )

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from theory.parameters import NONNEG_REAL, POSITIVE_INT, ParameterError, Range
+from verify.statistics import Rule, _jsonable
 
 #: Unit roundoff of IEEE float64 (round to nearest): u = 2^-53 = eps64 / 2.
 UNIT_ROUNDOFF = 2.0**-53
@@ -39,7 +40,10 @@ def _validate(**values: Any) -> None:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Verdict of ``|measured - predicted| <= atol + rtol |predicted|`` elementwise, with its numbers."""
+    """Verdict of ``|measured - predicted| <= atol + rtol |predicted|`` elementwise, with its numbers.
+
+    Its rule is ``max |m - p| / (atol + rtol |p|) <= 1`` (the worst entry's error over its allowance).
+    """
 
     what: str
     passed: bool
@@ -52,6 +56,18 @@ class Comparison:
     size: int
     rtol: float
     atol: float
+    max_excess: float = 0.0  # max |m - p| / (atol + rtol |p|): the rule's value
+
+    statistical = False
+    alpha = None
+
+    @property
+    def n(self) -> int:
+        return self.size
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("max error/allowance", self.max_excess, 1.0, "<=")
 
     def summary(self) -> str:
         where = f" at {self.worst_index}" if self.worst_index else ""
@@ -63,10 +79,62 @@ class Comparison:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": "Comparison", **asdict(self)}
+        out: dict[str, Any] = {"kind": "Comparison", **{k: _jsonable(v) for k, v in asdict(self).items()}}
         out["worst_index"] = list(self.worst_index)
+        out["rule"] = self.rule.as_dict()
         out["summary"] = self.summary()
         return out
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An exact verdict ``value passes_if threshold`` on one deterministic quantity: a rounding budget
+    (``error/budget <= 1``), a factor far beyond it (``movement/budget > 1e3``), a count of violations
+    (``0 <= 0``). ``n`` is how many entries the value summarizes (its worst case)."""
+
+    what: str  # the quantity, e.g. "max R1 error / rounding budget"
+    value: float
+    threshold: float
+    passes_if: str
+    n: int = 1
+
+    statistical = False
+    alpha = None
+
+    def __post_init__(self) -> None:
+        Rule(self.what, self.value, self.threshold, self.passes_if)  # validates passes_if
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.what, self.value, self.threshold, self.passes_if)
+
+    @property
+    def passed(self) -> bool:
+        return self.rule.holds()
+
+    def summary(self) -> str:
+        return (
+            f"{'PASS' if self.passed else 'FAIL'} {self.what} = {self.value:.3g} "
+            f"(pass iff {self.passes_if} {self.threshold:.3g}; {self.n} entries)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "Threshold",
+            "what": self.what,
+            "value": _jsonable(float(self.value)),
+            "threshold": _jsonable(float(self.threshold)),
+            "passes_if": self.passes_if,
+            "n": self.n,
+            "passed": self.passed,
+            "rule": self.rule.as_dict(),
+            "summary": self.summary(),
+        }
+
+
+def threshold(what: str, value: float, passes_if: str, limit: float, *, n: int = 1) -> Threshold:
+    """The exact verdict ``value passes_if limit`` (see `Threshold`)."""
+    return Threshold(what, float(value), float(limit), passes_if, int(n))
 
 
 def compare(
@@ -106,6 +174,9 @@ def compare(
     excess = np.where(np.isinf(error), np.inf, excess)
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.size else ()
     violations = int(np.sum((error > allowed) | np.isinf(error)))
+    max_excess = float(np.max(excess)) if excess.size else 0.0
+    if violations == 0:
+        max_excess = min(max_excess, 1.0)  # error == allowed with allowed == 0 (exact match) gives 0/0
     return Comparison(
         what=what,
         passed=violations == 0,
@@ -118,6 +189,7 @@ def compare(
         size=int(error.size),
         rtol=float(rtol),
         atol=float(atol),
+        max_excess=max_excess,
     )
 
 
@@ -143,3 +215,10 @@ def float64_rounding_budget(n_ops: int, scale: float = 1.0) -> float:
     if nu >= 1.0:
         raise ParameterError(f"n_ops={n_ops!r} is invalid: expected an integer >= 1 and < 2^53")
     return nu / (1.0 - nu) * scale
+
+
+def invariance_budget(steps: int, n: int, d: int) -> float:
+    """R1's float64 budget gamma_N with N = T (n + d), relative to the largest weight norm: each step forms
+    a gradient from n points and applies it in d coordinates, and the errors can add up over T steps
+    (worst case, not a tuned tolerance)."""
+    return float64_rounding_budget(max(1, steps * (n + d)))

@@ -1,5 +1,5 @@
-"""The batched trainer: orthogonal invariance (R1), decay factors, Adam, flow, freezing, divergence,
-determinism and validation."""
+"""The batched trainer: orthogonal invariance (R1) with the theory's decay factors, Adam, flow, freezing,
+divergence, determinism and validation."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import torch
 import numerics.train as train_module
 from numerics.datasets import make_dataset
 from numerics.model import InitConfig, forward, initialize
-from numerics.train import OPTIMIZERS, TrainConfig, decay_factor, train
+from numerics.train import OPTIMIZERS, TrainConfig, train
 from theory.parameters import ParameterError
+from verify.predictions import decay_factor as theory_decay_factor
 
 R, M, D, ELL, N, T = 4, 24, 16, 10, 12, 200
 
@@ -22,10 +23,17 @@ def _setup(axis_aligned: bool = False, seed: int = 0, **init):
     return ds, initialize(InitConfig(m=M, **init), D, R, seed=seed + 1)
 
 
-def _orthogonal_error(result, subspace) -> tuple[float, float]:
-    """max_{r,i} ||Pi (w_i(T) - c_T w_i(0))||, and the scale max ||w_i(0)|| + ||w_i(T)|| it is judged on."""
-    c = result.decay_factor.view(-1, 1, 1)
-    error = subspace.project_perp(result.net.W - c * result.net0.W).norm(dim=-1).max().item()
+def decay_factor(config: TrainConfig, steps: torch.Tensor) -> torch.Tensor:
+    """The theory's c_T (R1) for `config` after `steps` (R,) updates: the factor the trainer must apply."""
+    values = {"eta": config.lr, "lam": config.weight_decay, "mu": config.momentum, "T": steps.double().numpy(), "t": config.lr * steps.double().numpy()}
+    return torch.from_numpy(theory_decay_factor("R1", config.optimizer, values).copy())
+
+
+def _orthogonal_error(result, subspace, config: TrainConfig | None = None) -> tuple[float, float]:
+    """max_{r,i} ||Pi (w_i(T) - c_T w_i(0))||, and the scale max ||w_i(0)|| + ||w_i(T)|| it is judged on
+    (c_T = 1 without a config: Adam, or no decay)."""
+    c = (decay_factor(config, result.steps_taken) if config is not None else torch.ones(len(result.status), dtype=torch.float64)).view(-1, 1, 1)
+    error = subspace.project_perp(result.net.W.double() - c * result.net0.W.double()).norm(dim=-1).max().item()
     scale = (result.net0.W.norm(dim=-1) + result.net.W.norm(dim=-1)).max().item()
     return error, scale
 
@@ -48,13 +56,18 @@ def test_orthogonal_part_evolves_only_by_the_decay_factor(optimizer: str, decay:
                          batch_size=5 if optimizer == "sgd" else None)  # fmt: skip
     result = train(net0, ds.X, ds.y, config)
     assert result.status == ["max_steps"] * R and result.steps_taken.tolist() == [T] * R
-    error, scale = _orthogonal_error(result, ds.subspace)
+    error, scale = _orthogonal_error(result, ds.subspace, config)
     assert error <= INVARIANCE_RTOL * scale, (error, scale)
+    c_T = decay_factor(config, result.steps_taken)
     # ... and training did move the weights (inside P), so the check is not vacuous.
-    moved = ds.subspace.coordinates(result.net.W - result.decay_factor.view(-1, 1, 1) * net0.W).norm()
+    moved = ds.subspace.coordinates(result.net.W - c_T.view(-1, 1, 1) * net0.W).norm()
     assert moved > 1e-2 * net0.W.norm()
-    c_T = result.decay_factor
     assert ((0.05 < c_T) & (c_T < 0.5)).all() if decay else (c_T == 1).all()
+    # A factor off by one step would be visible: the trainer applies exactly T of them.
+    if decay and optimizer != "momentum":
+        wrong = (1 - config.lr * weight_decay) * c_T
+        off = ds.subspace.project_perp(result.net.W - wrong.view(-1, 1, 1) * net0.W).norm(dim=-1).max().item()
+        assert off > 1e3 * INVARIANCE_RTOL * scale
 
 
 def test_gd_decay_factor_is_one_minus_eta_lambda_to_the_T() -> None:
@@ -62,8 +75,7 @@ def test_gd_decay_factor_is_one_minus_eta_lambda_to_the_T() -> None:
     eta, lam = 0.2, 0.05
     result = train(net0, ds.X, ds.y, TrainConfig(lr=eta, steps=T, weight_decay=lam))
     c_T = (1 - eta * lam) ** T
-    assert torch.allclose(result.decay_factor, torch.full((R,), c_T, dtype=torch.float64), rtol=1e-13)
-    # Measured, not just reported: Pi W(T) = (1 - eta lambda)^T Pi W(0) on every neuron.
+    # Measured: Pi W(T) = (1 - eta lambda)^T Pi W(0) on every neuron.
     Pi_T, Pi_0 = ds.subspace.project_perp(result.net.W), ds.subspace.project_perp(net0.W)
     assert (Pi_T - c_T * Pi_0).norm(dim=-1).max() <= INVARIANCE_RTOL * net0.W.norm(dim=-1).max()
     # Without decay of the output layer u is only moved by its gradient; with it, by both.
@@ -71,7 +83,7 @@ def test_gd_decay_factor_is_one_minus_eta_lambda_to_the_T() -> None:
     assert not torch.allclose(kept.net.u, result.net.u)
 
 
-def test_momentum_and_flow_decay_factors() -> None:
+def test_momentum_and_flow_decay_factors_of_the_theory_match_a_hand_computation() -> None:
     steps = torch.tensor([0, 1, 2, 5])
     eta, lam, mu = 0.1, 0.3, 0.5
     flow = decay_factor(TrainConfig(optimizer="flow", lr=eta, weight_decay=lam), steps)
@@ -87,19 +99,13 @@ def test_adam_breaks_the_invariance_for_a_rotated_subspace_and_keeps_it_for_an_a
     config = TrainConfig(optimizer="adam", lr=0.01, steps=100)
     ds, net0 = _setup()
     rotated = train(net0, ds.X, ds.y, config)
-    error, scale = _orthogonal_error(_with_unit_decay(rotated), ds.subspace)
+    error, scale = _orthogonal_error(rotated, ds.subspace)
     assert error > 1e-3 * scale  # coordinate-wise steps leave P: ~1e-2 relative here
     ds, net0 = _setup(axis_aligned=True)
     aligned = train(net0, ds.X, ds.y, config)
     # The gradient is exactly 0 in the last ell coordinates, so are both moments and Adam's step there.
     assert torch.equal(aligned.net.W[..., D - ELL :], net0.W[..., D - ELL :])
     assert not torch.equal(aligned.net.W, net0.W)
-
-
-def _with_unit_decay(result):
-    """Adam has no c_T (NaN); compare Pi W(T) with Pi W(0) directly."""
-    result.decay_factor = torch.ones_like(result.decay_factor)
-    return result
 
 
 def test_flow_halving_the_step_changes_the_function_by_order_eta() -> None:
@@ -113,11 +119,10 @@ def test_flow_halving_the_step_changes_the_function_by_order_eta() -> None:
     outputs = []
     for eta in (0.04, 0.02, 0.01):
         steps = round(time_ / eta)
-        result = train(net0, ds.X, ds.y, TrainConfig(optimizer="flow", lr=eta, steps=steps, weight_decay=lam))
-        assert torch.allclose(
-            result.decay_factor, torch.full((R,), math.exp(-lam * time_), dtype=torch.float64)
-        )
-        error, scale = _orthogonal_error(result, ds.subspace)
+        config = TrainConfig(optimizer="flow", lr=eta, steps=steps, weight_decay=lam)
+        result = train(net0, ds.X, ds.y, config)
+        assert torch.allclose(decay_factor(config, result.steps_taken), torch.full((R,), math.exp(-lam * time_), dtype=torch.float64))
+        error, scale = _orthogonal_error(result, ds.subspace, config)
         assert error <= INVARIANCE_RTOL * scale
         outputs.append(torch.cat([forward(result.net, ds.X), forward(result.net, probe)], dim=1))
     first, second = (outputs[0] - outputs[1]).norm().item(), (outputs[1] - outputs[2]).norm().item()

@@ -1,200 +1,149 @@
 """Scaling laws of the orthogonal gradient (R3/R7 made into exponents).
 
-From R3, E||g||^2 = c_T^2 s_w^2 S ell / d exactly. Each sweep varies one quantity x, measures per network
-a quantity Y whose expectation is an exact power of x, and fits log E[Y] against log x by weighted least
-squares on the group means (delta-method standard errors): the fitted slope, halved, is the exponent of
-||g||. The predicted exponents come from theory.results (symbolic d log / d log), not typed in here.
+From R3, E||g||^2 = c_T^2 (beta s_w)^2 S ell / d exactly. Each sweep varies one quantity x, measures per
+network a Y whose expectation is an exact power of x, and fits log E[Y] on log x by weighted least
+squares on the group means (delta-method standard errors). Prediction: the exponent of ||g||, from
+theory.results R7 (symbolic d log / d log); the fitted slope of E[Y] is twice it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
-from numerics.model import InitConfig
-from numerics.train import TrainConfig
-from theory.results import get as result
+from theory.results import get
 from verify import figures
-from verify.population import Population, derive_seed, trained_population
-from verify.registry import Context, Outcome, Table, check
+from verify.claim import Outcome, claim, table
+from verify.experiments import Request
+from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.statistics import weighted_slope_test
 
 SECTION = "Scaling laws of the orthogonal gradient"
 
-
-@dataclass(frozen=True)
-class Sweep:
-    """What one sweep varies, how it builds each population, and the per-network quantity Y."""
-
-    tag: str
-    x_name: str
-    xs: Sequence[float]
-    build: Callable[[Context, float], Population]
-    quantity: Callable[[Population], np.ndarray]  # Y per network, E[Y] an exact power of x
-    y_name: str
-
-
-def sweep_populations(ctx: Context, sweep: Sweep) -> list[Population]:
-    return [sweep.build(ctx, x) for x in ctx.progress(sweep.xs, desc=sweep.tag)]
-
-
-def exponent_outcome(
-    ctx: Context, sweep: Sweep, pops: list[Population], predicted_exponent: float, alpha: float | None = None
-) -> Outcome:
-    """Fit the exponent of ||g|| (half the slope of log E[Y] on log x) and test it against the theory."""
-    alpha = ctx.false_fail_rate if alpha is None else alpha
-    groups = [
-        (x, sweep.quantity(p)[p.ok.cpu().numpy()], p.result.train_accuracy.mean().item())
-        for x, p in zip(sweep.xs, pops, strict=True)
-    ]
-    xs = np.array([g[0] for g in groups], dtype=float)
-    means = np.array([g[1].mean() for g in groups])
-    ses = np.array([g[1].std(ddof=1) / np.sqrt(len(g[1])) for g in groups])
-    test = weighted_slope_test(xs, means, ses, 2 * predicted_exponent, alpha=alpha, log=True)
-    fitted, half = test.slope / 2, test.half_width / 2
-    fig, ax = figures.new()
-    a = ax[0, 0]
-    a.errorbar(xs, means, yerr=2 * ses, fmt="o", label=f"mean {sweep.y_name} (+-2 se)")
-    grid = np.geomspace(xs.min(), xs.max(), 50)
-    a.plot(grid, np.exp(test.intercept) * grid**test.slope, "-", label=f"fit: exponent of ||g|| {fitted:.3f}")
-    a.plot(
-        grid,
-        np.exp(test.intercept_at_predicted) * grid ** (2 * predicted_exponent),
-        "k--",
-        label=f"predicted exponent {predicted_exponent:g}",
-    )
-    a.set_xscale("log")
-    a.set_yscale("log")
-    a.set_xlabel(sweep.x_name)
-    a.set_ylabel(sweep.y_name)
-    a.legend(fontsize=7)
-    name = figures.save(fig, ctx.figure_path(f"scaling_{sweep.tag}.png"))
-    rows = tuple(
-        (f"{x:g}", len(y), f"{y.mean():.4g}", f"{se:.2g}", f"{acc:.3f}")
-        for (x, y, acc), se in zip(groups, ses, strict=True)
-    )
-    return Outcome(
-        passed=test.passed,
-        predicted=f"exponent of ||g|| in {sweep.x_name}: {predicted_exponent:g}",
-        measured=f"{fitted:.3f} +- {half:.3f}",
-        statistic=f"{1 - alpha:.6g} CI of the exponent [{fitted - half:.3f}, {fitted + half:.3f}] "
-        f"{'contains' if test.passed else 'excludes'} {predicted_exponent:g}",
-        notes=f"Weighted least squares of log(mean {sweep.y_name}) on log {sweep.x_name}, weights from the "
-        f"delta-method standard error of each group mean; the interval is normal at level "
-        f"1 - {alpha:.2g}. It detects a deviation of the exponent larger than {half:.3f}.",
-        tables=[
-            Table(
-                f"Groups of the {sweep.x_name} sweep",
-                (sweep.x_name, "networks", f"mean {sweep.y_name}", "std. error", "train acc"),
-                rows,
-            )
-        ],
-        figures=[name],
-        details={"test": test.as_dict(), "fitted_exponent": fitted, "half_width": half},
-    )
-
-
-def run_sweep(ctx: Context, sweep: Sweep, predicted_exponent: float) -> Outcome:
-    return exponent_outcome(ctx, sweep, sweep_populations(ctx, sweep), predicted_exponent)
-
-
-SIZES: dict[str, dict[str, Any]] = {
+SIZES = {
     "quick": dict(runs=200, steps=100, d=48, m=32, widths=(16, 32, 64, 128)),
     "standard": dict(runs=500, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
     "full": dict(runs=2000, steps=1000, d=200, m=128, widths=(32, 64, 128, 256, 512, 1024)),
 }
 
 
-def _population(
-    ctx: Context, tag: str, x: float, *, d: int, ell: int, init: InitConfig, train_output: bool = True
-) -> Population:
-    s = ctx.size(SIZES)
-    return trained_population(
-        seed=derive_seed(ctx.seed, tag, x),
-        runs=s["runs"],
-        d=d,
-        ell=ell,
-        n=40,
-        init=init,
-        config=TrainConfig(lr=0.2, steps=s["steps"], train_output=train_output),
-        device=ctx.device,
+def _request(tag: str, x: float, s: dict, **spec) -> Request:
+    return Request(
+        "population",
+        PopulationSpec(runs=s["runs"], n=40, lr=0.2, steps=s["steps"], **spec),
+        seed_parts=(tag, x),
+        cost=s["runs"] * spec["m"] * spec["d"] * s["steps"] * 1e-9,
     )
 
 
-def _g2_over_S(pop: Population) -> np.ndarray:
-    return (pop.grad_norm[:, 0] ** 2 / pop.S[:, 0]).cpu().numpy()
+def _ells(d: int) -> list[int]:
+    return [d // 8, d // 4, d // 2, d - d // 8]
 
 
-def _g2_over_active_fraction(pop: Population) -> np.ndarray:
-    m = pop.net.width
-    return (pop.grad_norm[:, 0] ** 2 * m / pop.k[:, 0].clamp(min=1)).cpu().numpy()
+def _g2_over_S(pop: PopulationMeasurement) -> np.ndarray:
+    g = pop.gradient
+    return (g.g_norm[:, 0] ** 2 / g.S[:, 0])[pop.ok]
 
 
-@check(
+def _g2_over_active_fraction(pop: PopulationMeasurement) -> np.ndarray:
+    g = pop.gradient
+    return (g.g_norm[:, 0] ** 2 * pop.spec.m / np.maximum(g.k[:, 0], 1))[pop.ok]
+
+
+def exponent_rule(
+    ctx, pops, xs: list[float], quantity: Callable[[PopulationMeasurement], np.ndarray], predicted: float, x_name: str, y_name: str, tag: str
+) -> Outcome:
+    """Fit the exponent of ||g|| (half the slope of log E[Y] on log x) and test it against the theory."""
+    samples = [quantity(p) for p in pops.values()]
+    means = np.array([y.mean() for y in samples])
+    ses = np.array([y.std(ddof=1) / np.sqrt(len(y)) for y in samples])
+    x = np.array(xs, dtype=float)
+    test = weighted_slope_test(x, means, ses, 2 * predicted, alpha=ctx.test_alpha, samples=sum(len(y) for y in samples), name=f"log mean {y_name} on log {x_name} (twice the exponent of ||g||)")
+    fig, ax = figures.new()
+    a = ax[0, 0]
+    a.errorbar(x, means, yerr=2 * ses, fmt="o", label=f"mean {y_name} (+-2 se)")
+    grid = np.geomspace(x.min(), x.max(), 50)
+    a.plot(grid, np.exp(test.intercept) * grid**test.slope, "-", label=f"fit: exponent of ||g|| {test.slope / 2:.3f}")
+    a.plot(grid, np.exp(test.intercept_at_predicted) * grid ** (2 * predicted), "k--", label=f"theory: exponent {predicted:g}")
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel(x_name)
+    a.set_ylabel(y_name)
+    a.legend(fontsize=7)
+    rows = [(xv, len(y), y.mean(), se, p.train_accuracy.mean()) for xv, y, se, p in zip(xs, samples, ses, pops.values(), strict=True)]
+    return Outcome(
+        verdicts=(test,),
+        prediction=f"exponent of ||g|| in {x_name}: {predicted:g} (theory.results R7, d log / d log of E||g||^2)",
+        method=f"Weighted least squares of log(mean {y_name}) on log {x_name}, weights from the delta-method "
+        f"standard error of each group mean; the interval is normal. The fitted slope is twice the exponent of "
+        f"||g||: exponent {test.slope / 2:.4g} +- {test.half_width / 2:.3g}; a deviation of the exponent of "
+        f"{test.detectable / 2:.3g} is caught at power {test.power:g}.",
+        tables=(table(f"Groups of the {x_name} sweep", [(x_name, "g"), ("networks", "d"), (f"mean {y_name}", ".4g"), ("std. error", ".2g"), ("train acc", ".3f")], rows),),
+        figures=(figures.save(fig, ctx.figure_path(f"scaling_{tag}.png")),),
+    )
+
+
+def _ell_needs(profile: str) -> dict[str, Request]:
+    s = SIZES[profile]
+    d = s["d"]
+    return {f"ell/d={e / d:g}": _request("ell", e / d, s, d=d, ell=e, m=s["m"]) for e in _ells(d)}
+
+
+@claim(
     "scaling.ell",
-    claim="||g|| grows like (ell/d)^(1/2) at fixed S",
-    result="R3",
-    statistical=True,
+    title="||g|| grows like (ell/d)^(1/2) at fixed S",
+    statement="At fixed S, E||g||^2 grows linearly in ell/d: the exponent of ||g|| in ell/d is 1/2.",
+    results=("R7",),
     section=SECTION,
+    needs=_ell_needs,
+    tests=1,
 )
-def ell_exponent(ctx: Context) -> Outcome:
-    s = ctx.size(SIZES)
-    d = s["d"]
-    ells = [d // 8, d // 4, d // 2, d - d // 8]
-    sweep = Sweep(
-        "ell",
-        "ell/d",
-        [e / d for e in ells],
-        lambda c, x: _population(c, "ell", x, d=d, ell=round(x * d), init=InitConfig(m=s["m"])),
-        _g2_over_S,
-        "||g||^2 / S",
-    )
-    return run_sweep(ctx, sweep, float(result("R7").exponent("ell_over_d")))
+def ell_exponent(ctx, pops) -> Outcome:
+    d = SIZES[ctx.profile]["d"]
+    xs = [e / d for e in _ells(d)]
+    return exponent_rule(ctx, pops, xs, _g2_over_S, float(get("R7").exponent("ell_over_d")), "ell/d", "||g||^2 / S", "ell")
 
 
-def _width_check(ctx: Context, scaling: str, exponent_key: str) -> Outcome:
-    s = ctx.size(SIZES)
-    d = s["d"]
-    widths = s["widths"]
-    sweep = Sweep(
-        f"width_{scaling}",
-        "m",
-        widths,
-        lambda c, m: _population(
-            c,
-            f"width_{scaling}",
-            m,
-            d=d,
-            ell=d // 2,
-            init=InitConfig(m=int(m), output_scaling=scaling),
-            train_output=False,
-        ),
-        _g2_over_active_fraction,
-        "||g||^2 m / k",
-    )
-    return run_sweep(ctx, sweep, float(result("R7").exponent(exponent_key)))
+def _width_needs(scaling: str):
+    def requests(profile: str) -> dict[str, Request]:
+        s = SIZES[profile]
+        d = s["d"]
+        return {
+            f"m={m}": _request(f"width_{scaling}", m, s, d=d, ell=d // 2, m=int(m), output_scaling=scaling, train_output=False)
+            for m in s["widths"]
+        }
+
+    return requests
 
 
-@check(
+def _width_rule(ctx, pops, scaling: str, key: str) -> Outcome:
+    xs = list(SIZES[ctx.profile]["widths"])
+    predicted = float(get("R7").exponent(key))
+    return exponent_rule(ctx, pops, xs, _g2_over_active_fraction, predicted, "m", "||g||^2 m / k", f"width_{scaling}")
+
+
+@claim(
     "scaling.width_sqrt",
-    claim="at a fixed active fraction ||g|| is flat in m under 1/sqrt(m) output scale",
-    result="R3",
-    statistical=True,
+    title="||g|| flat in m under 1/sqrt(m) output scale",
+    statement="With a fixed output layer |u_i| = s_u/sqrt(m) and a fixed active fraction, ||g|| does not depend on m.",
+    results=("R7",),
     section=SECTION,
+    needs=_width_needs("sqrt"),
+    tests=1,
 )
-def width_sqrt(ctx: Context) -> Outcome:
-    return _width_check(ctx, "sqrt", "width_sqrt")
+def width_sqrt(ctx, pops) -> Outcome:
+    return _width_rule(ctx, pops, "sqrt", "width_sqrt")
 
 
-@check(
+@claim(
     "scaling.width_mean_field",
-    claim="at a fixed active fraction ||g|| ~ m^(-1/2) under 1/m output scale",
-    result="R3",
-    statistical=True,
+    title="||g|| ~ m^(-1/2) under 1/m output scale",
+    statement="With a fixed mean-field output layer |u_i| = s_u/m and a fixed active fraction, ||g|| ~ m^(-1/2).",
+    results=("R7",),
     section=SECTION,
+    needs=_width_needs("mean_field"),
+    tests=1,
 )
-def width_mean_field(ctx: Context) -> Outcome:
-    return _width_check(ctx, "mean_field", "width_mean_field")
+def width_mean_field(ctx, pops) -> Outcome:
+    return _width_rule(ctx, pops, "mean_field", "width_mean_field")

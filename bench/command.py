@@ -1,11 +1,11 @@
 """`python -m verify bench`: the batched trainer against a naive baseline and the machine's peak, in one run.
 
 For each size and dtype, the same R networks and data are trained for STEPS full-batch GD steps on the
-logistic loss twice: by numerics.train.train (all R at once) and by numerics.baseline.train_baseline
+logistic loss twice: by numerics.train.train (all R at once) and by bench.baseline.train_baseline
 (one nn.Module at a time, autograd, torch.optim.SGD). Baseline and batched repeats alternate, so a change
 of load slows both; each time is the median of `--repeats`. The final W and u must agree to
 max |batched - baseline| / max |baseline| <= 1e-10 (float64) or 1e-4 (float32) per tensor; otherwise
-the exit status is 1. The trainer's rate is its analytic FLOP count (numerics.flops) over its time, as
+the exit status is 1. The trainer's rate is its analytic FLOP count (bench.flops) over its time, as
 a fraction of the best square-matmul rate measured in the same run for the same dtype. Finally
 `verify all --profile quick` runs as a subprocess and its per-check seconds are read from its manifest.
 """
@@ -26,12 +26,13 @@ from pathlib import Path
 import torch
 from tabulate import tabulate
 
-from numerics.baseline import train_baseline
+from bench.baseline import train_baseline
+from bench.flops import peak_matmul_gflops, synchronize, training_flops
 from numerics.datasets import make_dataset
-from numerics.flops import peak_matmul_gflops, synchronize, training_flops
 from numerics.model import InitConfig, Network, initialize
 from numerics.train import TrainConfig, train
 from theory.parameters import ParameterError, choice, validate
+from verify.devices import resolve_device
 from verify.manifest import cpu_model
 
 FORMATS = ("table", "json")
@@ -94,10 +95,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark, print it as a table or JSON; 1 if batched and baseline disagree, else 0."""
-    from verify.cli import _device
-
     validate(repeats=args.repeats, peak_size=args.peak_size, threads=args.threads)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     sizes = [choice("size", name, tuple(SIZES)) for name in _names(args.sizes)]
@@ -209,7 +208,7 @@ def quick_run_timings(device: str, ids: list[str] | None = None) -> dict:
         done = subprocess.run([*command, "--device", device], capture_output=True, text=True)
         seconds = time.perf_counter() - start
         manifest = out / "manifest.json"
-        checks = json.loads(manifest.read_text()).get("check_seconds", {}) if manifest.exists() else {}
+        checks = json.loads(manifest.read_text()).get("claim_seconds", {}) if manifest.exists() else {}
     tail = done.stderr.strip().splitlines()[-1:] if done.returncode not in (0, 1) else []
     return {
         "command": " ".join(["python -m verify", *which, "--profile quick"]),

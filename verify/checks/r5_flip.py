@@ -1,0 +1,169 @@
+"""R5: a small perturbation orthogonal to the data flips the label.
+
+Along v = -sign(N(x0)) g/||g|| the output moves with slope ||g|| until the first activation breakpoint; if
+t* = |N(x0)|/||g|| precedes it, the flip is exactly at t*. On R4's event t* <= |N(x0)| sqrt(2d/(c_T^2
+(beta s_w)^2 S ell)), so the bound fails with probability <= exp(-ell/16) (exactly P(chi2_ell <= ell/2)).
+Predictions: R5's flip_distance and flip_distance_bound per network, R4's failure probabilities.
+Measurements: the walked flip, t* = |f(0)|/|f'(0+)|, N(x0), ||g||, S, and minimal flips in P^perp, in P and
+unrestricted, at one held-out x0 per network (the population R6 uses too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.results import get
+from verify import figures
+from verify.claim import Outcome, claim, table
+from verify.experiments import Request
+from verify.experiments.population import PopulationSpec
+from verify.predictions import symbols_of
+from verify.statistics import binomial_two_sided_test, binomial_upper_test, slope_test
+from verify.tolerance import compare, threshold
+
+SECTION = "R5-R6: orthogonal adversarial perturbations"
+
+SIZES = {
+    "quick": dict(runs=200, r=10, ells=[10, 40], m=64, steps=200),
+    "standard": dict(runs=600, r=10, ells=[10, 30, 90, 270], m=100, steps=400),
+    "full": dict(runs=2000, r=10, ells=[10, 30, 90, 270, 810], m=128, steps=1000),
+}
+#: The walked flip equals t* to float64 rounding: the attack module's stated rounding allowance.
+FLIP_RTOL = 1e-9
+
+
+def attacked_populations(profile: str) -> dict[str, Request]:
+    """One population per ell: data of dimension r in R^(r + ell), every radius measured (R5, R6)."""
+    s = SIZES[profile]
+    return {
+        f"ell={ell}": Request(
+            "population",
+            PopulationSpec(
+                runs=s["runs"], d=s["r"] + ell, ell=ell, n=40, m=s["m"], lr=0.2, steps=s["steps"],
+                measure=("gradient", "flip", "attacks", "certificate"),
+            ),
+            seed_parts=("R5", ell),
+            cost=s["runs"] * s["m"] * (s["r"] + ell) * s["steps"] * 2e-9 + 1.0,
+        )  # fmt: skip
+        for ell in s["ells"]
+    }
+
+
+def _theory(pop, names):
+    m = pop.measured
+    values = symbols_of(pop.spec, pop.steps_taken[m], pop.d, pop.ell)
+    values.update(N0=pop.gradient.N0[m, 0], g_norm=pop.gradient.g_norm[m, 0], S=pop.gradient.S[m, 0])
+    return {name: get("R5").array(name, values) for name in names}
+
+
+@claim(
+    "R5.flip",
+    title="flip at t* = |N(x0)|/||g||, below the R5 bound",
+    statement="The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint, "
+    "and t* exceeds the R5 bound with probability at most exp(-ell/16) (exactly P(chi2_ell <= ell/2)).",
+    results=("R5", "R4"),
+    section=SECTION,
+    needs=attacked_populations,
+    tests=lambda profile: 2 * len(SIZES[profile]["ells"]),
+)
+def flip(ctx, pops) -> Outcome:
+    verdicts, rows = [], []
+    for pop in pops.values():
+        m = pop.measured
+        theory = _theory(pop, ("flip_distance", "flip_distance_bound"))
+        walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
+        exact = compare(walked[first], theory["flip_distance"][first], rtol=FLIP_RTOL, what=f"ell={pop.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint")
+        over = int((t_star > theory["flip_distance_bound"]).sum())
+        rates = get("R4").predict({"ell": pop.ell}, digits=30)
+        bound = binomial_upper_test(over, len(t_star), rates["failure_probability_bound"], alpha=ctx.test_alpha, name=f"ell={pop.ell}: t* > R5 bound (vs exp(-ell/16))")
+        # t* > bound exactly when ||g|| < the R4 bound, so its rate is P(chi2_ell < ell/2) exactly.
+        sharp = binomial_two_sided_test(over, len(t_star), float(rates["failure_probability_exact"]), alpha=ctx.test_alpha, name=f"ell={pop.ell}: t* > R5 bound (vs exact)")
+        found = np.isfinite(walked)
+        unverified = int((found & ~pop.flip.verified[m, 0]).sum())
+        verdicts += [exact, bound, sharp, threshold(f"ell={pop.ell}: flips found but not verified by a forward pass", unverified, "<=", 0, n=int(found.sum()))]
+        x = pop.gradient.x0_norm[m, 0]
+        rows.append((pop.ell, len(t_star), first.mean(), exact.max_rel_error, over, bound.p_value, sharp.p_value, float(np.median(walked[found] / x[found])), float(np.median(theory["flip_distance_bound"] / x)), found.mean()))
+    return Outcome(
+        verdicts=tuple(verdicts),
+        prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
+        "P(t* > R5.flip_distance_bound) <= R4.failure_probability_bound and = R4.failure_probability_exact",
+        method="Flip distances come from walking the sorted activation breakpoints (no bisection); every flip found "
+        "is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* precedes the first "
+        f"breakpoint; there the walked flip must equal t* to float64 rounding (relative {FLIP_RTOL:g}, the attack "
+        "module's stated rounding allowance). Past the first breakpoint the theory promises nothing along v: the "
+        "output may turn back before crossing zero, and the table reports how often a flip exists along v at all.",
+        tables=(
+            table(
+                "Flip along the orthogonal gradient",
+                [("ell", "d"), ("networks", "d"), ("certificate rate", ".3f"), ("max rel |t - t*|", ".1e"), ("t* > bound", "d"), ("p vs exp(-ell/16)", ".3g"), ("p vs exact (2-sided)", ".3g"), ("median t/||x0||", ".4f"), ("median bound/||x0||", ".4f"), ("flip found along v", ".3f")],
+                rows,
+            ),
+        ),
+    )
+
+
+RADII = ("certified", "orthogonal", "gradient flip", "on_manifold", "unrestricted")
+
+
+def _radii_of(pop) -> dict[str, np.ndarray]:
+    m = pop.measured
+    return {
+        "certified": pop.certified[m, 0],
+        "orthogonal": pop.radii["orthogonal"][m, 0],
+        "gradient flip": pop.flip.distance[m, 0],
+        "on_manifold": pop.radii["on_manifold"][m, 0],
+        "unrestricted": pop.radii["unrestricted"][m, 0],
+    }
+
+
+@claim(
+    "R5.radii",
+    title="orthogonal/on-manifold radius falls as ell grows",
+    statement="As ell grows (data of fixed dimension in R^(r + ell)), the orthogonal flip radius falls relative "
+    "to the on-manifold one: R7's exponent of ||g|| in ell/d is positive, and the network on P does not change.",
+    results=("R7",),
+    section=SECTION,
+    needs=attacked_populations,
+    tests=1,
+)
+def radii(ctx, pops) -> Outcome:
+    xs, ys, rows = [], [], []
+    for pop in pops.values():
+        r = _radii_of(pop)
+        x = pop.gradient.x0_norm[pop.measured, 0]
+        both = np.isfinite(r["orthogonal"]) & np.isfinite(r["on_manifold"])
+        ratio = r["orthogonal"][both] / r["on_manifold"][both]
+        xs += [pop.ell] * int(both.sum())
+        ys += list(ratio)
+        medians = [float(np.median(v[np.isfinite(v)] / x[np.isfinite(v)])) for v in r.values()]
+        rows.append((pop.ell, int(both.sum()), *medians, float(np.median(ratio)), pop.successes["orthogonal"], pop.successes["on_manifold"]))
+    # ||g|| grows with ell (R7's exponent > 0) while the network on P does not change, so the orthogonal
+    # radius |N(x0)|/||g|| falls relative to the on-manifold one: the predicted sign of the trend.
+    exponent = float(get("R7").exponent("ell_over_d"))
+    test = slope_test(np.array(xs, float), np.array(ys), 0.0, alpha=ctx.test_alpha, log=True, name="orthogonal/on-manifold radius on ell", alternative="less" if exponent > 0 else "greater")
+    ells = SIZES[ctx.profile]["ells"]
+    fig, axes = figures.new(len(ells), width=3.2, height=3.2)
+    for j, pop in enumerate(pops.values()):
+        r, x = _radii_of(pop), pop.gradient.x0_norm[pop.measured, 0]
+        vals = [r[k][np.isfinite(r[k])] / x[np.isfinite(r[k])] for k in ("certified", "orthogonal", "on_manifold", "unrestricted")]
+        axes[0, j].boxplot(vals, showfliers=False)
+        axes[0, j].set_xticks([1, 2, 3, 4], ["certified", "orth.", "on-manif.", "unrestr."], fontsize=7)
+        axes[0, j].set_yscale("log")
+        axes[0, j].set_title(f"ell={pop.ell}, d={pop.d}")
+        axes[0, j].set_ylabel("radius / ||x0||")
+    return Outcome(
+        verdicts=(test,),
+        prediction=f"the slope of log(orthogonal/on-manifold radius) on log ell is {'negative' if exponent > 0 else 'positive'} "
+        f"(R7.exponent_ell_over_d = {exponent:g} > 0: ||g|| grows like (ell/d)^{exponent:g})",
+        method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm attacks restricted "
+        "to P^perp, to P and unrestricted, each finished by an exact line search and verified by a forward pass; "
+        "'certified' is R6's lower bound. The trend test is a one-sided OLS slope on one x0 per network (independent).",
+        tables=(
+            table(
+                "Median radius / ||x0|| by attack",
+                [("ell", "d"), ("networks", "d"), ("certified", ".4f"), ("orthogonal", ".4f"), ("gradient flip", ".4f"), ("on-manifold", ".4f"), ("unrestricted", ".4f"), ("median orth/on-manifold", ".3f"), ("orth success", ".3f"), ("on-manifold success", ".3f")],
+                rows,
+            ),
+        ),
+        figures=(figures.save(fig, ctx.figure_path("R5_radii.png")),),
+    )

@@ -1,0 +1,89 @@
+"""Inside the hypotheses, on purpose: a trained or fixed output layer, and biases, must keep R1 and R3.
+
+Each study trains two arms on the same data (and initial W, u); in every arm R1's defect must be within
+its budget and Q must pass the KS and exact-mean tests against R3's law.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.invariance_rule import relative_defect
+from verify.checks.violation_setting import SECTION, arm, describe
+from verify.claim import Outcome, claim, table
+from verify.predictions import chi_square_statistic, law_of_q, population_decay
+from verify.tolerance import invariance_budget, threshold
+
+RUNS = {"quick": 300, "standard": 1000, "full": 4000}
+STEPS = {"quick": 200, "standard": 200, "full": 500}
+BIAS_SCALE = 0.5  # s_b: comparable to the std sqrt(r/d) of <w_i, x> at initialization
+
+
+def two_arm_rule(ctx, pops, *, expectation: str) -> Outcome:
+    first = next(iter(pops.values()))
+    budget = invariance_budget(first.spec.steps, first.n, first.d)
+    verdicts, rows = [], []
+    for label, pop in pops.items():
+        defect = relative_defect(pop.weights, population_decay(pop))
+        Q = chi_square_statistic(pop)
+        ks, mean = law_verdicts(Q, law_of_q(pop.ell), ctx.test_alpha)
+        verdicts += [threshold(f"{label}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)), ks, mean]
+        g = pop.gradient
+        rows.append((label, len(Q), pop.train_accuracy.mean(), defect.max(), float(np.median(g.S[:, 0])), float(np.median(g.k[:, 0])), float(np.median(g.g_norm[:, 0])), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.passed and mean.passed and defect.max() <= budget))
+    return Outcome(
+        verdicts=tuple(verdicts),
+        prediction=f"R1 within the budget and Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom in every arm. {expectation}",
+        method=f"{first.runs} networks per arm ({describe(first.spec)}), the same data in both arms, one held-out x0 in P per network.",
+        tables=(table("Arms", ["arm", ("networks", "d"), ("train acc", ".3f"), ("R1 defect", ".1e"), ("median S", ".4f"), ("median k", ".1f"), ("median ||g||", ".4f"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), "pass"], rows),),
+    )
+
+
+def _output_needs(profile: str):
+    runs, steps = RUNS[profile], STEPS[profile]
+    return {"output trained": arm("output", runs, steps), "output fixed": arm("output", runs, steps, train_output=False)}
+
+
+@claim(
+    "violation.output_layer",
+    title="R1 and R3 with the output layer trained and fixed",
+    statement="R1 and R3 hold with the output layer trained and with it fixed.",
+    results=("R1", "R3"),
+    section=SECTION,
+    needs=_output_needs,
+    tests=2 * TESTS_PER_LAW,
+    violation=True,
+)
+def output_layer(ctx, pops) -> Outcome:
+    return two_arm_rule(
+        ctx, pops,
+        expectation="Reported, expected: training the output layer grows |u_i| on the neurons that fit the data, so S "
+        "(fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and does not see the difference.",
+    )  # fmt: skip
+
+
+def _bias_needs(profile: str):
+    runs, steps = RUNS[profile], STEPS[profile]
+    return {
+        "no bias": arm("bias", runs, steps),
+        f"bias (s_b={BIAS_SCALE:g}, trained)": arm("bias", runs, steps, bias=True, s_b=BIAS_SCALE, train_bias=True),
+    }
+
+
+@claim(
+    "violation.bias",
+    title="R1 and R3 with trained biases",
+    statement="R1 and R3 hold with trained biases b_i(0) ~ N(0, s_b^2).",
+    results=("R1", "R3"),
+    section=SECTION,
+    needs=_bias_needs,
+    tests=2 * TESTS_PER_LAW,
+    violation=True,
+)
+def bias(ctx, pops) -> Outcome:
+    return two_arm_rule(
+        ctx, pops,
+        expectation="Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is still in "
+        "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on P-quantities "
+        "alone, so R3's conditional Gaussian law is untouched.",
+    )  # fmt: skip

@@ -1,0 +1,257 @@
+"""What a claim is, what its rule returns, and the registry of all claims.
+
+A claim is a declaration: an id, a short title, the theory results it asks for predictions, the named
+experiments it needs at each profile (`verify.experiments`), how many statistical tests its rule makes,
+and the rule itself, a pure function of the experiments' measurements returning an `Outcome`: the
+decided verdict objects (`verify.statistics`, `verify.tolerance`), tables of numbers with declared
+columns, figures. The harness (`verify.harness`) runs the experiments, gives each rule its share of the
+family false-fail rate, and renders the report from these values; nothing here formats a number.
+
+Adding a claim: a module with one `@claim(...)` function, listed once in `CHECK_MODULES` (docs/adding-a-claim.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verify.statistics import Verdict
+
+PROFILES = ("quick", "standard", "full")
+
+#: Modules that define claims, in report order. Adding a claim family adds one line here.
+CHECK_MODULES = (
+    "verify.checks.symbolic",
+    "verify.checks.r1_invariance",
+    "verify.checks.r3_chi_square",
+    "verify.checks.scaling",
+    "verify.checks.r4_lower_bound",
+    "verify.checks.r5_flip",
+    "verify.checks.r6_sandwich",
+    "verify.checks.r7_small_init",
+    "verify.checks.r8_weight_decay",
+    "verify.checks.r9_figure2",
+    "verify.checks.r9_figure3",
+    "verify.checks.r9_affine",
+    "verify.checks.real_data",
+    "verify.checks.violation_adam",
+    "verify.checks.violation_noise",
+    "verify.checks.violation_arms",
+    "verify.checks.violation_uniform",
+    "verify.checks.violation_deep",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared table column: its header and how the report writers format its numbers.
+
+    ``format`` is a Python format spec (".4g", ".3f", "d", ".2e"); "" prints the value as it is (labels).
+    """
+
+    name: str
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of values: numbers (int, float), booleans and text labels; formatting is the writers' job."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"table {self.title!r}: a row has {len(row)} cells for {len(self.columns)} columns")
+            for cell in row:
+                if not (cell is None or isinstance(cell, (bool, int, float, str))):
+                    raise TypeError(f"table {self.title!r}: cell {cell!r} is a {type(cell).__name__}, not a number or label")
+
+
+def table(title: str, columns: Iterable[Column | tuple[str, str] | str], rows: Iterable[Iterable[Any]]) -> Table:
+    """A `Table`, with columns given as Column, (name, format) or a bare name; numpy scalars become floats."""
+    cols = tuple(c if isinstance(c, Column) else Column(*c) if isinstance(c, tuple) else Column(c) for c in columns)
+    return Table(title, cols, tuple(tuple(_plain(cell) for cell in row) for row in rows))
+
+
+def _plain(cell: Any) -> Any:
+    if cell is None or isinstance(cell, (bool, int, float, str)):
+        return cell
+    if hasattr(cell, "item"):  # numpy and torch scalars
+        return cell.item()
+    return float(cell)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule decided: its verdicts, and the values the report shows beside them.
+
+    ``verdicts`` decide the claim (it passes iff every one passes); ``reported`` are tests shown for
+    reference and never judged (e.g. the law of Q under Adam, which no theorem predicts).
+    """
+
+    verdicts: tuple[Verdict, ...]
+    prediction: str  # what theory predicts here, naming the results and expressions it was taken from
+    method: str = ""  # how it was measured: populations, sizes, the rule in words
+    tables: tuple[Table, ...] = ()
+    figures: tuple[str, ...] = ()
+    reported: tuple[Verdict, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.verdicts:
+            raise ValueError("an outcome needs at least one verdict")
+        for verdict in (*self.verdicts, *self.reported):
+            if verdict.passed != verdict.rule.holds():
+                raise AssertionError(f"verdict {verdict.summary()!r} disagrees with its own rule {verdict.rule}")
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def decisive(self) -> Verdict:
+        """The summary row's verdict: the one furthest past failing if any fails; otherwise the statistical
+        test closest to failing (the claim's substance), or the exact rule closest to failing if none is
+        statistical."""
+        failing = [v for v in self.verdicts if not v.passed]
+        pool = failing or [v for v in self.verdicts if v.statistical] or list(self.verdicts)
+        return min(pool, key=lambda v: v.rule.margin())
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may use besides the measurements: the profile, its per-test false-fail rate, figures."""
+
+    profile: str
+    alpha: float | None  # each statistical test's rate (the harness's split); None for exact claims
+    figures_dir: Path
+    progress: Callable[..., Any] = lambda iterable, **kwargs: iterable
+    reference_alpha: float = 1e-3  # the rate of tests only reported, never judged (one claim's share)
+
+    def size(self, table: Mapping[str, Any]) -> Any:
+        """Pick the profile's entry from {"quick": ..., "standard": ..., "full": ...}."""
+        return table[self.profile]
+
+    def figure_path(self, name: str) -> Path:
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        return self.figures_dir / name
+
+    @property
+    def test_alpha(self) -> float:
+        """The per-test rate of a statistical rule (an exact rule asking for it is a bug)."""
+        if self.alpha is None:
+            raise RuntimeError("an exact claim has no false-fail rate")
+        return self.alpha
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim: what it says, what it needs, and the rule that decides it."""
+
+    id: str
+    title: str  # a few words, for the summary row
+    statement: str  # the claim in full
+    results: tuple[str, ...]  # theory results its predictions come from ("R3", ...), or () for none
+    section: str
+    needs: Callable[[str], Mapping[str, Any]]  # profile -> label -> experiments.Request
+    tests: Callable[[str], int]  # profile -> number of statistical tests the rule makes (0: exact)
+    rule: Callable[[RuleContext, Mapping[str, Any]], Outcome]
+    violation: bool = False  # an assumption-violation study
+
+    @property
+    def statistical(self) -> bool:
+        return any(self.tests(profile) > 0 for profile in PROFILES)
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def _constant(value: Any) -> Callable[[str], Any]:
+    return lambda profile: value
+
+
+def claim(
+    id: str,
+    *,
+    title: str,
+    statement: str,
+    results: tuple[str, ...],
+    section: str,
+    needs: Callable[[str], Mapping[str, Any]] | None = None,
+    tests: int | Callable[[str], int] = 0,
+    violation: bool = False,
+) -> Callable[[Callable[[RuleContext, Mapping[str, Any]], Outcome]], Callable[..., Outcome]]:
+    """Register the decorated rule as the claim `id` (see `Claim`)."""
+
+    def register(rule: Callable[[RuleContext, Mapping[str, Any]], Outcome]) -> Callable[..., Outcome]:
+        if id in _REGISTRY:
+            raise RuntimeError(f"claim id {id!r} registered twice")
+        _REGISTRY[id] = Claim(
+            id=id,
+            title=title,
+            statement=statement,
+            results=results,
+            section=section,
+            needs=needs or _constant({}),
+            tests=tests if callable(tests) else _constant(tests),
+            rule=rule,
+            violation=violation,
+        )
+        return rule
+
+    return register
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, in report order (importing the check modules)."""
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
+    order = {name: i for i, name in enumerate(CHECK_MODULES)}
+    return sorted(_REGISTRY.values(), key=lambda c: order.get(c.rule.__module__, len(order)))
+
+
+def get(claim_id: str) -> Claim:
+    """The claim called `claim_id` (UnknownClaim names it)."""
+    all_claims()
+    try:
+        return _REGISTRY[claim_id]
+    except KeyError:
+        raise UnknownClaim(claim_id) from None
+
+
+class UnknownClaim(KeyError):
+    pass
+
+
+def select(ids: Iterable[str]) -> list[Claim]:
+    """The claims named by `ids` (exact ids, or a prefix such as "R1" selecting a family)."""
+    claims = all_claims()
+    chosen: list[Claim] = []
+    for want in ids:
+        hits = [c for c in claims if c.id == want or c.id.startswith(want + ".")]
+        if not hits:
+            raise UnknownClaim(want)
+        chosen.extend(c for c in hits if c not in chosen)
+    return chosen
+
+
+def check_rate(family_rate: float) -> float:
+    """Bonferroni share of the family false-fail rate per statistical claim: split over every statistical
+    claim in the registry (not only those selected), so a claim's threshold never depends on what else runs."""
+    n = sum(c.statistical for c in all_claims())
+    return family_rate / max(n, 1)
+
+
+def test_rate(c: Claim, profile: str, family_rate: float) -> float | None:
+    """The rate each statistical test of `c` runs at: its claim's share, split over its declared tests."""
+    tests = c.tests(profile)
+    if tests == 0:
+        return None
+    return check_rate(family_rate) / tests
+

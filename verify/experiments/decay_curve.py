@@ -1,0 +1,92 @@
+"""The weight-decay experiment (R8): GD with decay continued segment after segment, and the raw
+quantities whose shrinkage R8 predicts, measured from the weights at the end of every segment.
+
+Raw quantities only: ||Pi W(t)||_F / ||Pi W(0)||_F per run at each segment end, and at a held-out x0 after
+the last segment the orthogonal gradient g beside G0 = sum_{i in I(T)} u_i(T) Pi w_i(0) (its value if
+Pi w_i had never shrunk), L = sum_i |u_i| ||Pi w_i|| beside L0 = sum_i |u_i(T)| ||Pi w_i(0)||, and the
+output change |N(x0 + z) - N(x0)| along a random orthogonal z with ||z|| = ||x0||.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from numerics.datasets import make_dataset
+from numerics.measure import (
+    active_set,
+    orthogonal_gradient,
+    orthogonal_lipschitz,
+    orthogonal_weight_norm,
+    output_variation_along,
+    project,
+)
+from numerics.model import InitConfig, initialize
+from numerics.train import TrainConfig, train
+from verify.experiments import experiment
+
+
+@dataclass(frozen=True)
+class DecayCurveSpec:
+    runs: int
+    d: int
+    ell: int
+    m: int
+    n: int
+    segments: int
+    steps: int  # per segment
+    lr: float
+    weight_decay: float
+
+
+@dataclass(frozen=True)
+class DecayCurve:
+    spec: DecayCurveSpec
+    steps: np.ndarray  # (segments + 1, R) cumulative steps taken at each segment end (0 first)
+    weight_ratio: np.ndarray  # (segments + 1, R) ||Pi W(t)||_F / ||Pi W(0)||_F
+    g: np.ndarray  # (R, p, d) at the end
+    g_initial: np.ndarray  # (R, p, d) G0 = sum_{i in I(T)} u_i(T) Pi w_i(0)
+    lipschitz: np.ndarray  # (R,) L at the end
+    lipschitz_initial: np.ndarray  # (R,) L0 = sum_i |u_i(T)| ||Pi w_i(0)||
+    variation: np.ndarray  # (R,) |N(x0 + z) - N(x0)|
+    z_norm: np.ndarray  # (R,) ||z||
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().to(torch.float64).numpy()
+
+
+@experiment("decay_curve")
+def decay_curve(spec: DecayCurveSpec, seed: int, device: str) -> DecayCurve:
+    data = make_dataset("gaussian_linear", runs=spec.runs, seed=seed, d=spec.d, ell=spec.ell, n=spec.n + 1, device=device)
+    assert data.subspace is not None
+    X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
+    perp = data.subspace.perp_projector()
+    net0 = initialize(InitConfig(m=spec.m), spec.d, spec.runs, seed=seed + 1, device=device)
+    config = TrainConfig(optimizer="gd", lr=spec.lr, weight_decay=spec.weight_decay, steps=spec.steps)
+    initial_norm = orthogonal_weight_norm(net0, perp)
+    net, taken = net0, torch.zeros(spec.runs, dtype=torch.int64)
+    steps, ratios = [taken.numpy().copy()], [np.ones(spec.runs)]
+    for _ in range(spec.segments):
+        result = train(net, X, y, config)  # continuing from the last segment: the factors multiply
+        net, taken = result.net, taken + result.steps_taken
+        steps.append(taken.numpy().copy())
+        ratios.append(_np(orthogonal_weight_norm(net, perp) / initial_norm))
+    mask = active_set(net, X0).mask.to(X0.dtype)
+    orth0 = project(net0.W, perp)
+    gen = torch.Generator().manual_seed(seed + 2)
+    Z = torch.randn(X0.shape, generator=gen, dtype=X0.dtype).to(X0.device) @ perp
+    Z = Z / Z.norm(dim=-1, keepdim=True) * X0.norm(dim=-1, keepdim=True)
+    return DecayCurve(
+        spec=spec,
+        steps=np.stack(steps),
+        weight_ratio=np.stack(ratios),
+        g=_np(orthogonal_gradient(net, X0, perp)),
+        g_initial=_np(torch.einsum("rpm,rm,rmd->rpd", mask, net.u, orth0)),
+        lipschitz=_np(orthogonal_lipschitz(net, perp)),
+        lipschitz_initial=_np((net.u.abs() * orth0.norm(dim=-1)).sum(-1)),
+        variation=_np(output_variation_along(net, X0, Z).abs()[:, 0]),
+        z_norm=_np(Z.norm(dim=-1)[:, 0]),
+    )
