@@ -6,6 +6,11 @@ breakpoints and returns the exact first sign change (R5), `orthogonal_gradient_f
 v = -sign(N(x0)) g/||g||, `minimal_l2_attack` is a DeepFool iteration restricted to the range of a
 projector that ends with the same exact line search, and `certified_orthogonal_radius` is R6's lower
 bound |N(x0)|/L. Every reported success is verified by a forward pass. Batched over R runs and p points.
+
+The strongest attack is `numerics.minimal_flip.minimal_flip` (DeepFool, DDN and FMN with restarts and a
+polish; `minimal_l2_attack` here is a DeepFool iteration with a line search after every step, kept for the
+checks that call it), the tightest certificate `numerics.certificates.certified_flip_radius`, and the
+exact radius of small networks `numerics.exact_radius.exact_flip_radius`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from numerics.breakpoints import first_crossing, rounding_factor
 from numerics.measure import batch_points, orthogonal_gradient, orthogonal_lipschitz, project
 from numerics.model import Network, forward, input_gradient, preactivations
 from theory.parameters import validate
@@ -22,15 +28,6 @@ from theory.parameters import validate
 #: sign is meaningless; 1e-9 relative is far above float64 rounding (~1e-13 for these sums) and far below
 #: any radius difference the suite reports.
 VERIFY_NUDGE = 1e-9
-
-
-def _rounding_factor(m: int, dtype: torch.dtype) -> float:
-    """Relative rounding bound for the float sums of m + 1 products below: 8 (m + 1) eps.
-
-    A recursive sum of n terms errs by at most (n - 1) eps sum |terms| (Higham, Accuracy and Stability of
-    Numerical Algorithms, section 4.2); each product adds eps; the factor 8 covers the few extra operations.
-    """
-    return 8.0 * (m + 1) * torch.finfo(dtype).eps
 
 
 @dataclass
@@ -52,20 +49,13 @@ class AttackResult:
     delta: torch.Tensor  # (R, p, d) the perturbation; zeros where the attack failed
     norm: torch.Tensor  # (R, p) ||delta||; inf where the attack failed
     success: torch.Tensor  # (R, p) bool, verified by a forward pass (see VERIFY_NUDGE)
-    iterations: torch.Tensor  # (R, p) int64 DeepFool steps taken (each followed by an exact line search)
+    iterations: torch.Tensor  # (R, p) int64 steps taken (DeepFool: each followed by an exact line search)
+    method: torch.Tensor | None = None  # (R, p) int64 index into numerics.minimal_flip.METHODS (best-of only)
+    polished: torch.Tensor | None = None  # (R, p) bool: the region-QP polish shortened it (best-of only)
 
 
 class SandwichViolation(AssertionError):
     """A certified lower bound exceeded an attack's radius: a bug in one of the two, never a statistic."""
-
-
-def _first_true(cond: torch.Tensor) -> torch.Tensor:
-    """Index of the first True along the last axis; cond.shape[-1] where there is none."""
-    return (cond.to(torch.int64).cumsum(-1) == 0).sum(-1)
-
-
-def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    return x.gather(-1, index.unsqueeze(-1)).squeeze(-1)
 
 
 def _verify(net: Network, X0: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
@@ -76,11 +66,9 @@ def _verify(net: Network, X0: torch.Tensor, delta: torch.Tensor) -> torch.Tensor
 def flip_along(net: Network, X0: torch.Tensor, V: torch.Tensor) -> FlipResult:
     """Exact first sign change of f(t) = N(x0 + t v), t > 0, by walking the sorted activation breakpoints.
 
-    On segment j between consecutive breakpoints f(t) = C_j + S_j t, where the active neurons give
-    C_j = sum u_i h_i and S_j = sum u_i a_i. A neuron crossing at t_i changes both by the same rule whether
-    it switches on or off: S += u_i |a_i|, C += sign(a_i) u_i h_i. The flip is the root -C_j/S_j of the first
-    segment that ends strictly on the other side of zero, so stretches where f is exactly 0 (every
-    neuron off) are not mistaken for flips. "Strictly" means beyond the rounding bound of `_rounding_factor`.
+    f(t) = sum_i u_i relu(h_i + t a_i) with a_i = <w_i, v>; `numerics.breakpoints.first_crossing` walks its
+    linear segments and returns the root of the first one that ends strictly (beyond rounding) on the other
+    side of zero, so stretches where f is exactly 0 (every neuron off) are not mistaken for flips.
 
     Args:
         net: R networks.
@@ -95,55 +83,19 @@ def flip_along(net: Network, X0: torch.Tensor, V: torch.Tensor) -> FlipResult:
         raise ValueError(f"V of shape {tuple(V.shape)} must match the points {tuple(X0.shape)}")
     h = preactivations(net, X0)  # (R, p, m)
     a = torch.bmm(V, net.W.transpose(1, 2))  # (R, p, m) slopes <w_i, v>
-    u = net.u.unsqueeze(1)  # (R, 1, m)
-    inf = torch.tensor(float("inf"), dtype=h.dtype, device=h.device)
-
-    # Neurons active just after t = 0 (h = 0 with a > 0 switches on immediately, without a breakpoint).
-    active0 = (h > 0) | ((h == 0) & (a > 0))
-    crosses = ((h > 0) & (a < 0)) | ((h < 0) & (a > 0))
-    tb = torch.where(crosses, -h / a, inf)
-    C0 = (u * torch.relu(h)).sum(-1)  # f(0)
-    S0 = torch.where(active0, u * a, torch.zeros_like(a)).sum(-1)  # f'(0+)
-    dS = torch.where(crosses, u * a.abs(), torch.zeros_like(a))
-    dC = torch.where(crosses, torch.sign(a) * u * h, torch.zeros_like(a))
-
-    tb, order = tb.sort(-1)
-    zero = torch.zeros_like(C0).unsqueeze(-1)
-    C = torch.cat([zero, dC.gather(-1, order).cumsum(-1)], -1) + C0.unsqueeze(-1)  # (R, p, m + 1)
-    S = torch.cat([zero, dS.gather(-1, order).cumsum(-1)], -1) + S0.unsqueeze(-1)
-    start = torch.cat([zero, tb], -1)  # segment j runs over [start_j, end_j]
-    end = torch.cat([tb, inf.expand_as(zero)], -1)
-
-    sigma = torch.sign(C0).unsqueeze(-1)
-    rho = _rounding_factor(net.width, h.dtype)
-    A = (u.abs() * h.abs()).sum(-1, keepdim=True)  # bounds |C_j| sums
-    B = (u.abs() * a.abs()).sum(-1, keepdim=True)  # bounds |S_j| sums
-    finite_end = torch.isfinite(end)
-    end_value = C + S * torch.where(finite_end, end, torch.zeros_like(end))
-    ends_beyond = sigma * end_value < -rho * (A + torch.where(finite_end, end, zero) * B)
-    # The unbounded last segment changes sign iff its slope points across zero.
-    tail_crosses = torch.isfinite(start) & (sigma * S < -rho * B)
-    cond = torch.where(finite_end, ends_beyond, tail_crosses)
-
-    j = _first_true(cond).clamp(max=h.shape[-1])
-    found = cond.any(-1) & (C0 != 0)
-    Cj, Sj, start_j, end_j = (_gather(x, j) for x in (C, S, start, end))
-    root = torch.where(Sj != 0, -Cj / torch.where(Sj != 0, Sj, torch.ones_like(Sj)), start_j)
-    # Rounding can put the root a hair outside its segment; the segment is where f crosses.
-    t = torch.minimum(torch.maximum(root, start_j), end_j)
-    t = torch.where(found, t, inf.expand_as(t))
-    t = torch.where(C0 == 0, torch.zeros_like(t), t)
-
+    crossing = first_crossing(h, a, net.u)
+    t = crossing.t
     finite = torch.isfinite(t)
     delta = torch.where(finite.unsqueeze(-1), t.unsqueeze(-1) * V, torch.zeros_like(V))
-    norm = torch.where(finite, delta.norm(dim=-1), inf.expand_as(t))
+    norm = torch.where(finite, delta.norm(dim=-1), torch.full_like(t, float("inf")))
     success = finite & _verify(net, X0, delta)
 
+    C0, S0 = crossing.f0, crossing.slope0
     initial_slope = S0.abs()
     t_star = torch.where(
-        initial_slope > 0, C0.abs() / torch.where(initial_slope > 0, initial_slope, 1.0), inf
+        initial_slope > 0, C0.abs() / torch.where(initial_slope > 0, initial_slope, 1.0), float("inf")
     )
-    certified = (torch.sign(C0) * S0 < 0) & (t_star < tb[..., 0])
+    certified = (torch.sign(C0) * S0 < 0) & (t_star < crossing.first_breakpoint)
     return FlipResult(t, delta, norm, success, certified, t_star)
 
 
@@ -201,7 +153,7 @@ def minimal_l2_attack(
     validate(max_iter=max_iter, overshoot=overshoot)
     X0 = batch_points(net, X0)
     sigma = torch.sign(forward(net, X0))
-    rho = _rounding_factor(net.width, X0.dtype)
+    rho = rounding_factor(net.width, X0.dtype)
     r = torch.zeros_like(X0)
     done = sigma == 0
     iterations = torch.zeros(sigma.shape, dtype=torch.int64, device=X0.device)
@@ -243,7 +195,7 @@ def check_sandwich(
     """Raise SandwichViolation unless certified <= attack_norm (1 + rtol) + atol everywhere (R6).
 
     Both sides are exact in real arithmetic; in float64 each carries a relative error of about
-    (m + 1) eps times the conditioning sum_i |u_i h_i| / |N(x0)| (see `_rounding_factor`). The default
+    (m + 1) eps times the conditioning sum_i |u_i h_i| / |N(x0)| (`numerics.breakpoints.rounding_factor`). The default
     rtol = 1e-9 covers m (sum_i |u_i h_i| / |N(x0)|) up to ~5e5; a genuine bug (a wrong L, a flip past
     the true zero) is off by far more. NaN on either side is a violation.
 

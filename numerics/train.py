@@ -328,6 +328,8 @@ def _check_data(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainCo
             f"X ({X.dtype}, {X.device}) and y ({y.dtype}, {y.device}) are invalid: expected the networks' "
             f"{net0.W.dtype} on {net0.W.device}"
         )
+    if not bool(torch.isfinite(X).all()):
+        raise ParameterError("X is invalid: expected finite training points (it holds NaN or infinity)")
     if not bool(((y == 1) | (y == -1)).all()):
         raise ParameterError("y is invalid: expected labels in {-1, +1}")
     validate(n=X.shape[1])

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from tests.cuda_simulation import CUDA, DeviceMisuse, simulated_cuda
-from verify.registry import all_checks
-from verify.runner import run_checks
+from verify.claim import all_claims
+from verify.harness import run_claims
 
 
 def test_tensors_placed_on_cuda_say_so_and_compute_as_on_the_cpu():
@@ -42,9 +42,9 @@ def test_what_cuda_refuses_raises(misuse):
 
 
 @pytest.mark.slow
-def test_every_quick_check_runs_on_simulated_cuda(tmp_path):
+def test_every_quick_claim_runs_on_simulated_cuda(tmp_path):
     with simulated_cuda():
-        records = run_checks(all_checks(), profile="quick", seed=0, device="cuda", false_fail_rate=1e-3,
-                             out=tmp_path / "reports", jobs=1)  # fmt: skip
-    failed = {r.check.id: r.error or r.verdict for r in records if r.verdict != "pass"}
+        records = run_claims(all_claims(), profile="quick", seed=0, device="cuda", family_rate=1e-3,
+                             figures_dir=tmp_path / "figures", echo=False)  # fmt: skip
+    failed = {r.claim.id: r.error or r.verdict for r in records if r.verdict != "pass"}
     assert not failed, failed

@@ -130,7 +130,8 @@ def bounds_at(
     flow = _decay_mode(eta_, lam_, steps, time_)
     values: dict[str, Any] = {
         **sizes,
-        "s_w": hidden * scale,
+        "s_w": hidden,
+        "beta": scale,
         "s_u": output,
         "S": _exact_output_mass(sizes["m"], sizes["k"], output),
         "lam": lam_ if lam_ is not None else 0,
@@ -157,6 +158,20 @@ def bounds_at(
             else:  # no orthogonal gradient (k = 0 or c_T = 0): nothing orthogonal moves the output
                 out[key] = mpmath.mpf(0) if output_ == 0 else mpmath.inf
     return out
+
+
+def outside_hypotheses(eta: Any = None, lam: Any = None) -> list[str]:
+    """The hypotheses a point violates, one sentence each: GD with weight decay needs 0 <= eta*lam < 2,
+    so that |c_T| = |1 - eta*lam|^T <= 1 (R8); beyond it the "decay factor" grows with T."""
+    if eta is None or lam is None:
+        return []
+    product = to_exact(eta, "eta") * to_exact(lam, "lam")
+    if product < 2:
+        return []
+    return [
+        f"eta*lam = {product} is outside R8's hypothesis 0 <= eta*lam < 2: |1 - eta*lam| >= 1, so c_T does not "
+        "decay and GD with this weight decay diverges; the values are the formulas at face value"
+    ]
 
 
 def _decay_mode(eta: Exact | None, lam: Exact | None, steps: int | None, flow_time: Exact | None) -> bool:

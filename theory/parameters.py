@@ -97,6 +97,7 @@ PARAMETERS: dict[str, Range] = {
     "output_value": Range("real"),
     "threads": Range("int", 1, 1024, meaning="CPU threads for torch"),
     "jobs": Range("int", 1, 1024, meaning="worker processes running checks"),
+    "seeds": Range("int", 1, 100000, meaning="master seeds of a calibration"),
     # theory: symbols of theory/symbols.py and the arguments of theory/bounds.py
     "x": Range("real", 0, low_open=True, meaning="Laurent-Massart tail parameter"),
     "Q": Range("real", 0, meaning="value of a chi-square variable"),

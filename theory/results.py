@@ -37,7 +37,7 @@ from theory.decay import C_T, MOMENTUM_RECURRENCE, flow_decay_factor, momentum_d
 from theory.numeric import evaluate_array
 from theory.parameters import validate
 from theory.precision import evaluate, to_exact
-from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol, z_norm_sq, x
+from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol, z_norm_sq
 
 DERIVATIONS = "docs/derivations.md"
 

@@ -3,7 +3,8 @@
 Prints the values of theory.bounds.bounds_at (R1-R6 of Melamed, Yehudai & Vardi, NeurIPS 2023, as derived
 in docs/derivations.md) as a table or as one JSON object of decimal strings. Inputs are read exactly
 ("0.1" is 1/10) and evaluated with mpmath, so tails far below float64 (4.35e-422 at ell = 10^4) print in
-full. An invalid point prints one line `error: ...` on stderr and exits with status 2.
+full. A point outside a result's hypotheses (eta*lam >= 2) is printed with a one-line warning on stderr
+per violated hypothesis. An invalid point prints one line `error: ...` on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import mpmath
 from tabulate import tabulate
 
-from theory.bounds import bounds_at, describe
+from theory.bounds import bounds_at, describe, outside_hypotheses
 from theory.parameters import ParameterError
 
 FORMATS = ("table", "json")
@@ -79,6 +80,8 @@ def main(args: argparse.Namespace) -> int:
             output_value=args.output_value,
             digits=args.digits,
         )
+        for warning in outside_hypotheses(args.eta, args.lam):
+            print(f"warning: {warning}", file=sys.stderr)
         print(format_bounds(values, args.format, int(args.digits)))
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)

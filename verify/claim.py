@@ -31,6 +31,7 @@ CHECK_MODULES = (
     "verify.checks.r4_lower_bound",
     "verify.checks.r5_flip",
     "verify.checks.r6_sandwich",
+    "verify.checks.r6_exact",
     "verify.checks.r7_small_init",
     "verify.checks.r8_weight_decay",
     "verify.checks.r9_figure2",
@@ -88,6 +89,21 @@ def _plain(cell: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """A realistic wrong prediction the claim must catch, the test that catches it, and that test's power
+    (the chance it fails the claim were the wrong prediction the theory) at the sample `n` and rate used."""
+
+    target: str
+    test: str
+    n: int
+    alpha: float
+    power: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "test": self.test, "n": self.n, "alpha": self.alpha, "power": self.power}
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a rule decided: its verdicts, and the values the report shows beside them.
 
@@ -102,6 +118,7 @@ class Outcome:
     figures: tuple[str, ...] = ()
     reported: tuple[Verdict, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    detections: tuple[Detection, ...] = ()  # the power by design (verify.design), shown in the report
 
     def __post_init__(self) -> None:
         if not self.verdicts:
@@ -113,6 +130,16 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return all(v.passed for v in self.verdicts)
+
+    @property
+    def all_tables(self) -> tuple[Table, ...]:
+        """The rule's tables, then its detection targets as one more table (what the report prints)."""
+        if not self.detections:
+            return self.tables
+        rows = [(d.target, d.test, d.n, d.alpha, d.power) for d in self.detections]
+        targets = table("Detection targets: power against realistic wrong predictions", [
+            "wrong prediction", "caught by", ("n", "d"), ("per-test rate", ".2g"), ("power", ".3f")], rows)
+        return (*self.tables, targets)
 
     @property
     def decisive(self) -> Verdict:
@@ -248,7 +275,7 @@ def check_rate(family_rate: float) -> float:
     return family_rate / max(n, 1)
 
 
-def test_rate(c: Claim, profile: str, family_rate: float) -> float | None:
+def per_test_rate(c: Claim, profile: str, family_rate: float) -> float | None:
     """The rate each statistical test of `c` runs at: its claim's share, split over its declared tests."""
     tests = c.tests(profile)
     if tests == 0:

@@ -1,4 +1,4 @@
-"""Command line of offsub: `python -m verify {all,run,list,bounds,bench}`.
+"""Command line of offsub: `python -m verify {all,run,list,bounds,bench,sweep,at,calibrate}`.
 
 Exit status: 0 every claim passes, 1 a claim fails, 2 usage, configuration or output error, 3 internal
 error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -10,7 +10,6 @@ import argparse
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import NoReturn
 
 from tabulate import tabulate
@@ -27,6 +26,9 @@ examples:
   python -m verify all --executor dask       # the experiments on a Dask LocalCluster
   python -m verify bounds --d 1000 --ell 900 --m 512 --k 256 --digits 40
   python -m verify bench --format json       # trainer speed against a naive baseline
+  python -m verify sweep examples/noise.toml # a grid of cells: tables and phase diagrams (docs/sweeps.md)
+  python -m verify at --d 200 --ell 150 --m 64   # one cell: measured beside the bounds, each claim's verdict
+  python -m verify calibrate --seeds 50 R3 R4    # the observed false-fail rate over 50 seeds
 
 exit status: 0 all claims pass, 1 a claim fails, 2 usage or output error, 3 internal error,
 130 interrupted, 143 terminated
@@ -102,7 +104,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from bench import command as bench_command
-    from verify import bounds_command
+    from verify import at_command, bounds_command, calibrate_command
+    from verify.sweep import command as sweep_command
 
     parser = _Parser(
         prog="python -m verify",
@@ -123,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     bounds_command.configure(p_bounds)
     p_bench = sub.add_parser("bench", help="time the batched trainer against a naive baseline and peak")
     bench_command.configure(p_bench)
+    p_sweep = sub.add_parser("sweep", help="measure the claims over a grid of settings (a TOML spec)")
+    sweep_command.configure(p_sweep)
+    p_at = sub.add_parser("at", help="measure one setting beside `bounds`, with each claim's verdict")
+    at_command.configure(p_at)
+    p_cal = sub.add_parser("calibrate", help="re-run the statistical claims over many seeds: observed false-fail rates")
+    calibrate_command.configure(p_cal)
     return parser
 
 
@@ -213,9 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return _list()
         from bench import command as bench_command
-        from verify import bounds_command
+        from verify import at_command, bounds_command, calibrate_command
+        from verify.sweep import command as sweep_command
 
-        module = {"bounds": bounds_command, "bench": bench_command}[args.command]
+        commands = {"bounds": bounds_command, "bench": bench_command, "sweep": sweep_command, "at": at_command, "calibrate": calibrate_command}
+        module = commands[args.command]
         return module.main(args)
     except UnknownClaim as exc:
         print(f"{parser.prog}: error: unknown claim id {exc.args[0]!r} (see python -m verify list)", file=sys.stderr)

@@ -89,6 +89,12 @@ class LocalExecutor:
 
     def __init__(self, jobs: int, threads: int = 1) -> None:
         self.jobs = jobs
+        # After a SIGKILL of this process, multiprocessing's resource tracker (which outlives it by design)
+        # unlinks the pool's semaphores and warns that it did; the cleanup is its job, the warning is noise
+        # on the user's terminal. The flag reaches the tracker's interpreter through sys.warnoptions.
+        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+        if quiet not in sys.warnoptions:
+            sys.warnoptions.append(quiet)
         self._pool = ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context("spawn"),

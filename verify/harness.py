@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from verify import experiments
-from verify.claim import Claim, Outcome, RuleContext, check_rate, test_rate
+from verify.claim import Claim, Outcome, RuleContext, check_rate, per_test_rate
 from verify.executors import InlineExecutor
 
 
@@ -89,7 +89,7 @@ def decide(
     progress: Callable[..., Any] = lambda it, **kw: it,
 ) -> tuple[Outcome, float | None]:
     """Run `c`'s rule on its measurements (label -> measurement) and check its declared tests."""
-    rate = test_rate(c, profile, family_rate)
+    rate = per_test_rate(c, profile, family_rate)
     ctx = RuleContext(profile, rate, figures_dir, progress, reference_alpha=check_rate(family_rate))
     outcome = c.rule(ctx, measurements)
     statistical = [v for v in outcome.verdicts if v.statistical]
@@ -132,7 +132,7 @@ def run_claims(
         needed = work.needs[c.id]
         share = sum(seconds.get(r, 0.0) / len(work.users[r]) for r in needed.values())
         errors = [failed[r] for r in needed.values() if r in failed]
-        rate = test_rate(c, profile, family_rate)
+        rate = per_test_rate(c, profile, family_rate)
         start = time.perf_counter()
         if errors:
             record = Record(c, None, "error", shares[c.id], rate, 0.0, share, "an experiment failed:\n" + errors[0])

@@ -132,7 +132,7 @@ def markdown(records: list[Record], manifest: dict) -> str:
         lines.append("")
         if o.method:
             lines += [o.method, ""]
-        for t in o.tables:
+        for t in o.all_tables:
             lines += [_table_md(t), ""]
         for f in o.figures:
             lines += [f"![{f}](figures/{f})", ""]
@@ -181,7 +181,7 @@ def latex(records: list[Record], manifest: dict) -> str:
         _table_tex("Summary of claims", SUMMARY_HEADERS, summary_rows(records)),
     ]
     for r in records:
-        for t in r.outcome.tables if r.outcome else ():
+        for t in r.outcome.all_tables if r.outcome else ():
             parts.append(_table_tex(f"{r.claim.id}: {t.title}", [c.name for c in t.columns], _rows(t)))
     return "\n".join(parts)
 
@@ -220,6 +220,7 @@ def to_json(records: list[Record], manifest: dict) -> dict:
                 "method": o.method if o else None,
                 "verdicts": [v.as_dict() for v in o.verdicts] if o else [],
                 "reported": [v.as_dict() for v in o.reported] if o else [],
+                "detections": [d.as_dict() for d in o.detections] if o else [],
                 "decisive": o.decisive.rule.as_dict() if o else None,
                 "tables": [
                     {
@@ -227,7 +228,7 @@ def to_json(records: list[Record], manifest: dict) -> dict:
                         "columns": [{"name": c.name, "format": c.format} for c in t.columns],
                         "rows": [[_jsonable(v) for v in row] for row in t.rows],
                     }
-                    for t in (o.tables if o else ())
+                    for t in (o.all_tables if o else ())
                 ],
                 "figures": [f"figures/{f}" for f in (o.figures if o else ())],
                 "details": _deep_jsonable(dict(o.details)) if o else {},

@@ -23,12 +23,12 @@ def _anchors(markdown: str) -> set[str]:
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
-def test_registry_holds_r1_to_r8_with_uniform_fields():
-    assert list(RESULTS) == [f"R{i}" for i in range(1, 9)]
+def test_registry_holds_r1_to_r8_and_the_two_derived_laws_with_uniform_fields():
+    assert list(RESULTS) == [f"R{i}" for i in range(1, 9)] + ["R1a", "R3d"]
     for key, result in RESULTS.items():
         assert result.id == key and get(key) is result
         assert re.fullmatch(r"[a-z][a-z0-9_]*", result.name)
-        assert result.paper_claim in (1, 2, 3)
+        assert result.paper_claim in ((0,) if key in ("R1a", "R3d") else (1, 2, 3))
         assert result.statement.endswith(".") and result.hypotheses and result.expressions
 
 
@@ -68,6 +68,8 @@ def test_predict_evaluates_only_expressions_whose_symbols_are_given():
         "failure_probability_chernoff",
         "failure_probability_exact",
         "success_probability_exact",
+        "tail_parameter",
+        "event_threshold",
     }
     pred = get("R4").predict({"ell": 100, "x": "6.25"}, digits=10)
     assert pred["lower_tail_threshold"] == 50
@@ -83,7 +85,7 @@ def test_predict_names_unknown_expressions_and_division_by_zero():
 def test_r4_standard_bound_is_the_general_bound_at_standard_initialization():
     point = {"d": 1000, "ell": 900, "m": 512, "k": 256}
     general = get("R4").predict(
-        {**point, "s_w": 1, "S": "0.5", "eta": 1, "lam": 0, "T": 0}, names=["orth_grad_lower_bound"]
+        {**point, "s_w": 1, "beta": 1, "S": "0.5", "eta": 1, "lam": 0, "T": 0}, names=["orth_grad_lower_bound"]
     )["orth_grad_lower_bound"]
     standard = get("R4").predict(point, names=["orth_grad_lower_bound_standard"])
     assert general == standard["orth_grad_lower_bound_standard"]
@@ -92,7 +94,7 @@ def test_r4_standard_bound_is_the_general_bound_at_standard_initialization():
 
 
 def test_r5_bound_is_output_over_r4_bound():
-    values = {"d": 50, "ell": 30, "s_w": "0.5", "S": "0.3", "eta": "0.1", "lam": "0.2", "T": 7, "N0": "-0.8"}
+    values = {"d": 50, "ell": 30, "s_w": "0.5", "beta": 1, "S": "0.3", "eta": "0.1", "lam": "0.2", "T": 7, "N0": "-0.8"}
     bound = get("R4").predict(values, names=["orth_grad_lower_bound"])["orth_grad_lower_bound"]
     flip = get("R5").predict(values, names=["flip_distance_bound"])["flip_distance_bound"]
     with mpmath.workdps(30):
@@ -101,7 +103,7 @@ def test_r5_bound_is_output_over_r4_bound():
 
 def test_decay_factor_may_be_negative_but_bounds_use_its_magnitude():
     # eta*lam = 1.5: c_T = (-0.5)^3 < 0, yet ||g|| bounds must be positive.
-    values = {"d": 10, "ell": 4, "s_w": 1, "S": 1, "eta": "1.5", "lam": 1, "T": 3}
+    values = {"d": 10, "ell": 4, "s_w": 1, "beta": 1, "S": 1, "eta": "1.5", "lam": 1, "T": 3}
     assert get("R1").predict(values, names=["decay_gd"])["decay_gd"] == -0.125
     assert get("R4").predict(values, names=["orth_grad_lower_bound"])["orth_grad_lower_bound"] > 0
 
@@ -150,8 +152,35 @@ def test_r8_limit_and_stationary_point():
 def test_flow_expression_replaces_the_gd_factor():
     gd = get("R4").expressions["orth_grad_lower_bound"]
     flow = get("R4").flow_expression("orth_grad_lower_bound")
-    values = {"d": 20, "ell": 5, "s_w": 1, "S": 1, "lam": "0.1", "t": 3}
+    values = {"d": 20, "ell": 5, "s_w": 1, "beta": 1, "S": 1, "lam": "0.1", "t": 3}
     flow_value = results.evaluate(flow, values, 30)
     gd_without_decay = results.evaluate(gd, {**values, "lam": 0, "eta": 1, "T": 0}, 30)
     with mpmath.workdps(30):
         assert abs(flow_value - gd_without_decay * mpmath.exp(mpmath.mpf("-0.3"))) < mpmath.mpf(10) ** -28
+
+
+def test_array_evaluation_agrees_with_high_precision_at_every_point():
+    # The float path (lambdified with regularized gammas) and the mpmath path give the same values, also
+    # where a plain lambdify of Gamma(ell/2) would overflow (ell = 2000).
+    import numpy as np
+
+    values = {"d": 3000, "ell": np.array([3, 40, 2000]), "s_w": 1, "s_u": 1, "beta": 0.5, "m": 64, "eta": 0.1, "lam": 0.01, "T": 7}
+    arrays = get("R6").array("expected_lipschitz", values)
+    for i, ell_value in enumerate(values["ell"]):
+        point = {**values, "ell": int(ell_value), "beta": "0.5", "eta": "0.1", "lam": "0.01"}
+        exact = float(get("R6").predict(point, names=["expected_lipschitz"])["expected_lipschitz"])
+        assert arrays[i] == pytest.approx(exact, rel=1e-12)
+    cdf = get("R3").array("chi_square_cdf", {"ell": 2000, "Q": np.array([1900.0, 2100.0])})
+    assert np.all(np.isfinite(cdf)) and 0 < cdf[0] < 0.5 < cdf[1] < 1
+
+
+def test_replaced_swaps_expressions_and_restores_the_registry():
+    before = dict(results.RESULTS)
+    with results.replaced("R3", degrees_of_freedom=ell + 1):
+        assert results.chi_square_law("R3", {"ell": 25}).ell == 26
+        with pytest.raises(KeyError, match="R3 has no expression 'nope'"), results.replaced("R3", nope=ell):
+            pass
+    assert results.RESULTS == before and results.chi_square_law("R3", {"ell": 25}).ell == 25
+    with results.replaced(transform=lambda e: e * 2):
+        assert get("R1").expressions["decay_gd"] == 2 * before["R1"].expressions["decay_gd"]
+    assert results.RESULTS == before

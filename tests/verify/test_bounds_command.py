@@ -101,3 +101,11 @@ def test_registered_as_a_sub_command_of_verify():
     args = parser.parse_args(POINT)
     assert (args.format, args.digits, args.init_scale) == ("table", "30", "1")
     assert bounds_command.FORMATS == ("table", "json")
+
+
+def test_a_point_outside_the_decay_hypothesis_is_flagged(capsys):
+    code, out, err = run([*POINT, "--eta", "1", "--lam", "2.5", "--steps", "10"], capsys)
+    assert code == 0 and out
+    assert err.count("\n") == 1 and err.startswith("warning: eta*lam = 5/2 is outside R8's hypothesis")
+    code, out, err = run([*POINT, "--eta", "1", "--lam", "1.5", "--steps", "10"], capsys)
+    assert code == 0 and err == ""

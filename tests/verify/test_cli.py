@@ -1,4 +1,4 @@
-"""The command line: help, list, and one-line usage errors with exit status 2."""
+"""The command line: help, list, and one-line usage errors with exit status 2 before anything runs."""
 
 import subprocess
 import sys
@@ -8,10 +8,8 @@ import pytest
 from verify.cli import main
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300
-    )
+def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def test_help_lists_subcommands():
@@ -21,7 +19,7 @@ def test_help_lists_subcommands():
         assert name in out.stdout
 
 
-def test_list_shows_every_check(capsys):
+def test_list_shows_every_claim(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "R1.invariance" in out and "R3" in out
@@ -38,7 +36,9 @@ def test_list_shows_every_check(capsys):
         ["all", "--device", "cudax"],
         ["all", "--device", "cuda:99"],  # no such GPU, here or anywhere this runs
         ["all", "--jobs", "0"],
+        ["all", "--seed", "-1"],
         ["run", "R1", "--threads", "-1"],
+        ["run", "R1", "--scheduler", "tcp://localhost:1"],  # a scheduler needs --executor dask
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, tmp_path):
@@ -47,3 +47,4 @@ def test_usage_errors_exit_2_with_one_line(argv, tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "error" in out.stderr
     assert not (tmp_path / "r").exists()
+    assert list(tmp_path.iterdir()) == []  # no staging folder left behind either

@@ -186,9 +186,9 @@ def test_binomial_reported_numbers_are_exact():
     assert result.p_value == pytest.approx(stats.binom.sf(failures - 1, n, p0), rel=1e-12)
     c = result.critical_count
     assert stats.binom.sf(c - 1, n, p0) < 0.01 <= stats.binom.sf(c - 2, n, p0)
-    # detectable_rate: the rejection probability P(Binom(n, p) >= c) crosses 1/2 exactly there
-    assert stats.binom.sf(c - 1, n, result.detectable_rate) == pytest.approx(0.5, abs=1e-9)
-    assert stats.binom.sf(c - 1, n, 0.99 * result.detectable_rate) < 0.5
+    # detectable_rate: the rejection probability P(Binom(n, p) >= c) crosses the stated power exactly there
+    assert stats.binom.sf(c - 1, n, result.detectable_rate) == pytest.approx(S.DETECTION_POWER, abs=1e-9)
+    assert stats.binom.sf(c - 1, n, 0.99 * result.detectable_rate) < S.DETECTION_POWER
     # one-sided Clopper-Pearson: P(Binom(n, upper) <= failures) = alpha
     assert stats.binom.cdf(failures, n, result.upper_confidence_limit) == pytest.approx(0.01, rel=1e-9)
 
@@ -238,7 +238,8 @@ def test_slope_replicates_equal_repeated_x():
     assert nested.n == 50 and nested.distinct_x == 10 and nested.df == 48
     slope, _ = np.polyfit(np.log(np.repeat(x, 5)), np.log(y.ravel()), 1)
     assert nested.slope == pytest.approx(slope, rel=1e-12)
-    assert nested.ci_high - nested.slope == pytest.approx(nested.detectable, rel=1e-12)
+    z = stats.norm.ppf(S.DETECTION_POWER)
+    assert nested.ci_high - nested.slope + z * nested.stderr == pytest.approx(nested.detectable, rel=1e-12)
 
 
 def test_slope_on_linear_scale():
@@ -339,14 +340,15 @@ def test_chi_square_mean_passes_on_the_right_ell_and_fails_on_a_wrong_one():
     assert right.p_value == pytest.approx(expected_p, rel=1e-9)
 
 
-def test_chi_square_mean_detectable_has_power_one_half():
+def test_chi_square_mean_detectable_has_the_stated_power():
     result = S.mean_test_chi_square(_chi2_sample(10, n=50), 10, alpha=0.01)
     total_law = stats.chi2(500)
     high, low = 50 * result.acceptance_high, 50 * result.acceptance_low
     up = total_law.sf(high / (1 + result.detectable))  # P(c chi2 > high), c = 1 + detectable
     down = total_law.cdf(low / (1 - result.detectable))
-    # detectable is the worse of the two sides: power exactly 1/2 there, at least 1/2 on the other
-    assert min(up, down) == pytest.approx(0.5, abs=1e-9) and max(up, down) >= 0.5
+    # detectable is the worse of the two sides: the stated power exactly there, at least that on the other
+    power = S.DETECTION_POWER
+    assert min(up, down) == pytest.approx(power, abs=1e-9) and max(up, down) >= power
 
 
 def test_chi_square_mean_false_alarm_rate_matches_alpha():

@@ -13,6 +13,11 @@ from verify import figures
 from verify.checks.figure_settings import FIGURE2, FIGURE3, capped, medians, representative, setting_title
 from verify.experiments.population import PopulationMeasurement
 
+
+def _nets(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
+    assert pop.networks is not None, "the figures need the trained networks (measure 'networks')"
+    return pop.networks
+
 # Colours of the paper's figures: red for label +1, blue for label -1.
 _LABEL_COLOURS = {1.0: "#d62728", -1.0: "#1f3fbf"}
 _REGION_COLOURS = mcolors.ListedColormap(["#dbe4f7", "#f7dcdc"])  # N < 0, N > 0
@@ -40,7 +45,7 @@ def _boundary_panel(ax, pop, r: int, grid, axes_of: tuple[int, int], fixed: dict
     """Sign regions and N = 0 of one network on a 2-D slice, the points of the slice, and their nearest
     orthogonal flips (a segment from x0 to x0 + side r_perp n)."""
     A, B = grid
-    X, y = pop.networks["X"][r], pop.networks["y"][r]
+    X, y = _nets(pop)["X"][r], _nets(pop)["y"][r]
     pts = np.zeros((A.size, X.shape[-1]))
     pts[:, axes_of[0]], pts[:, axes_of[1]] = A.ravel(), B.ravel()
     for axis, value in fixed.items():
@@ -91,7 +96,7 @@ def figure2_picture(ctx, pops: dict[str, PopulationMeasurement]) -> str:
     for j, (key, pop) in enumerate(pops.items()):
         r = representative(pop)
         ax = axes[0, j]
-        _boundary_panel(ax, pop, r, grid, (0, 1), {}, np.arange(pop.networks["X"].shape[1]), normal)
+        _boundary_panel(ax, pop, r, grid, (0, 1), {}, np.arange(_nets(pop)["X"].shape[1]), normal)
         ax.plot([-1.5, 1.5], [-1.5, 1.5], ls="--", color="gray", lw=0.7)  # the data line P
         ax.set_aspect("equal")
         ax.set_title(_panel_title("abc"[j], FIGURE2, key, pop, r), fontsize=8)
@@ -125,7 +130,7 @@ def figure3_picture(ctx, pops: dict[str, PopulationMeasurement], height: float) 
         axes[0, j].remove()
         ax3 = fig.add_subplot(gs[0, j], projection="3d")
         _stacked_contours(ax3, network(pop, r), sheet_side, levels)
-        X, y = pop.networks["X"][r], pop.networks["y"][r]
+        X, y = _nets(pop)["X"][r], _nets(pop)["y"][r]
         for label, colour in _LABEL_COLOURS.items():
             sel = y == label
             ax3.scatter(*X[sel].T, c=colour, s=14, depthshade=False)

@@ -24,10 +24,10 @@ import torch
 from numerics.attacks import check_sandwich
 from theory.parameters import validate
 from theory.results import get
+from verify.checks.r6_sandwich import SANDWICH_RTOL
+from verify.claim import Outcome, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
-from verify.claim import Outcome, table
-from verify.checks.r6_sandwich import SANDWICH_RTOL
 from verify.statistics import OrderingResult, mann_whitney_greater
 from verify.tolerance import Threshold, threshold
 
@@ -113,6 +113,7 @@ def setting_title(figure: FigureSpec, key: str) -> str:
 def medians(pop: PopulationMeasurement) -> np.ndarray:
     """Per network, the median of r_perp over its training points (points of one network are dependent,
     networks are not): (R_ok,), inf where most points have no orthogonal flip."""
+    assert pop.normal is not None, "the figure settings measure the normal radii"
     return np.median(pop.normal.radius[~pop.diverged], axis=1)
 
 
@@ -163,10 +164,13 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
         reached = sum(s == "converged" for s in pop.status)
         train_rows.append((key, pop.spec.beta, pop.spec.weight_decay, pop.spec.lr, len(steps), reached, int(np.median(steps)), int(steps.min()), int(steps.max()), float(np.median(pop.final_margin)), pop.train_accuracy.mean()))
         normal = pop.normal
+        assert normal is not None, "the figure settings measure the normal radii"
         finite = np.isfinite(normal.radius[ok])
         tightest = float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
         radius_rows.append((key, float(np.median(normal.radius[ok])), float(np.median(medians(pop))), float(np.median(normal.certified[ok])), float(np.median(normal.gradient_flip[ok])), float(np.median(normal.deepfool[ok])), 1 - finite.mean(), tightest))
-    n = next(iter(pops.values())).normal.radius.shape[1]
+    first = next(iter(pops.values())).normal
+    assert first is not None
+    n = first.radius.shape[1]
     return Outcome(
         verdicts=(*tests.values(), sandwich),
         prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and r_perp(weight decay) "
@@ -209,6 +213,7 @@ def sandwich_verdict(pops: dict[str, PopulationMeasurement]) -> Threshold:
     worst, points = 0.0, 0
     for pop in pops.values():
         r = pop.normal
+        assert r is not None, "the figure settings measure the normal radii"
         radius = torch.from_numpy(r.radius)
         for low, high in ((torch.from_numpy(r.certified), radius), (radius, torch.from_numpy(r.gradient_flip)), (radius, torch.from_numpy(r.deepfool))):
             worst = max(worst, check_sandwich(low, high, rtol=SANDWICH_RTOL))

@@ -10,6 +10,7 @@ Adam is the labelled negative control: it breaks the invariance for a rotated P 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -18,11 +19,12 @@ from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import population_decay
+from verify.statistics import Verdict
 from verify.tolerance import compare, invariance_budget, threshold
 
 SECTION = "R1: orthogonal invariance of training"
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=16, d=40, ell=25, m=32, n=30, steps=200),
     "standard": dict(runs=64, d=60, ell=40, m=64, n=50, steps=500),
     "full": dict(runs=256, d=100, ell=70, m=128, n=100, steps=2000),
@@ -71,7 +73,8 @@ def _budget(pop) -> float:
 
 def invariance_rule(pops) -> tuple[list, list]:
     """Per population: the defect against the budget, and the read-off factor against c_T."""
-    verdicts, rows = [], []
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
     for label, pop in pops.items():
         c_T = population_decay(pop)
         defect = relative_defect(pop.weights, c_T)
@@ -84,7 +87,7 @@ def invariance_rule(pops) -> tuple[list, list]:
     return verdicts, rows
 
 
-COLUMNS = [
+COLUMNS: list[Any] = [
     "setting", "optimizer", ("lam", "g"), ("T", "d"), ("c_T (theory)", ".12g"), ("read-off factor", ".12g"),
     ("max |read-off - c_T|", ".1e"), ("max relative defect", ".2e"), ("rounding budget", ".1e"), "within budget",
 ]

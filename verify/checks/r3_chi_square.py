@@ -8,12 +8,22 @@ networks per configuration. Rule: KS and the exact mean test per configuration, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from verify import figures
 from verify.checks.chi_square_law import TESTS_PER_LAW, draw_histogram, law_verdicts
-from verify.claim import Outcome, claim, table
+from verify.checks.designed_populations import (
+    DECAY_LABEL,
+    decay_population,
+    decay_scale_detection,
+    small_law,
+    small_law_detections,
+)
+from verify.claim import Detection, Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q
+from verify.statistics import Verdict
 
 SECTION = "R3: the exact chi-square law of the orthogonal gradient"
 
@@ -26,9 +36,18 @@ RUNS = {"quick": 300, "standard": 1000, "full": 4000}
 STEPS = {"quick": 200, "standard": 300, "full": 1000}
 
 
+SMALL_LABEL = "small law (d=6, ell=3)"
+
+
 def needs(label: str, train_output: bool):
+    """The profile's configurations, the small-law population (powered against degrees of freedom and a
+    variance scale off by one) and, output trained, the weight-decay population (against a wrong c_T)."""
+
     def requests(profile: str) -> dict[str, Request]:
-        return {
+        designed = {SMALL_LABEL: small_law(f"R3.chi_square_{label}", profile, label, train_output=train_output)}
+        if train_output:
+            designed[DECAY_LABEL] = decay_population(profile)
+        return designed | {
             f"d={d}, ell={ell}, m={m}": Request(
                 "population",
                 PopulationSpec(runs=RUNS[profile], d=d, ell=ell, n=50, m=m, lr=0.2, steps=STEPS[profile], train_output=train_output),
@@ -42,16 +61,22 @@ def needs(label: str, train_output: bool):
 
 
 def chi_square_rule(ctx, pops, label: str) -> Outcome:
-    verdicts, rows = [], []
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
+    detections: list[Detection] = []
     fig, axes = figures.new(len(pops), width=3.8, height=3.0)
-    for j, pop in enumerate(pops.values()):
+    for j, (key, pop) in enumerate(pops.items()):
         Q = chi_square_statistic(pop)
         law = law_of_q(pop.ell)
         ks, mean = law_verdicts(Q, law, ctx.test_alpha)
         verdicts += [ks, mean]
-        rows.append((pop.d, pop.ell, pop.spec.m, len(Q), pop.train_accuracy.mean(), Q.mean(), law.mean, ks.statistic, ks.p_value, mean.p_value, ks.detectable, mean.detectable, ks.passed and mean.passed))
+        if key == SMALL_LABEL:
+            detections += small_law_detections(pop, len(Q), ctx.test_alpha, SMALL_LABEL)
+        elif key == DECAY_LABEL:
+            detections.append(decay_scale_detection(pop, len(Q), ctx.test_alpha, DECAY_LABEL))
+        rows.append((key, pop.spec.lr * pop.spec.weight_decay, pop.spec.steps, len(Q), pop.train_accuracy.mean(), Q.mean(), law.mean, ks.statistic, ks.p_value, mean.p_value, ks.detectable, mean.detectable, ks.passed and mean.passed))
         draw_histogram(axes[0, j], Q, law, f"d={pop.d}, ell={pop.ell}, m={pop.spec.m}, output {label}", "Q = ||g||^2 / (R3 variance scale)")
-    spec = next(iter(pops.values())).spec
+    spec = pops[next(k for k in pops if k not in (SMALL_LABEL, DECAY_LABEL))].spec
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 (beta s_w)^2 S)) follows chi2 with R3.degrees_of_freedom "
@@ -60,22 +85,27 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
         f"logistic loss, output layer {label}); one held-out x0 in P per network, so the Q are independent. "
         "Networks with no active neuron at x0 (S = 0) are excluded. Each configuration is tested by KS (shape; "
         "'KS detectable' is the sup-distance between CDFs caught at power 0.9) and by the exact test of the "
-        "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9).",
+        "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9). Besides the profile's "
+        f"configurations, the '{SMALL_LABEL}' population is sized (verify.design) so the mean test catches degrees "
+        "of freedom off by one and a variance scale off by 1/d with power 0.9"
+        + (f", and the '{DECAY_LABEL}' population (GD with weight decay) a decay factor off by one step" if label == "trained" else "")
+        + "; the detection table gives each power at the sample and rate used.",
         tables=(
             table(
                 "Q against the predicted law",
-                [("d", "d"), ("ell", "d"), ("m", "d"), ("networks", "d"), ("train acc", ".3f"), ("mean Q", ".3f"),
+                ["population", ("eta lam", "g"), ("T", "d"), ("networks", "d"), ("train acc", ".3f"), ("mean Q", ".3f"),
                  ("predicted mean", ".0f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"),
                  ("KS detectable", ".3f"), ("mean detectable", ".3f"), "pass"],
                 rows,
             ),
         ),
         figures=(figures.save(fig, ctx.figure_path(f"R3_{label}_hist.png")),),
+        detections=tuple(detections),
     )
 
 
-def _tests(profile: str) -> int:
-    return TESTS_PER_LAW * len(CONFIGS[profile])
+def _tests(train_output: bool):
+    return lambda profile: TESTS_PER_LAW * (len(CONFIGS[profile]) + 1 + train_output)
 
 
 @claim(
@@ -85,7 +115,7 @@ def _tests(profile: str) -> int:
     results=("R3",),
     section=SECTION,
     needs=needs("trained", True),
-    tests=_tests,
+    tests=_tests(True),
 )
 def chi_square_trained(ctx, pops) -> Outcome:
     return chi_square_rule(ctx, pops, "trained")
@@ -98,7 +128,7 @@ def chi_square_trained(ctx, pops) -> Outcome:
     results=("R3",),
     section=SECTION,
     needs=needs("fixed", False),
-    tests=_tests,
+    tests=_tests(False),
 )
 def chi_square_fixed(ctx, pops) -> Outcome:
     return chi_square_rule(ctx, pops, "fixed")

@@ -10,20 +10,23 @@ unrestricted, at one held-out x0 per network (the population R6 uses too).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from theory.results import get
 from verify import figures
-from verify.claim import Outcome, claim, table
+from verify.checks.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
+from verify.claim import Detection, Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import symbols_of
-from verify.statistics import binomial_two_sided_test, binomial_upper_test, slope_test
+from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test, slope_test
 from verify.tolerance import compare, threshold
 
 SECTION = "R5-R6: orthogonal adversarial perturbations"
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=200, r=10, ells=[10, 40], m=64, steps=200),
     "standard": dict(runs=600, r=10, ells=[10, 30, 90, 270], m=100, steps=400),
     "full": dict(runs=2000, r=10, ells=[10, 30, 90, 270, 810], m=128, steps=1000),
@@ -56,6 +59,11 @@ def _theory(pop, names):
     return {name: get("R5").array(name, values) for name in names}
 
 
+def _flip_needs(profile: str) -> dict[str, Request]:
+    """The attacked populations, and the shared weight-decay population (against a wrong c_T)."""
+    return {DECAY_LABEL: decay_population(profile)} | attacked_populations(profile)
+
+
 @claim(
     "R5.flip",
     title="flip at t* = |N(x0)|/||g||, below the R5 bound",
@@ -63,12 +71,14 @@ def _theory(pop, names):
     "and t* exceeds the R5 bound with probability at most exp(-ell/16) (exactly P(chi2_ell <= ell/2)).",
     results=("R5", "R4"),
     section=SECTION,
-    needs=attacked_populations,
-    tests=lambda profile: 2 * len(SIZES[profile]["ells"]),
+    needs=_flip_needs,
+    tests=lambda profile: 2 * (len(SIZES[profile]["ells"]) + 1),
 )
 def flip(ctx, pops) -> Outcome:
-    verdicts, rows = [], []
-    for pop in pops.values():
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
+    detections: list[Detection] = []
+    for key, pop in pops.items():
         m = pop.measured
         theory = _theory(pop, ("flip_distance", "flip_distance_bound"))
         walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
@@ -80,9 +90,11 @@ def flip(ctx, pops) -> Outcome:
         sharp = binomial_two_sided_test(over, len(t_star), float(rates["failure_probability_exact"]), alpha=ctx.test_alpha, name=f"ell={pop.ell}: t* > R5 bound (vs exact)")
         found = np.isfinite(walked)
         unverified = int((found & ~pop.flip.verified[m, 0]).sum())
+        if key == DECAY_LABEL:
+            detections += decay_rate_detections(len(t_star), ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}")
         verdicts += [exact, bound, sharp, threshold(f"ell={pop.ell}: flips found but not verified by a forward pass", unverified, "<=", 0, n=int(found.sum()))]
         x = pop.gradient.x0_norm[m, 0]
-        rows.append((pop.ell, len(t_star), first.mean(), exact.max_rel_error, over, bound.p_value, sharp.p_value, float(np.median(walked[found] / x[found])), float(np.median(theory["flip_distance_bound"] / x)), found.mean()))
+        rows.append((key, pop.ell, len(t_star), first.mean(), exact.max_rel_error, over, bound.p_value, sharp.p_value, float(np.median(walked[found] / x[found])), float(np.median(theory["flip_distance_bound"] / x)), found.mean()))
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
@@ -91,11 +103,14 @@ def flip(ctx, pops) -> Outcome:
         "is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* precedes the first "
         f"breakpoint; there the walked flip must equal t* to float64 rounding (relative {FLIP_RTOL:g}, the attack "
         "module's stated rounding allowance). Past the first breakpoint the theory promises nothing along v: the "
-        "output may turn back before crossing zero, and the table reports how often a flip exists along v at all.",
+        "output may turn back before crossing zero, and the table reports how often a flip exists along v at all. "
+        f"The weight-decay population ('{DECAY_LABEL}', shared with R3 and R4) is sized so the exact test catches "
+        "a decay factor off by one step with power 0.9.",
+        detections=tuple(detections),
         tables=(
             table(
                 "Flip along the orthogonal gradient",
-                [("ell", "d"), ("networks", "d"), ("certificate rate", ".3f"), ("max rel |t - t*|", ".1e"), ("t* > bound", "d"), ("p vs exp(-ell/16)", ".3g"), ("p vs exact (2-sided)", ".3g"), ("median t/||x0||", ".4f"), ("median bound/||x0||", ".4f"), ("flip found along v", ".3f")],
+                ["population", ("ell", "d"), ("networks", "d"), ("certificate rate", ".3f"), ("max rel |t - t*|", ".1e"), ("t* > bound", "d"), ("p vs exp(-ell/16)", ".3g"), ("p vs exact (2-sided)", ".3g"), ("median t/||x0||", ".4f"), ("median bound/||x0||", ".4f"), ("flip found along v", ".3f")],
                 rows,
             ),
         ),

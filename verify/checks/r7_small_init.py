@@ -8,6 +8,8 @@ beta, and the certified orthogonal radius grows as beta shrinks (the sign of R7'
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from theory.results import get
@@ -17,12 +19,12 @@ from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q
-from verify.statistics import mann_whitney_greater
+from verify.statistics import Verdict, mann_whitney_greater
 
 SECTION = "R7: small initialization"
 
 BETAS = (1.0, 0.5, 0.25, 0.125)
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=200, d=40, ell=28, m=32, steps=100),
     "standard": dict(runs=600, d=80, ell=60, m=100, steps=400),
     "full": dict(runs=2000, d=200, ell=150, m=256, steps=2000),
@@ -52,7 +54,8 @@ def populations(profile: str) -> dict[str, Request]:
     tests=TESTS_PER_LAW * len(BETAS),
 )
 def chi_square_every_beta(ctx, pops) -> Outcome:
-    verdicts, rows = [], []
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
     for beta, pop in zip(BETAS, pops.values(), strict=True):
         Q = chi_square_statistic(pop)
         ks, mean = law_verdicts(Q, law_of_q(pop.ell), ctx.test_alpha)

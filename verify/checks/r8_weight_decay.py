@@ -9,6 +9,8 @@ Pi w_i = 0).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from theory.results import get
@@ -20,7 +22,7 @@ from verify.tolerance import compare, invariance_budget, threshold
 
 SECTION = "R8: weight decay"
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=32, d=60, ell=40, m=64, n=40, segments=8, steps=250),
     "standard": dict(runs=128, d=100, ell=70, m=100, n=50, segments=10, steps=500),
     "full": dict(runs=512, d=200, ell=150, m=256, n=100, segments=20, steps=1000),

@@ -11,6 +11,7 @@ apply) exactly as R1a predicts, and on the flat board (a = 0) it does not move a
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.tolerance import invariance_budget, threshold
 
-SIZES = {"quick": dict(runs=4, steps=500), "standard": dict(runs=16, steps=2000), "full": dict(runs=32, steps=5000)}
+SIZES: dict[str, dict[str, Any]] = {"quick": dict(runs=4, steps=500), "standard": dict(runs=16, steps=2000), "full": dict(runs=32, steps=5000)}
 BOARDS = ("chessboard", "chessboard_flat")
 
 
@@ -64,7 +65,7 @@ def _normal_motion(pop) -> tuple[np.ndarray, np.ndarray, float]:
     needs=_needs,
 )
 def affine(ctx, pops) -> Outcome:
-    lifted_board, flat_board = pops["chessboard"], pops["chessboard_flat"]
+    lifted_board = pops["chessboard"]
     rows, verdicts = [], []
     for name, pop in pops.items():
         motion, defect, a = _normal_motion(pop)

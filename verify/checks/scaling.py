@@ -9,19 +9,20 @@ theory.results R7 (symbolic d log / d log); the fitted slope of E[Y] is twice it
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from theory.results import get
 from verify import figures
-from verify.claim import Outcome, claim, table
+from verify.claim import Detection, Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
-from verify.statistics import weighted_slope_test
+from verify.statistics import slope_power, weighted_slope_test
 
 SECTION = "Scaling laws of the orthogonal gradient"
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=200, steps=100, d=48, m=32, widths=(16, 32, 64, 128)),
     "standard": dict(runs=500, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
     "full": dict(runs=2000, steps=1000, d=200, m=128, widths=(32, 64, 128, 256, 512, 1024)),
@@ -43,12 +44,17 @@ def _ells(d: int) -> list[int]:
 
 def _g2_over_S(pop: PopulationMeasurement) -> np.ndarray:
     g = pop.gradient
+    assert g is not None
     return (g.g_norm[:, 0] ** 2 / g.S[:, 0])[pop.ok]
 
 
 def _g2_over_active_fraction(pop: PopulationMeasurement) -> np.ndarray:
     g = pop.gradient
+    assert g is not None
     return (g.g_norm[:, 0] ** 2 * pop.spec.m / np.maximum(g.k[:, 0], 1))[pop.ok]
+
+#: The detection target of every exponent claim: an exponent of ||g|| off by 0.1 (a slope of E||g||^2 off by 0.2).
+EXPONENT_TARGET = 0.1
 
 
 def exponent_rule(
@@ -81,6 +87,8 @@ def exponent_rule(
         f"{test.detectable / 2:.3g} is caught at power {test.power:g}.",
         tables=(table(f"Groups of the {x_name} sweep", [(x_name, "g"), ("networks", "d"), (f"mean {y_name}", ".4g"), ("std. error", ".2g"), ("train acc", ".3f")], rows),),
         figures=(figures.save(fig, ctx.figure_path(f"scaling_{tag}.png")),),
+        detections=(Detection(f"exponent of ||g|| in {x_name} off by {EXPONENT_TARGET:g}", "weighted slope test (plug-in standard error)",
+                              test.n, test.alpha, slope_power(test.stderr, test.half_width, 2 * EXPONENT_TARGET)),),
     )
 
 

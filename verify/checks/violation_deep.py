@@ -5,6 +5,7 @@ chi-square(ell), with z the first layer's backward vector in place of u on the a
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -12,23 +13,32 @@ from theory.results import chi_square_law, get
 from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
 from verify.checks.invariance_rule import relative_defect
 from verify.checks.violation_setting import SECTION
-from verify.claim import Outcome, claim, table
+from verify.claim import Detection, Outcome, claim, table
+from verify.design import chi_square_detections, design_alpha, runs_for_chi_square
 from verify.experiments import Request
 from verify.experiments.deep import DeepMeasurement, DeepSpec
-from verify.statistics import ks_test, slope_test
+from verify.statistics import Verdict, ks_test, slope_test
 from verify.tolerance import invariance_budget, threshold
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=60, ells=(10, 30)),
     "standard": dict(runs=300, ells=(10, 30, 90)),
     "full": dict(runs=1000, ells=(10, 30, 90, 270), m1=64, m2=64, steps=500),
 }
 
 
+SMALL_LABEL = "small law (d=6, ell=3)"
+
+
 def _needs(profile: str) -> dict[str, Request]:
+    """One population per ell, and one at (d, ell) = (6, 3) sized (verify.design) so R3d's tests catch
+    degrees of freedom off by one and a variance scale off by 1/d with power 0.9."""
     s = dict(SIZES[profile])
     ells = s.pop("ells")
-    return {f"ell={ell}": Request("deep", DeepSpec(ell=ell, **s), seed_parts=("violation", "deep"), cost=s["runs"] * 1e-2) for ell in ells}
+    small = s | {"runs": runs_for_chi_square(3, 6, design_alpha("violation.deep_chi_square", profile))}
+    return {SMALL_LABEL: Request("deep", DeepSpec(ell=3, r=3, **small), seed_parts=("violation", "deep", "small law"), cost=small["runs"] * 1e-2)} | {
+        f"ell={ell}": Request("deep", DeepSpec(ell=ell, **s), seed_parts=("violation", "deep"), cost=s["runs"] * 1e-2) for ell in ells
+    }
 
 
 def deep_q(run: DeepMeasurement) -> np.ndarray:
@@ -48,7 +58,9 @@ def deep_q(run: DeepMeasurement) -> np.ndarray:
     violation=True,
 )
 def deep_network(ctx, runs) -> Outcome:
-    verdicts, rows, reported = [], [], []
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
+    reported: list[Verdict] = []
     for run in runs.values():
         ok = run.finite & (run.z_norm_sq > 0)
         defect = relative_defect(run.weights, 1.0)[ok]
@@ -89,16 +101,20 @@ def deep_network(ctx, runs) -> Outcome:
     results=("R3d",),
     section=SECTION,
     needs=_needs,
-    tests=lambda profile: TESTS_PER_LAW * len(SIZES[profile]["ells"]),
+    tests=lambda profile: TESTS_PER_LAW * (len(SIZES[profile]["ells"]) + 1),
     violation=True,
 )
 def deep_chi_square(ctx, runs) -> Outcome:
-    verdicts, rows = [], []
-    for run in runs.values():
+    verdicts: list[Verdict] = []
+    rows: list[tuple[Any, ...]] = []
+    detections: list[Detection] = []
+    for key, run in runs.items():
         Q = deep_q(run)
         law = chi_square_law("R3d", {"ell": run.spec.ell})
         ks, mean = law_verdicts(Q, law, ctx.test_alpha)
         verdicts += [ks, mean]
+        if key == SMALL_LABEL:
+            detections += chi_square_detections(run.spec.ell, run.d, len(Q), ctx.test_alpha, SMALL_LABEL)
         rows.append((run.d, run.spec.ell, len(Q), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.detectable))
     return Outcome(
         verdicts=tuple(verdicts),
@@ -106,6 +122,7 @@ def deep_chi_square(ctx, runs) -> Outcome:
         method="Our extension of R3 (docs/derivations.md, R3d): the first layer is the only one that sees P^perp, and its "
         "orthogonal part never moves (violation.deep), so the whole R3 argument carries over with z, the backward vector "
         "at the first layer, in place of u restricted to the active set. Same networks as violation.deep, one held-out x0 "
-        "per network.",
+        f"per network; the '{SMALL_LABEL}' population is sized for the detection targets below.",
+        detections=tuple(detections),
         tables=(table("Q of the three-layer network against the predicted law", [("d", "d"), ("ell", "d"), ("networks", "d"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), ("KS detectable", ".3f")], rows),),
     )

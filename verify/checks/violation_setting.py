@@ -24,6 +24,7 @@ BASE = PopulationSpec(runs=1, d=40, ell=25, n=30, m=32, lr=0.2, steps=200, measu
 def arm(study: str, runs: int, steps: int = 200, **changes) -> Request:
     """One arm of a study: the base setting with `changes`; the seed depends on the study only."""
     spec = replace(BASE, runs=runs, steps=steps, **changes)
+    assert spec.d is not None
     return Request("population", spec, seed_parts=("violation", study), cost=runs * spec.m * spec.d * steps * 1e-9)
 
 

@@ -48,7 +48,7 @@ class Request:
         return (self.experiment, self.spec, self.seed_parts, self.init_seed_parts, master_seed, device)
 
 
-_EXPERIMENTS: dict[str, Callable[[Any, int, str], Any]] = {}
+_EXPERIMENTS: dict[str, Callable[..., Any]] = {}
 
 
 def experiment(name: str) -> Callable[[Callable[[Any, int, str], Any]], Callable[[Any, int, str], Any]]:

@@ -7,8 +7,14 @@ the paper's figure sets) and which measurements to take:
 - "gradient": ||g|| with g = Pi grad_x N(x0), k, S = sum_{i in I} u_i^2, N(x0), ||x0|| (R3-R5);
 - "weights": the coordinates of Pi w_i(0) and Pi w_i(T) in an orthonormal basis of P^perp (R1, R8);
 - "flip": the exact flip along -sign(N) g/||g|| (R5), with t* and its first-segment certificate;
-- "attacks": minimal flips restricted to P^perp, to P and unrestricted (R5, real data);
-- "certificate": the certified orthogonal radius |N(x0)|/L (R6, R7);
+- "attacks": minimal flips restricted to P^perp, to P and unrestricted (R5, R6, real data): the best of
+  DeepFool, DDN and FMN with seeded restarts, polished by region QPs and verified by a forward pass
+  (`numerics.minimal_flip`), and which of the three iterations found each reported flip;
+- "certificate": R6's global certified orthogonal radius |N(x0)|/L with L = sum_i |u_i| ||Pi w_i|| (L is
+  recorded too), and the tighter certified radius of `numerics.certificates` (R6, R7);
+- "exact": the exact orthogonal flip radius r_perp(x0) by a mixed-integer QP solved with SCIP
+  (`numerics.exact_radius`; small networks only; needs "attacks" for its upper bound and starting point,
+  and pyscipopt: `pip install -e ".[exact]"`, else the experiment raises ImportError before training);
 - "normal": for a one-dimensional complement (the figure sets), the exact orthogonal radius along the
   normal n and the radii of the other routes, at every training point (R9);
 - "networks": the trained parameters themselves (for the figures' decision boundaries).
@@ -25,18 +31,29 @@ import numpy as np
 import torch
 
 from numerics.attacks import (
+    AttackResult,
     certified_orthogonal_radius,
     flip_along,
     minimal_l2_attack,
     orthogonal_gradient_flip,
 )
+from numerics.certificates import certified_flip_radius
 from numerics.datasets import make_dataset
-from numerics.measure import accuracy, active_set, batch_points, orthogonal_gradient
+from numerics.measure import accuracy, active_set, batch_points, orthogonal_gradient, orthogonal_lipschitz
+from numerics.minimal_flip import METHODS, minimal_flip
 from numerics.model import InitConfig, Network, forward, initialize
+from numerics.subspace import Subspace
 from numerics.train import TrainConfig, train
-from verify.experiments import experiment
+from verify.experiments import derive_seed, experiment
 
-MEASUREMENTS = ("gradient", "weights", "flip", "attacks", "certificate", "normal", "networks")
+MEASUREMENTS = ("gradient", "weights", "flip", "attacks", "certificate", "exact", "normal", "networks")
+#: The subspaces the "attacks" measurement searches, by the names of `PopulationMeasurement.radii`.
+ATTACK_SPACES = ("orthogonal", "on_manifold", "unrestricted")
+#: The iterations of the best-of attack, by the indices of `PopulationMeasurement.attack_methods`.
+ATTACK_METHODS = METHODS
+#: Elements (runs x points x m^2) of one batch of the tight certificate, whose piecewise bound builds
+#: (R, p, m + 1, m) tensors: 2^22 float64 entries (32 MiB) per tensor whatever the population's size.
+CERTIFICATE_BATCH = 2**22
 
 
 @dataclass(frozen=True)
@@ -76,13 +93,19 @@ class PopulationSpec:
     target_margin: float | None = None
     # what to measure, and the attacks' budget
     measure: tuple[str, ...] = ("gradient",)
-    attack_iterations: int = 50
+    attack_iterations: int = 50  # steps of each DDN/FMN candidate ("attacks"), of DeepFool ("normal")
     normal: tuple[float, ...] | None = None  # "normal": the unit normal spanning P^perp
 
     def __post_init__(self) -> None:
         unknown = set(self.measure) - set(MEASUREMENTS)
         if unknown:
-            raise ValueError(f"measure={self.measure!r} is invalid: unknown {sorted(unknown)}; expected {MEASUREMENTS}")
+            raise ValueError(
+                f"measure={self.measure!r} is invalid: unknown {sorted(unknown)}; expected {MEASUREMENTS}"
+            )
+        if "exact" in self.measure and "attacks" not in self.measure:
+            raise ValueError(
+                f"measure={self.measure!r} is invalid: 'exact' needs 'attacks' (its upper bound)"
+            )
 
     def init_config(self) -> InitConfig:
         return InitConfig(
@@ -145,6 +168,23 @@ class Flip:
 
 
 @dataclass(frozen=True)
+class Exact:
+    """The exact orthogonal flip radius r_perp(x0) = min{||z|| : z in P^perp, sign N(x0 + z) != sign N(x0)}
+    by SCIP (`numerics.exact_radius`), (R, p); NaN (False) for runs not measured.
+
+    Where ``optimal``, r_perp lies in [lower, radius] up to SCIP's tolerances (EXACT_RTOL relative), and
+    ``lower`` is the closed minimum (N(x0 + z) = 0 counts), so every certified radius is <= lower and every
+    flip found is >= lower. ``proven`` adds radius <= lower (1 + EXACT_RTOL): the interval is tight.
+    """
+
+    radius: np.ndarray  # verified first flip along SCIP's optimal direction; inf where none
+    lower: np.ndarray  # R_ub sqrt(SCIP's dual bound); 0 where nothing was solved
+    optimal: np.ndarray  # bool: SCIP's status is "optimal"
+    proven: np.ndarray  # bool: optimal and radius <= lower (1 + EXACT_RTOL)
+    seconds: float  # SCIP's solving time, all points together
+
+
+@dataclass(frozen=True)
 class Normal:
     """One-dimensional complement P^perp = span{n}: radii at every training point (R, n)."""
 
@@ -179,9 +219,15 @@ class PopulationMeasurement:
     flip: Flip | None = None
     radii: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (R, p), inf where none found
     successes: dict[str, float] = field(default_factory=dict)  # name -> fraction of measured points flipped
-    certified: np.ndarray | None = None
+    # name -> (R, p) index into ATTACK_METHODS of the iteration behind each flip, -1 where none
+    attack_methods: dict[str, np.ndarray] = field(default_factory=dict)
+    certified: np.ndarray | None = None  # (R, p) R6's global |N(x0)|/L
+    tight_certified: np.ndarray | None = None  # (R, p) numerics.certificates' best radius, >= certified
+    lipschitz: np.ndarray | None = None  # (R,) L = sum_i |u_i| ||Pi w_i(T)||
+    exact: Exact | None = None
     normal: Normal | None = None
-    networks: dict[str, np.ndarray] | None = None  # "W", "b", "u" (final), "W0", "b0", "X", "y" (training set)
+    # "W", "b", "u" (final), "W0", "b0", "X", "y" (training set)
+    networks: dict[str, np.ndarray] | None = None
     seconds: float = 0.0
 
     @property
@@ -210,10 +256,36 @@ def _scatter(values: torch.Tensor, rows: np.ndarray, runs: int) -> np.ndarray:
     return out
 
 
+def _methods(attack: AttackResult, rows: np.ndarray, runs: int) -> np.ndarray:
+    """The best-of attack's method index (into ATTACK_METHODS) per point of the measured runs `rows`, placed
+    into an (R, p) int64 array: -1 where no flip was found and for runs not measured."""
+    assert attack.method is not None, "minimal_flip reports the method of each flip"
+    out = np.full((runs, *attack.method.shape[1:]), -1, dtype=np.int64)
+    out[rows] = np.where(attack.success.cpu().numpy(), attack.method.cpu().numpy(), -1)
+    return out
+
+
+def _require_exact_solver() -> None:
+    """Fail before training when the exact radius cannot be computed (ImportError naming the extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyscipopt") is None:
+        raise ImportError('the "exact" measurement needs pyscipopt (SCIP): pip install -e ".[exact]"')
+
+
 def _evaluation_points(spec: PopulationSpec, seed: int, device: str):
     """The data set, the training split (X, y) and the evaluation points X0 (R, p, d)."""
     if spec.dataset == "digits":
-        data = make_dataset("digits", runs=spec.runs, seed=seed, d=spec.d, ell=spec.ell, n=spec.n, n_test=spec.n_test, device=device)
+        data = make_dataset(
+            "digits",
+            runs=spec.runs,
+            seed=seed,
+            d=spec.d,
+            ell=spec.ell,
+            n=spec.n,
+            n_test=spec.n_test,
+            device=device,
+        )
         assert data.X_test is not None
         return data, data.X, data.y, data.X_test[:, :1]
     if spec.points == 0:
@@ -222,21 +294,26 @@ def _evaluation_points(spec: PopulationSpec, seed: int, device: str):
             axis_aligned=spec.axis_aligned, device=device,
         )  # fmt: skip
         return data, data.X, data.y, data.X
+    assert spec.n is not None, "held-out points need the number of training points n"
     data = make_dataset(
         spec.dataset, runs=spec.runs, seed=seed, d=spec.d, ell=spec.ell, n=spec.n + spec.points,
         noise=spec.noise, axis_aligned=spec.axis_aligned, device=device,
     )  # fmt: skip
     n = spec.n
     X0 = data.X[:, n:]
-    if spec.noise > 0 and data.subspace is not None:  # held-out points lie in P even when training data are noisy
-        X0 = X0 - data.subspace.project_perp(X0)
+    if spec.noise > 0 and data.subspace is not None:
+        X0 = X0 - data.subspace.project_perp(X0)  # held-out points lie in P even when training data are noisy
     return data, data.X[:, :n], data.y[:, :n], X0
 
 
 @experiment("population")
-def population(spec: PopulationSpec, seed: int, device: str, init_seed: int | None = None) -> PopulationMeasurement:
+def population(
+    spec: PopulationSpec, seed: int, device: str, init_seed: int | None = None
+) -> PopulationMeasurement:
     """Train spec.runs networks (data from `seed`, initialization from `init_seed`, by default seed + 1)
     and measure them."""
+    if "exact" in spec.measure:
+        _require_exact_solver()
     data, X, y, X0 = _evaluation_points(spec, seed, device)
     init = seed + 1 if init_seed is None else init_seed
     net0 = initialize(spec.init_config(), data.d, spec.runs, seed=init, device=device)
@@ -277,19 +354,24 @@ def population(spec: PopulationSpec, seed: int, device: str, init_seed: int | No
             first_segment=_scatter(flip.certified_first_segment, rows, R) == 1,
             verified=_scatter(flip.success, rows, R) == 1,
         )
+    attacks: dict[str, AttackResult] = {}
     if "attacks" in spec.measure:
         assert subspace is not None
-        B = subspace.basis
-        projectors = {"orthogonal": subspace.perp_projector(), "on_manifold": B @ B.T, "unrestricted": None}
-        radii, successes = {}, {}
-        for name, P in projectors.items():
-            attack = minimal_l2_attack(sub, X0s, P, max_iter=spec.attack_iterations)
-            radii[name] = _scatter(attack.norm, rows, R)
-            successes[name] = float(attack.success.to(torch.float64).mean()) if rows.size else math.nan
-        out["radii"], out["successes"] = radii, successes
+        attacks = _minimal_flips(sub, X0s, subspace, spec, seed)
+        out["radii"] = {name: _scatter(a.norm, rows, R) for name, a in attacks.items()}
+        out["successes"] = {
+            name: float(a.success.double().mean()) if rows.size else math.nan for name, a in attacks.items()
+        }
+        out["attack_methods"] = {name: _methods(a, rows, R) for name, a in attacks.items()}
     if "certificate" in spec.measure:
         assert subspace is not None
-        out["certified"] = _scatter(certified_orthogonal_radius(sub, X0s, subspace.perp_projector()), rows, R)
+        perp = subspace.perp_projector()
+        out["certified"] = _scatter(certified_orthogonal_radius(sub, X0s, perp), rows, R)
+        out["tight_certified"] = _scatter(_tight_certificate(sub, X0s, perp), rows, R)
+        out["lipschitz"] = _scatter(orthogonal_lipschitz(sub, perp), rows, R)
+    if "exact" in spec.measure:
+        assert subspace is not None
+        out["exact"] = _exact_radius(sub, X0s, subspace, attacks["orthogonal"], rows, R)
     if "normal" in spec.measure:
         out["normal"] = _normal_radii(net, X0, spec)
     if "networks" in spec.measure:
@@ -302,7 +384,7 @@ def population(spec: PopulationSpec, seed: int, device: str, init_seed: int | No
     return PopulationMeasurement(
         spec=spec,
         d=data.d,
-        ell=data.d - subspace.r if subspace is not None else 1,  # the one affine set (the board) has codimension 1
+        ell=data.d - subspace.r if subspace is not None else 1,  # the board (affine) has codimension 1
         n=X.shape[1],
         status=tuple(result.status),
         steps_taken=result.steps_taken.numpy(),
@@ -313,6 +395,51 @@ def population(spec: PopulationSpec, seed: int, device: str, init_seed: int | No
         test_accuracy=test_accuracy,
         seconds=result.seconds,
         **out,
+    )
+
+
+def _minimal_flips(
+    net: Network, X0: torch.Tensor, subspace: Subspace, spec: PopulationSpec, seed: int
+) -> dict[str, AttackResult]:
+    """The best-of minimal flip (`numerics.minimal_flip`) within each of ATTACK_SPACES: z in P^perp (basis
+    of the complement), z in P (basis B) and z in R^d, seeded per space from the experiment's seed."""
+    bases = {"orthogonal": subspace.complement_basis(), "on_manifold": subspace.basis, "unrestricted": None}
+    return {
+        name: minimal_flip(
+            net, X0, bases[name], seed=derive_seed(seed, "attacks", name), iterations=spec.attack_iterations
+        )
+        for name in ATTACK_SPACES
+    }
+
+
+def _tight_certificate(net: Network, X0: torch.Tensor, perp: torch.Tensor) -> torch.Tensor:
+    """`numerics.certificates.certified_flip_radius` within P^perp (R, p), in batches of runs of at most
+    CERTIFICATE_BATCH elements p m^2 each. No attack radius is passed as its `upper`: the certificate must
+    stay independent of the flips the sandwich holds it against."""
+    R, p, _ = batch_points(net, X0).shape
+    step = max(1, CERTIFICATE_BATCH // max(1, p * net.W.shape[1] ** 2))
+    parts = []
+    for start in range(0, R, step):
+        index = torch.arange(start, min(R, start + step), device=X0.device)
+        parts.append(certified_flip_radius(net.select(index), batch_points(net, X0)[index], perp))
+    return torch.cat(parts) if parts else torch.empty(0, p, dtype=X0.dtype, device=X0.device)
+
+
+def _exact_radius(
+    net: Network, X0: torch.Tensor, subspace: Subspace, orthogonal: AttackResult, rows: np.ndarray, runs: int
+) -> Exact:
+    """r_perp(x0) by SCIP within P^perp, bounded above by the orthogonal attack and started from its flip."""
+    from numerics.exact_radius import exact_flip_radius  # pyscipopt is optional (checked before training)
+
+    upper = torch.where(orthogonal.success, orthogonal.norm, float("inf"))
+    exact = exact_flip_radius(net, X0, subspace.complement_basis(), upper, starts=orthogonal.delta)
+    optimal = torch.tensor([[s.startswith("optimal") for s in row] for row in exact.status], dtype=torch.bool)
+    return Exact(
+        radius=_scatter(exact.radius, rows, runs),
+        lower=_scatter(exact.lower, rows, runs),
+        optimal=_scatter(optimal.reshape(exact.radius.shape), rows, runs) == 1,
+        proven=_scatter(exact.proven, rows, runs) == 1,
+        seconds=exact.seconds,
     )
 
 

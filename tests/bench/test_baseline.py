@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from numerics.baseline import train_baseline, two_layer_module
+from bench.baseline import train_baseline, two_layer_module
 from numerics.datasets import make_dataset
 from numerics.model import InitConfig, forward, initialize
 from numerics.train import TrainConfig, train

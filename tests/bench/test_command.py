@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from verify import bench_command
+from bench import command as bench_command
 from verify.cli import main
 
 KEYS = {"baseline_seconds", "batched_seconds", "speedup", "achieved_gflops", "peak_gflops", "fraction_of_peak",

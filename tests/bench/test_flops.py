@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode, baddbmm_flop
 
-from numerics.flops import peak_matmul_gflops, step_flops, training_flops
+from bench.flops import peak_matmul_gflops, step_flops, training_flops
 from numerics.gradients import loss_and_gradients
 from numerics.losses import loss_derivative
 from numerics.model import InitConfig, Network, initialize

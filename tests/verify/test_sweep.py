@@ -1,0 +1,142 @@
+"""Sweeps: spec validation (one line, exit 2, nothing written), and one tiny sweep whose tables are bitwise
+the same on the inline executor, a 2-process local pool and a real 2-worker Dask LocalCluster, and after an
+interruption and --resume."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from verify import cli
+from verify.executors import DaskExecutor, InlineExecutor, LocalExecutor
+from verify.sweep.run import run_sweep
+from verify.sweep.spec import parse
+
+TINY = """
+[sweep]
+name = "tiny"
+[fixed]
+d = 24
+runs = 40
+steps = 40
+m = 12
+n = 20
+[axes]
+ell = [6, 16]
+noise = [0.0, 0.1]
+"""
+OUTPUTS = ("table.csv", "table.json", "table.md", "table.tex", "figures/verdict.png", "figures/tightness.png")
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sweep") / "inline"
+    run_sweep(parse(TINY), out, executor=InlineExecutor(), device="cpu", progress=lambda line: None)
+    return out
+
+
+BAD = [
+    ("[fixed]\nd = 40\nell = 10\nwidth = 3\n", "fixed.width: unknown key"),
+    ("[fixed]\nd = 40\n[axes]\nell = [10, 40]\n", "ell=40 is invalid: expected an integer >= 1 and < d=40"),
+    ("[fixed]\nd = 40\nell = 10\nlr = -1\n", "fixed.lr: lr=-1 is invalid: expected a finite real > 0"),
+    ("[fixed]\nd = 40\n[axes]\nell = {start = 1, stop = 3, num = 2, scale = 'log'}\n", "axes.ell.scale"),
+    ("[fixed]\nd = 40\nell = 10\noptimizer = 'adam'\n", "claim R1.invariance does not apply"),
+    ("[fixed]\nd = 40\nell = 10\n[sweep]\nclaims = ['R9']\n", "sweep.claims: claim 'R9' is invalid"),
+    ("[fixed]\nd = 40\nell = 10\nbias = 1\n", "fixed.bias: bias=1 is invalid: expected true or false"),
+    ("[fixed]\nd = 40\nell = 10\n[axes]\nm = [4, 4]\n", "axes.m: m takes a value twice"),
+    ("[fixed]\nd = 40\n", "fixed.ell: missing"),
+    ("[fixed\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_spec_is_one_line_exit_2_nothing_written(tmp_path, capsys, text, message):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_out_with_foreign_files_is_refused(tmp_path, capsys):
+    spec = tmp_path / "ok.toml"
+    spec.write_text(TINY)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["sweep", str(spec), "--out", str(out)]) == 2
+    assert "holds files a sweep did not write" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_geometric_range_rounds_integers():
+    spec = parse("[fixed]\nd = 1000\n[axes]\nell = {start = 10, stop = 990, num = 3, scale = 'geometric'}\n")
+    assert dict(spec.axes)["ell"] == (10, 99, 990)
+
+
+def test_tiny_sweep_rows_and_rate(reference):
+    import json
+
+    rows = json.loads((reference / "table.json").read_text())
+    assert len(rows) == 4 * 5
+    by = {(r["ell"], r["noise"], r["claim"]): r for r in rows}
+    assert by[(6, 0.0, "R1.invariance")]["verdict"] == "pass"
+    assert by[(6, 0.1, "R1.invariance")]["verdict"] == "fail"  # off-subspace noise breaks R1
+    assert by[(6, 0.1, "R1.invariance")]["within_hypotheses"] is False
+    # Bonferroni over 4 cells x 3 statistical claims, then over each claim's tests
+    assert by[(6, 0.0, "R4.bound")]["alpha"] == pytest.approx(1e-3 / 12 / 3)
+    assert "Bonferroni" in (reference / "table.md").read_text()
+
+
+def test_local_pool_and_dask_cluster_give_the_same_bytes(reference, tmp_path):
+    pool = LocalExecutor(2)
+    try:
+        run_sweep(parse(TINY), tmp_path / "pool", executor=pool, device="cpu", progress=lambda line: None)
+    finally:
+        pool.close()
+    assert _bytes(tmp_path / "pool") == _bytes(reference)
+    cluster = DaskExecutor(2)  # a real distributed.LocalCluster with two worker processes
+    try:
+        run_sweep(parse(TINY), tmp_path / "dask", executor=cluster, device="cpu", progress=lambda line: None)
+    finally:
+        cluster.close()
+    assert _bytes(tmp_path / "dask") == _bytes(reference)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(reference, tmp_path):
+    out = tmp_path / "resumed"
+    seen = []
+
+    def stop_after_two(line: str) -> None:
+        seen.append(line)
+        if len(seen) == 2:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_sweep(parse(TINY), out, executor=InlineExecutor(), device="cpu", progress=stop_after_two)
+    assert len(list((out / "cells").glob("*.json"))) == 2 and not (out / "table.csv").exists()
+    lines = []
+    run_sweep(parse(TINY), out, executor=InlineExecutor(), device="cpu", resume=True, progress=lines.append)
+    assert lines[0] == "resuming: 2 of 4 cells already finished" and len(lines) == 3
+    assert _bytes(out) == _bytes(reference)
+
+
+def test_without_resume_a_previous_sweep_is_refused(reference, tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY)
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy)
+    assert cli.main(["sweep", str(spec), "--out", str(copy)]) == 2
+    assert "pass --resume" in capsys.readouterr().err

@@ -1,0 +1,170 @@
+"""`python -m verify calibrate`: the suite measures its own false-fail rate.
+
+Every statistical claim is decided at N master seeds (independent populations each), under the theory as
+it stands. Per claim, the observed failures are held against the claim's stated share a of the family rate
+by the exact one-sided binomial test of H0 "failure rate <= a"; per test with a continuous p-value under
+H0 (exact KS, the exact chi-square mean test), the N p-values are held against the uniform law by KS.
+Binomial p-values are discrete and the ordering tests confirm effects that are there by design, so they
+have no uniform law to meet; they are counted, not tested. The calibration's own tests share its family
+rate by Bonferroni. A check whose p-values are not uniform is a finding: its stated rate is not its real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tabulate import tabulate
+
+from theory.parameters import validate
+from verify.claim import PROFILES, all_claims, select
+from verify.statistics import binomial_upper_test, ks_test
+
+#: Verdict kinds whose p-value is exactly uniform under a right theory.
+UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult": None}
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    from verify.cli import add_execution_options
+
+    p.add_argument("ids", nargs="*", metavar="ID", help="claim ids or prefixes (default: every statistical claim)")
+    p.add_argument("--seeds", type=int, default=50, help="master seeds to run, each an independent set of populations (default 50)")
+    p.add_argument("--first-seed", type=int, default=1000, dest="first_seed", help="the first master seed (default 1000, away from the report's 0)")
+    p.add_argument("--profile", choices=PROFILES, default="quick", help="sample sizes (default quick)")
+    p.add_argument("--false-fail-rate", type=float, default=1e-3, dest="false_fail_rate", help="the family rate the claims run at (default 1e-3)")
+    p.add_argument("--calibration-rate", type=float, default=1e-3, dest="calibration_rate", help="the family rate of the calibration's own tests (default 1e-3)")
+    p.add_argument("--out", default="reports/calibration", help="report folder (default reports/calibration; the same rules as verify all's --out)")
+    add_execution_options(p)
+    p.set_defaults(seed=0)
+
+
+def _p_values(outcome) -> list[tuple[str, str, float]]:
+    """(test, kind, p-value) of every statistical verdict with a uniform p-value under H0; a test is named
+    by its place in the rule and its own name, so the same test at every seed is pooled and no other."""
+    out = []
+    for i, v in enumerate(outcome.verdicts):
+        kind = type(v).__name__
+        if v.statistical and kind in UNIFORM_KINDS and (UNIFORM_KINDS[kind] is None or v.test == UNIFORM_KINDS[kind]):
+            out.append((f"#{i + 1} {v.name}", kind, float(v.p_value)))
+    return out
+
+
+def calibrate(claims, seeds: list[int], *, profile: str, device: str, family_rate: float, executor, progress=None) -> dict[str, Any]:
+    """Decide `claims` at every seed; return per claim its failures, errors, stated share and p-values."""
+    from verify.harness import run_claims
+
+    results: dict[str, dict[str, Any]] = {c.id: {"failures": 0, "errors": 0, "share": None, "p_values": defaultdict(list), "seconds": 0.0} for c in claims}
+    with tempfile.TemporaryDirectory(prefix="offsub-calibration-") as figures:
+        for i, seed in enumerate(seeds):
+            records = run_claims(claims, profile=profile, seed=seed, device=device, family_rate=family_rate, figures_dir=Path(figures), executor=executor, echo=False)
+            for r in records:
+                entry = results[r.claim.id]
+                entry["share"] = r.false_fail_rate
+                entry["seconds"] += r.seconds
+                entry["failures"] += r.verdict == "fail"
+                entry["errors"] += r.verdict == "error"
+                if r.outcome is not None:
+                    for name, kind, p in _p_values(r.outcome):
+                        entry["p_values"][(name, kind)].append(p)
+            if progress is not None:
+                progress(i + 1, len(seeds))
+    return results
+
+
+def judge(results: dict[str, dict[str, Any]], seeds: int, calibration_rate: float) -> tuple[list[dict], list[dict]]:
+    """Per claim the binomial test of its failures against its share; per test the KS test of uniformity."""
+    uniform_tests = sum(len(e["p_values"]) for e in results.values())
+    rate = calibration_rate / max(1, len(results) + uniform_tests)
+    claims, tests = [], []
+    for cid, e in results.items():
+        runs = seeds - e["errors"]
+        binom = binomial_upper_test(e["failures"], max(runs, 1), e["share"], alpha=rate, name=f"{cid}: failures vs stated rate")
+        claims.append({"id": cid, "seeds": seeds, "errors": e["errors"], "failures": e["failures"], "stated_rate": e["share"],
+                       "expected_failures": e["share"] * runs, "p_value": binom.p_value, "upper_rate": binom.upper_confidence_limit,
+                       "alpha": rate, "passed": binom.passed and e["errors"] == 0, "seconds": round(e["seconds"], 1)})  # fmt: skip
+        for (name, kind), ps in sorted(e["p_values"].items()):
+            ks = ks_test(np.array(ps), lambda q: np.clip(q, 0.0, 1.0), alpha=rate, name="U(0, 1)")
+            tests.append({"claim": cid, "test": name, "kind": kind, "n": len(ps), "mean_p": float(np.mean(ps)),
+                          "min_p": float(np.min(ps)), "ks_D": ks.statistic, "ks_p": ks.p_value, "alpha": rate,
+                          "uniform": ks.passed})  # fmt: skip
+    return claims, tests
+
+
+def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
+    lines = [
+        "# Calibration: the suite's own false-fail rate",
+        "",
+        f"Command: `{manifest['command']}`; profile {manifest['profile']}, seeds {manifest['first_seed']} to "
+        f"{manifest['first_seed'] + manifest['seeds'] - 1}, family rate {manifest['false_fail_rate']:g}; "
+        f"{manifest['wall_seconds']:.0f} s wall on {manifest['hardware']['cpu']} ({manifest['jobs']} workers).",
+        "",
+        "Per claim: failures over the seeds against the claim's stated share of the family rate (exact one-sided "
+        "binomial test of H0 'failure rate <= stated'); per test with an exactly uniform p-value under a right "
+        f"theory: KS of the p-values against U(0, 1). The calibration's {len(claims) + len(tests)} tests share "
+        f"its family rate {manifest['calibration_rate']:g} by Bonferroni.",
+        "",
+        "## Failures against the stated rate",
+        "",
+        tabulate([[c["id"], c["seeds"], c["errors"], c["failures"], f"{c['stated_rate']:.2g}", f"{c['expected_failures']:.2g}",
+                   f"{c['upper_rate']:.3g}", f"{c['p_value']:.3g}", "pass" if c["passed"] else "FAIL", c["seconds"]] for c in claims],
+                 headers=["claim", "seeds", "errors", "failures", "stated rate", "expected failures", "upper bound on rate", "p", "verdict", "seconds"],
+                 tablefmt="github"),  # fmt: skip
+        "",
+        "## Uniformity of the p-values",
+        "",
+        tabulate([[t["claim"], t["test"], t["n"], f"{t['mean_p']:.3f}", f"{t['min_p']:.3g}", f"{t['ks_D']:.3f}", f"{t['ks_p']:.3g}",
+                   "uniform" if t["uniform"] else "NOT UNIFORM"] for t in tests],
+                 headers=["claim", "test", "seeds", "mean p", "min p", "KS D", "KS p", "verdict"], tablefmt="github"),  # fmt: skip
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    from verify import output
+    from verify.cli import execution
+    from verify.manifest import manifest, now
+
+    validate(seeds=args.seeds, seed=args.first_seed, false_fail_rate=args.false_fail_rate)
+    validate(false_fail_rate=args.calibration_rate)
+    chosen = select(args.ids) if args.ids else all_claims()
+    claims = [c for c in chosen if c.statistical]
+    if not claims:
+        raise output.ParameterError(f"ids={args.ids!r} is invalid: expected at least one statistical claim")
+    staging = output.prepare(args.out)
+    executor = None
+    try:
+        device, executor = execution(args)
+        started, start = now(), time.perf_counter()
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+
+        def progress(done: int, total: int) -> None:
+            print(f"calibrate: {done}/{total} seeds, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+        results = calibrate(claims, seeds, profile=args.profile, device=device, family_rate=args.false_fail_rate, executor=executor, progress=progress)
+        claim_rows, test_rows = judge(results, len(seeds), args.calibration_rate)
+        meta = manifest(profile=args.profile, seed=args.first_seed, device=device, false_fail_rate=args.false_fail_rate,
+                        started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor)  # fmt: skip
+        meta.update(seeds=args.seeds, first_seed=args.first_seed, calibration_rate=args.calibration_rate)
+        (staging.stage / "report.md").write_text(_markdown(claim_rows, test_rows, meta))
+        (staging.stage / "report.json").write_text(json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n")
+        (staging.stage / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+        staging.commit()
+    except BaseException:
+        if executor is not None:
+            executor.close(kill=True)
+        staging.discard()
+        raise
+    executor.close()
+    bad = [c["id"] for c in claim_rows if not c["passed"]] + [f"{t['claim']}: {t['test']}" for t in test_rows if not t["uniform"]]
+    print(f"{len(claim_rows)} claims over {args.seeds} seeds; {len(bad)} findings; report in {args.out}/report.md")
+    for finding in bad:
+        print(f"finding: {finding}")
+    return 1 if bad else 0

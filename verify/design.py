@@ -1,0 +1,79 @@
+"""Sample sizes from detection targets: each statistical claim states the realistic wrong predictions it
+must catch (degrees of freedom off by one, a variance scale off by 1/d, a constant off by a factor, an
+exponent off by 0.1, a decay factor off by one step), and its networks per configuration are the fewest
+with which its tests catch each of them with power at least POWER at the claim's per-test rate
+(TFP's "min samples"). The rule reports a `Detection` per target: the power at the sample it actually got.
+
+Sizes are designed at the default family rate, so they do not change with --false-fail-rate; the powers
+reported are at the rate the run actually used.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from theory.chi_square import ChiSquareLaw
+from verify.claim import Detection, get, per_test_rate
+from verify.statistics import (
+    binomial_two_sided_power,
+    chi_square_mean_power,
+    samples_for_binomial_two_sided,
+    samples_for_chi_square_mean,
+)
+
+POWER = 0.9
+DESIGN_FAMILY_RATE = 1e-3
+#: Networks a population loses to the rule's exclusions (no active neuron at x0, divergence): designed
+#: sizes are inflated by this fraction so the tested sample still reaches its target.
+LOSS = 0.05
+
+
+def design_alpha(claim_id: str, profile: str) -> float:
+    """The per-test rate a claim's sizes are designed at (the default family rate)."""
+    rate = per_test_rate(get(claim_id), profile, DESIGN_FAMILY_RATE)
+    assert rate is not None, f"{claim_id} is not statistical"
+    return rate
+
+
+def inflate(n: int) -> int:
+    return math.ceil(n / (1 - LOSS))
+
+
+def chi_square_alternatives(ell: int, d: int) -> dict[str, dict[str, Any]]:
+    """The wrong predictions of a chi-square law of Q at (ell, d), as (predicted law, true law of Q) pairs:
+    degrees of freedom off by one either way, and Q's variance scale off by 1/d either way (s_w^2/(d-1)
+    for s_w^2/d in the theory, or in the initialization)."""
+    out: dict[str, dict[str, Any]] = {"degrees of freedom ell + 1 predicted": dict(law=ChiSquareLaw(ell + 1), true_ell=ell)}
+    if ell > 1:
+        out["degrees of freedom ell - 1 predicted"] = dict(law=ChiSquareLaw(ell - 1), true_ell=ell)
+    out["variance scale s_w^2/(d-1) in the theory"] = dict(law=ChiSquareLaw(ell), scale=(d - 1) / d)
+    out["variance s_w^2/(d-1) in the initialization"] = dict(law=ChiSquareLaw(ell), scale=d / (d - 1))
+    return out
+
+
+def runs_for_chi_square(ell: int, d: int, alpha: float) -> int:
+    """Networks for which the exact mean test catches every chi-square alternative at (ell, d)."""
+    needed = [
+        samples_for_chi_square_mean(a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0), power=POWER)
+        for a in chi_square_alternatives(ell, d).values()
+    ]
+    return inflate(max(needed))
+
+
+def chi_square_detections(ell: int, d: int, n: int, alpha: float, where: str) -> list[Detection]:
+    """The power of the exact mean test (n values at `alpha`) against each chi-square alternative."""
+    out = []
+    for target, a in chi_square_alternatives(ell, d).items():
+        power = chi_square_mean_power(n, a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0))
+        out.append(Detection(f"{target} (ell={ell}, d={d})", f"exact mean test, {where}", n, alpha, power))
+    return out
+
+
+def runs_for_rate(p0: float, alternatives: dict[str, float], alpha: float) -> int:
+    """Networks for which the exact two-sided binomial test of rate p0 catches every alternative rate."""
+    return inflate(max(samples_for_binomial_two_sided(p0, p1, alpha, POWER) for p1 in alternatives.values()))
+
+
+def rate_detections(p0: float, alternatives: dict[str, float], n: int, alpha: float, where: str) -> list[Detection]:
+    return [Detection(target, f"two-sided exact binomial, {where}", n, alpha, binomial_two_sided_power(n, p0, p1, alpha)) for target, p1 in alternatives.items()]

@@ -1,0 +1,320 @@
+"""Binomial tests of an event rate: one-sided against an upper bound (R4's e^{-ell/16}), two-sided against
+an exact probability (R4's P(chi2_ell <= ell/2)), with their powers and sample sizes."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import numpy as np
+from scipy import stats
+
+from theory.parameters import ParameterError
+from verify.statistics._base import (
+    _FLOAT_TINY,
+    _TAIL_DPS,
+    DETECTION_POWER,
+    Rule,
+    _validate,
+    _Verdict,
+    _verdict_word,
+    power_statement,
+)
+
+# --------------------------------------------------------------------------------------------------
+# Binomial: a failure count against an upper bound on the failure rate (e.g. R4's e^{-ell/16})
+
+
+def _as_rate(p0: Any) -> mpmath.mpf:
+    rate = mpmath.mpf(p0)
+    if not (mpmath.isfinite(rate) and 0 <= rate <= 1):
+        raise ParameterError(f"p0={p0!r} is invalid: expected a real (float or mpmath.mpf) in [0, 1]")
+    return rate
+
+
+def _binomial_tail(k: int, n: int, p: mpmath.mpf) -> mpmath.mpf:
+    """Exact ``P(Binom(n, p) >= k)`` at any magnitude (p = 1e-272 included)."""
+    if k <= 0:
+        return mpmath.mpf(1)
+    if k > n or p == 0:
+        return mpmath.mpf(0)
+    if p == 1:
+        return mpmath.mpf(1)
+    p_float = float(p)
+    if p_float >= _FLOAT_TINY:
+        tail = float(stats.binom.sf(k - 1, n, p_float))
+        if tail >= _FLOAT_TINY:
+            return mpmath.mpf(tail)
+    # Left float64 range: k sits far above n p (tail < 1e-290 or p < 1e-290), where consecutive terms
+    # C(n,j) p^j (1-p)^(n-j) shrink by (n-j)/(j+1) * p/(1-p) < 1, so the upward sum converges fast.
+    with mpmath.workdps(_TAIL_DPS):
+        term = mpmath.binomial(n, k) * p**k * mpmath.exp((n - k) * mpmath.log1p(-p))
+        total = term
+        ratio = p / (1 - p)
+        j = k
+        while j < n and term > total * mpmath.eps:
+            term *= (n - j) * ratio / (j + 1)
+            total += term
+            j += 1
+        return +total
+
+
+def _binomial_critical_count(n: int, p0: mpmath.mpf, alpha: float) -> int:
+    """Smallest count c with ``P(Binom(n, p0) >= c) < alpha`` (n + 1 when no count is rejected)."""
+    low, high = 0, n + 1  # tail(0) = 1 >= alpha; treat tail(n + 1) = 0 < alpha
+    while high - low > 1:
+        mid = (low + high) // 2
+        if _binomial_tail(mid, n, p0) < alpha:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+@dataclass(frozen=True)
+class BinomialResult(_Verdict):
+    """Verdict of H0 "true failure rate <= p0" from ``failures`` out of ``n`` independent trials."""
+
+    name: str
+    failures: int
+    n: int
+    p0: float | mpmath.mpf  # the bound; mpmath.mpf when below float64 range
+    p_value: float  # P(Binom(n, p0) >= failures), exact; may underflow to 0.0 (see log10_p_value)
+    log10_p_value: float
+    alpha: float
+    upper_confidence_limit: float  # one-sided Clopper-Pearson, level 1 - alpha
+    critical_count: int  # fail iff failures >= critical_count
+    detectable_rate: float  # true rate caught with probability >= power (inf: never)
+    power: float
+    passed: bool
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, ">=")
+
+    def summary(self) -> str:
+        p0 = mpmath.nstr(mpmath.mpf(self.p0), 3)
+        p = f"{self.p_value:.3g}" if self.p_value > 0 else f"10^{self.log10_p_value:.1f}"
+        reach = (
+            f"detects a true rate >= {self.detectable_rate:.3g}"
+            if math.isfinite(self.detectable_rate)
+            else f"no count out of {self.n} can fail it"
+        )
+        return (
+            f"{_verdict_word(self.passed)} failure rate of {self.name or 'the event'} <= {p0}: "
+            f"{self.failures}/{self.n} failures, p={p} vs alpha={self.alpha:.1e} "
+            f"(fail at >= {self.critical_count}); rate <= {self.upper_confidence_limit:.3g} at "
+            f"{1 - self.alpha:.4g} confidence; {reach}"
+        )
+
+    def statement(self, units: str = "trials") -> str:
+        """The power sentence for this check (the change is the detectable rate minus p0)."""
+        delta = self.detectable_rate - float(self.p0)
+        what = f"the failure rate of {self.name or 'the event'} above its bound"
+        return power_statement(self.alpha, self.n, delta, what, units=units)
+
+
+def binomial_upper_test(
+    failures: int,
+    n: int,
+    p0: float | mpmath.mpf,
+    *,
+    alpha: float,
+    name: str = "",
+    power: float = DETECTION_POWER,
+) -> BinomialResult:
+    """Exact one-sided binomial test of H0: failure rate <= p0, with p = P(Binom(n, p0) >= failures).
+
+    Fails iff ``p < alpha``; under H0 that happens with probability <= alpha for every n (the binomial
+    tail is exact and increasing in the rate). ``p0`` may be an ``mpmath.mpf`` below float64 range
+    (R4's bound e^{-ell/16} at ell = 1e4 is 3.7e-272; the exact chi-square tail 4.4e-422).
+
+    Args:
+        failures: number of trials where the predicted event failed (e.g. ``chi2_ell <= ell/2``).
+        n: number of independent trials.
+        p0: the predicted upper bound on the failure probability.
+        alpha: false-fail rate of this check.
+        name: the event, for the summary.
+        power: power at which ``detectable_rate`` is stated: the smallest true rate p with
+            ``P(Binom(n, p) >= critical_count) >= power``, i.e. the ``power`` quantile of
+            Beta(critical_count, n - critical_count + 1) (exact identity, no root finding).
+
+    Returns:
+        A `BinomialResult`, also giving the one-sided Clopper-Pearson upper limit of the rate.
+    """
+    _validate(failures=failures, samples=n, false_fail_rate=alpha, power=power)
+    if failures > n:
+        raise ParameterError(f"failures={failures!r} is invalid: expected an integer >= 0 and <= n={n}")
+    rate = _as_rate(p0)
+    tail = _binomial_tail(failures, n, rate)
+    critical = _binomial_critical_count(n, rate, alpha)
+    detectable = float(stats.beta.ppf(power, critical, n - critical + 1)) if critical <= n else math.inf
+    upper = 1.0 if failures == n else float(stats.beta.isf(alpha, failures + 1, n - failures))
+    with mpmath.workdps(_TAIL_DPS):
+        log10_p = float(mpmath.log10(tail)) if tail > 0 else -math.inf
+    return BinomialResult(
+        name=name,
+        failures=failures,
+        n=n,
+        p0=p0 if isinstance(p0, mpmath.mpf) else float(p0),
+        p_value=float(tail),
+        log10_p_value=log10_p,
+        alpha=alpha,
+        upper_confidence_limit=upper,
+        critical_count=critical,
+        detectable_rate=detectable,
+        power=power,
+        passed=bool(tail >= alpha),
+    )
+
+
+def binomial_upper_power(n: int, p0: float | mpmath.mpf, p1: float, alpha: float) -> float:
+    """Exact probability that `binomial_upper_test` at ``alpha`` rejects H0: rate <= p0 when the true rate
+    is p1: P(Binom(n, p1) >= critical count)."""
+    _validate(samples=n, false_fail_rate=alpha)
+    critical = _binomial_critical_count(n, _as_rate(p0), alpha)
+    return float(stats.binom.sf(critical - 1, n, p1)) if critical <= n else 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Two-sided binomial: the measured rate of an event against its exact predicted probability (R4)
+
+
+@dataclass(frozen=True)
+class TwoSidedBinomialResult(_Verdict):
+    """Verdict of an exact two-sided binomial test of H0: event rate = p0."""
+
+    name: str
+    events: int
+    n: int
+    p0: float
+    rate: float
+    p_value: float
+    alpha: float
+    ci_low: float  # Clopper-Pearson interval at level 1 - alpha
+    ci_high: float
+    detectable: float  # smallest |p - p0| (either side) caught with probability >= power
+    power: float
+    passed: bool
+
+    @property
+    def rule(self) -> Rule:
+        return Rule("p", self.p_value, self.alpha, ">=")
+
+    def summary(self) -> str:
+        return (
+            f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} = "
+            f"{self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} "
+            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); detects a rate off by >= {self.detectable:.3g}"
+        )
+
+
+@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
+def _two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
+    """The counts k in 0..n that scipy's two-sided (minimum-likelihood) binomial test rejects at alpha.
+
+    Its p-value P(pmf(X) <= pmf(k)) rises with pmf(k), so it is monotone on each side of the mode and the
+    rejections are two tails {k <= a} and {k >= b}: each edge is found by bisection on scipy's own test.
+    """
+    mode = min(n, int(math.floor((n + 1) * p0)))
+
+    def rejects(k: int) -> bool:
+        return bool(stats.binomtest(k, n, p0).pvalue < alpha)
+
+    def edge(low: int, high: int) -> int | None:
+        """The last rejected count walking from `low` towards `high` (None if `low` is not rejected)."""
+        if not rejects(low):
+            return None
+        while abs(high - low) > 1:  # invariant: low rejected, high accepted (or past the range)
+            mid = (low + high) // 2
+            low, high = (mid, high) if rejects(mid) else (low, mid)
+        return low
+
+    reject = np.zeros(n + 1, dtype=bool)
+    a = edge(0, mode + 1) if mode > 0 or rejects(0) else None
+    if a is not None:
+        reject[: a + 1] = True
+    b = edge(n, mode - 1) if mode < n or rejects(n) else None
+    if b is not None:
+        reject[b:] = True
+    return reject
+
+
+def binomial_two_sided_power(n: int, p0: float, p1: float, alpha: float) -> float:
+    """Exact probability that `binomial_two_sided_test` at ``alpha`` rejects H0: rate = p0 when the
+    true rate is p1 (the Binom(n, p1) mass of the rejection region)."""
+    _validate(samples=n, false_fail_rate=alpha)
+    reject = _two_sided_rejections(n, float(p0), alpha)
+    return float(stats.binom.pmf(np.arange(n + 1), n, p1)[reject].sum())
+
+
+def samples_for_binomial_two_sided(p0: float, p1: float, alpha: float, power: float = DETECTION_POWER, limit: int = 10**6) -> int:
+    """Smallest n at which `binomial_two_sided_test` rejects p0 with probability >= power when the true rate
+    is p1 (the power is not monotone in n for a discrete test: the smallest n from which every n up to
+    twice it has the power, found by doubling then a linear scan)."""
+    _validate(false_fail_rate=alpha, power=power)
+    high = 8
+    while binomial_two_sided_power(high, p0, p1, alpha) < power:
+        high *= 2
+        if high > limit:
+            raise ParameterError(f"p1={p1!r} is not detectable against p0={p0!r} with n <= {limit}")
+    n = high // 2
+    while n < high and binomial_two_sided_power(n, p0, p1, alpha) < power:
+        n += 1
+    return n
+
+
+def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float = DETECTION_POWER) -> float:
+    """Smallest distance |p1 - p0| at which the power reaches ``power`` on both sides (bisection on
+    each side; power is monotone in |p1 - p0| on each side)."""
+    out = 0.0
+    for direction, room in ((1.0, 1.0 - p0), (-1.0, p0)):
+        if room <= 0 or binomial_two_sided_power(n, p0, p0 + direction * room, alpha) < power:
+            return math.inf
+        low, high = 0.0, room
+        for _ in range(40):
+            mid = (low + high) / 2
+            if binomial_two_sided_power(n, p0, p0 + direction * mid, alpha) >= power:
+                high = mid
+            else:
+                low = mid
+        out = max(out, high)
+    return out
+
+
+def binomial_two_sided_test(
+    events: int,
+    n: int,
+    p0: float | mpmath.mpf,
+    *,
+    alpha: float,
+    name: str = "",
+    power: float = DETECTION_POWER,
+) -> TwoSidedBinomialResult:
+    """Exact two-sided binomial test (scipy's minimum-likelihood p-value) of H0: rate = p0.
+
+    Under H0 the p-value is super-uniform at every n, so a correct exact probability fails with rate
+    <= alpha. Used where the theory gives the probability itself (R4: P(chi2_ell <= ell/2)), not a bound.
+    """
+    _validate(failures=events, samples=n, false_fail_rate=alpha)
+    p = float(p0)
+    test = stats.binomtest(events, n, p, alternative="two-sided")
+    ci = test.proportion_ci(confidence_level=1 - alpha, method="exact")
+    return TwoSidedBinomialResult(
+        name=name,
+        events=events,
+        n=n,
+        p0=p,
+        rate=events / n,
+        p_value=float(test.pvalue),
+        alpha=alpha,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        detectable=binomial_two_sided_detectable(n, p, alpha, power),
+        power=power,
+        passed=bool(test.pvalue >= alpha),
+    )

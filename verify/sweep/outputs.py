@@ -1,0 +1,244 @@
+"""What a sweep writes, rendered from its cell records only (so a resumed sweep writes the same bytes):
+
+- table.csv, table.json (and table.parquet where pyarrow is installed): the tidy table, one row per cell
+  and claim: the cell's parameters and measured quantities, the claim's verdict, its decisive rule, the
+  headline prediction and measurement, and the tightness of the bound (measured / predicted);
+- table.md, table.tex: the verdicts and tightness per cell and claim, with the Bonferroni split stated;
+- figures/verdict.png, figures/tightness.png: phase diagrams over the spec's two figure axes (verdict map;
+  log10 tightness heat map), one panel per claim, faceted by the other axes;
+- manifest.json: the spec, versions, git commit, executor, per-cell seconds (not bitwise stable: times).
+
+Every file is written atomically (a temporary file beside it, then one rename), as `verify.output` does
+for whole report folders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from verify.claim import table
+from verify.report import _rows, _table_md, _table_tex
+from verify.sweep.claims import CLAIMS
+from verify.sweep.spec import KEYS, SweepSpec, show
+
+#: Leading columns of the tidy table; the measured quantities follow, then the verdict's summary.
+ROW_COLUMNS = (
+    "cell", "hash", "status", *KEYS, "claim", "results", "verdict", "within_hypotheses", "rule", "statistic",
+    "threshold", "alpha", "tests", "quantity", "prediction", "measurement", "tightness", "tightness_exact",
+    "tightness_bound", "error",
+)  # fmt: skip
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "linewidth": 0}
+VERDICT_COLOURS = {"pass": "#4daf4a", "fail": "#e41a1c", "diverged": "#999999", "error": "#000000"}
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and one rename."""
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def tidy_rows(records: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The tidy table: (columns, rows), one row per cell and claim, cells in grid order."""
+    rows: list[dict[str, Any]] = []
+    extra: dict[str, None] = {}
+    for record in sorted(records, key=lambda r: r["index"]):
+        for claim_row in record["claims"]:
+            row = {
+                "cell": record["index"],
+                "hash": record["hash"],
+                "status": record["status"],
+                **record["point"],
+            }
+            row |= {k: v for k, v in claim_row.items() if k != "summary"}
+            row |= record["quantities"]
+            row["summary"] = claim_row.get("summary", "")
+            rows.append(row)
+            extra |= dict.fromkeys(k for k in row if k not in ROW_COLUMNS)
+    columns = [*ROW_COLUMNS, *(k for k in extra if k != "summary"), "summary"]
+    return columns, [{c: row.get(c) for c in columns} for row in rows]
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_csv_value(row[c]) for c in columns] for row in rows)
+    return buffer.getvalue().encode()
+
+
+def to_json(rows: list[dict[str, Any]]) -> bytes:
+    return (json.dumps(rows, indent=1) + "\n").encode()
+
+
+def _parquet(columns: list[str], rows: list[dict[str, Any]], path: Path) -> bool:
+    """table.parquet where pyarrow is installed (False otherwise)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    data = pa.Table.from_pylist(rows)
+    sink = pa.BufferOutputStream()
+    pq.write_table(data.select(columns), sink)
+    write_atomic(path, sink.getvalue().to_pybytes())
+    return True
+
+
+def _axis_names(spec: SweepSpec) -> list[str]:
+    return [name for name, _ in spec.axes]
+
+
+def summary_table(spec: SweepSpec, rows: list[dict[str, Any]]):
+    """The verdict table of the Markdown and LaTeX outputs (a `verify.claim.Table`)."""
+    axes = _axis_names(spec)
+    columns: list[Any] = [
+        ("cell", "d"), *((a, "g") for a in axes), "claim", "verdict", "in hypotheses", "decisive rule",
+        ("prediction", ".4g"), ("measurement", ".4g"), ("tightness", ".4g"),
+    ]  # fmt: skip
+    body = [
+        (r["cell"], *(r[a] for a in axes), r["claim"], r["verdict"], r["within_hypotheses"], r["rule"] or r["error"] or "",
+         r["prediction"], r["measurement"], r["tightness"])
+        for r in rows
+    ]  # fmt: skip
+    return table(f"Sweep {spec.name!r}: one row per cell and claim", columns, body)
+
+
+def markdown(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str:
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICT_COLOURS}
+    lines = [
+        f"# Sweep {spec.name!r}",
+        "",
+        "- axes: " + "; ".join(f"{name} = {list(values)}" for name, values in spec.axes),
+        "- claims: " + ", ".join(f"{c} ({CLAIMS[c].quantity})" for c in spec.claims),
+        f"- {statement}",
+        "- verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()),
+        "- tightness: measured / predicted (R1 defect/budget, R3 mean Q/ell, R4 median ||g||/bound, "
+        "R5 median t*/bound, R6 median certified/orthogonal attack radius)",
+        "",
+        _table_md(summary_table(spec, rows)),
+    ]
+    return "\n".join(lines)
+
+
+def latex(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str:
+    t = summary_table(spec, rows)
+    return _table_tex(f"{t.title}; {statement}", [c.name for c in t.columns], _rows(t))
+
+
+def _facets(spec: SweepSpec) -> list[dict[str, Any]]:
+    others = [(name, values) for name, values in spec.axes if name not in spec.figure_axes]
+    return [
+        dict(zip([n for n, _ in others], combo, strict=True))
+        for combo in itertools.product(*(v for _, v in others))
+    ]
+
+
+def _value(kind: str, row: dict[str, Any]) -> float:
+    """What a map shows for one row: the verdict's index in VERDICT_COLOURS, or log10 of the tightness."""
+    if kind == "verdict":
+        return float(list(VERDICT_COLOURS).index(row["verdict"]))
+    t = row.get("tightness")
+    return math.log10(t) if isinstance(t, float) and t > 0 else math.nan
+
+
+def _grid(
+    rows: list[dict[str, Any]], kind: str, claim: str, facet: dict[str, Any], x: str, xs, y, ys
+) -> np.ndarray:
+    """The (y, x) map of one claim at one facet (NaN where no row)."""
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        if r["claim"] == claim and all(r[k] == v for k, v in facet.items()):
+            grid[ys.index(r[y]) if y else 0, xs.index(r[x])] = _value(kind, r)
+    return grid
+
+
+def _draw(fig, ax, grid: np.ndarray, kind: str) -> None:
+    from matplotlib.colors import ListedColormap
+
+    if kind == "verdict":
+        colours = ListedColormap(list(VERDICT_COLOURS.values()))
+        ax.imshow(grid, cmap=colours, vmin=-0.5, vmax=3.5, aspect="auto", origin="lower")
+        return
+    image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+    fig.colorbar(image, ax=ax, label="log10 tightness")
+    for (a, b), v in np.ndenumerate(grid):
+        if np.isfinite(v):
+            ax.text(b, a, f"{10**v:.2g}", ha="center", va="center", fontsize=6, bbox=_LABEL_BOX)
+
+
+def phase_diagrams(spec: SweepSpec, rows: list[dict[str, Any]], folder: Path) -> list[str]:
+    """verdict.png and tightness.png over the figure axes, one panel per (facet, claim); file names."""
+    if not spec.figure_axes:
+        return []
+    from matplotlib.patches import Patch
+
+    from verify import figures
+
+    values = dict(spec.axes)
+    x = spec.figure_axes[0]
+    y = spec.figure_axes[1] if len(spec.figure_axes) > 1 else None
+    xs, ys = values[x], values[y] if y else (None,)
+    facets = _facets(spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for kind in ("verdict", "tightness"):
+        fig, axes = figures.new(len(spec.claims), len(facets), width=3.4, height=2.8)
+        for (i, facet), (j, claim) in itertools.product(enumerate(facets), enumerate(spec.claims)):
+            ax = axes[i, j]
+            _draw(fig, ax, _grid(rows, kind, claim, facet, x, xs, y, ys), kind)
+            ax.set_xticks(range(len(xs)), [show(v) for v in xs], fontsize=7)
+            ax.set_yticks(range(len(ys)), [show(v) for v in ys] if y else [""], fontsize=7)
+            ax.set_xlabel(x)
+            ax.set_ylabel(y or "")
+            ax.grid(False)
+            where = ", ".join(f"{k}={show(v)}" for k, v in facet.items())
+            ax.set_title(claim + (f" ({where})" if where else ""), fontsize=8)
+        if kind == "verdict":
+            handles = [Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+            fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
+            fig.subplots_adjust(bottom=0.2)
+        name = f"{kind}.png"
+        tmp = folder / f".tmp-{os.getpid()}-{name}"
+        figures.save(fig, tmp)
+        os.replace(tmp, folder / name)
+        names.append(name)
+    return names
+
+
+def write_all(
+    out: Path, spec: SweepSpec, records: list[dict[str, Any]], statement: str, manifest: dict[str, Any]
+) -> list[str]:
+    """Every output of a finished sweep into `out`, each atomically; the names written."""
+    columns, rows = tidy_rows(records)
+    write_atomic(out / "table.csv", to_csv(columns, rows))
+    write_atomic(out / "table.json", to_json(rows))
+    written = ["table.csv", "table.json"]
+    if _parquet(columns, rows, out / "table.parquet"):
+        written.append("table.parquet")
+    write_atomic(out / "table.md", markdown(spec, rows, statement).encode())
+    write_atomic(out / "table.tex", latex(spec, rows, statement).encode())
+    written += ["table.md", "table.tex"]
+    written += [f"figures/{n}" for n in phase_diagrams(spec, rows, out / "figures")]
+    write_atomic(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    return [*written, "manifest.json"]
