@@ -32,7 +32,7 @@ UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from verify.cli import add_execution_options
+    from verify.execution import add_execution_options
 
     p.add_argument("ids", nargs="*", metavar="ID", help="claim ids or prefixes (default: every statistical claim)")
     p.add_argument("--seeds", type=int, default=50, help="master seeds to run, each an independent set of populations (default 50)")
@@ -129,7 +129,7 @@ def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from verify import output
-    from verify.cli import execution
+    from verify.execution import execution
     from verify.manifest import manifest, now
 
     validate(seeds=args.seeds, seed=args.first_seed, false_fail_rate=args.false_fail_rate)

@@ -16,6 +16,7 @@ from tabulate import tabulate
 
 from theory.parameters import ParameterError, validate
 from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
+from verify.execution import Interrupted, add_execution_options, execution
 
 EPILOG = """\
 examples:
@@ -35,47 +36,11 @@ exit status: 0 all claims pass, 1 a claim fails, 2 usage or output error, 3 inte
 """
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM reached the main process: stop the workers, keep the previous report."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def add_execution_options(p: argparse.ArgumentParser) -> None:
-    """--seed, --device, --threads, --jobs, --executor, --scheduler: shared by every command that trains."""
-    p.add_argument("--seed", type=int, default=0, help="master seed (an integer >= 0); the same seed gives the same numbers")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="CPU threads for torch per worker (default 1: the experiments train many small networks, whose "
-        "batched products run faster on one thread than split across cores)",
-    )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        help="worker processes running experiments (default: one per CPU core on cpu, 1 on cuda); the numbers "
-        "do not depend on it",
-    )
-    p.add_argument(
-        "--executor",
-        choices=("local", "dask"),
-        default="local",
-        help="local: a process pool on this machine (default); dask: a Dask cluster (pip install "
-        "'offsub[dask]'), a LocalCluster of --jobs workers or the one at --scheduler",
-    )
-    p.add_argument("--scheduler", default=None, metavar="ADDR", help="address of a running Dask scheduler, tcp://HOST:PORT")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -133,22 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal = sub.add_parser("calibrate", help="re-run the statistical claims over many seeds: observed false-fail rates")
     calibrate_command.configure(p_cal)
     return parser
-
-
-def execution(args: argparse.Namespace):
-    """(device, executor) from the shared execution options, validated (ParameterError on bad input)."""
-    from verify.devices import resolve_device
-    from verify.executors import make_executor
-
-    validate(seed=args.seed, threads=args.threads)
-    device = resolve_device(args.device)
-    jobs = (1 if device != "cpu" else max(1, __import__("os").cpu_count() or 1)) if args.jobs is None else args.jobs
-    validate(jobs=jobs)
-    import torch
-
-    torch.set_num_threads(args.threads)
-    executor = make_executor(args.executor, jobs, args.threads, args.scheduler)
-    return device, executor
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
