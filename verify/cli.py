@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from theory.parameters import ParameterError, validate
 from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
-from verify.execution import Interrupted, add_execution_options, execution
+from verify.execution import Interrupted, add_execution_options, staged_run
 
 EPILOG = """\
 examples:
@@ -101,7 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
-    from verify import output
     from verify.harness import run_claims
     from verify.manifest import manifest, now
     from verify.report import write_all
@@ -110,10 +109,7 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
     if args.jobs is not None:
         validate(jobs=args.jobs)
     claims = all_claims() if ids is None else select(ids)
-    staging = output.prepare(args.out)  # before any training: a refused --out costs nothing
-    executor = None
-    try:
-        device, executor = execution(args)
+    with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()
         records = run_claims(
             claims,
@@ -121,24 +117,14 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
             seed=args.seed,
             device=device,
             family_rate=args.false_fail_rate,
-            figures_dir=staging.stage / "figures",
+            figures_dir=stage / "figures",
             executor=executor,
         )
         meta = manifest(
             profile=args.profile, seed=args.seed, device=device, false_fail_rate=args.false_fail_rate,
             started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor,
         )  # fmt: skip
-        try:
-            write_all(staging.stage, records, meta)
-            staging.commit()
-        except OSError as exc:
-            raise output.OutputError(f"out={args.out!r}: the report could not be written ({exc.strerror or exc})") from None
-    except BaseException:
-        if executor is not None:
-            executor.close(kill=True)
-        staging.discard()
-        raise
-    executor.close()
+        write_all(stage, records, meta)
     from verify.harness import exit_status
 
     n_pass = sum(r.verdict == "pass" for r in records)

@@ -4,7 +4,11 @@ turning them into a device and an executor, and the exception a signal becomes."
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from theory.parameters import validate
 
@@ -59,3 +63,27 @@ def execution(args: argparse.Namespace):
     torch.set_num_threads(args.threads)
     executor = make_executor(args.executor, jobs, args.threads, args.scheduler)
     return device, executor
+
+
+@contextlib.contextmanager
+def staged_run(args: argparse.Namespace, out: str) -> Iterator[tuple[str, Any, Path]]:
+    """Check `out` before anything runs, then yield (device, executor, staging folder): on success the
+    report is swapped in and the workers end; on any exception (an interrupt included) the workers are
+    killed and the staging folder removed, so the previous report stays as it was."""
+    from verify import output
+
+    staging = output.prepare(out)  # before any training: a refused --out costs nothing
+    executor = None
+    try:
+        device, executor = execution(args)
+        try:
+            yield device, executor, staging.stage
+            staging.commit()
+        except OSError as exc:  # a full disk or a vanished folder while writing: one line, exit 2
+            raise output.OutputError(f"out={out!r}: the report could not be written ({exc.strerror or exc})") from None
+    except BaseException:
+        if executor is not None:
+            executor.close(kill=True)
+        staging.discard()
+        raise
+    executor.close()

@@ -52,7 +52,8 @@ def attacked_populations(profile: str) -> dict[str, Request]:
     }
 
 
-def _theory(pop, names):
+def flip_theory(pop, names):
+    """R5's expressions `names` at each measured run's N(x0), ||g||, S and training settings."""
     m = pop.measured
     values = symbols_of(pop.spec, pop.steps_taken[m], pop.d, pop.ell)
     values.update(N0=pop.gradient.N0[m, 0], g_norm=pop.gradient.g_norm[m, 0], S=pop.gradient.S[m, 0])
@@ -80,7 +81,7 @@ def flip(ctx, pops) -> Outcome:
     detections: list[Detection] = []
     for key, pop in pops.items():
         m = pop.measured
-        theory = _theory(pop, ("flip_distance", "flip_distance_bound"))
+        theory = flip_theory(pop, ("flip_distance", "flip_distance_bound"))
         walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
         exact = compare(walked[first], theory["flip_distance"][first], rtol=FLIP_RTOL, what=f"ell={pop.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint")
         over = int((t_star > theory["flip_distance_bound"]).sum())

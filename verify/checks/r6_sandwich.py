@@ -52,7 +52,7 @@ def _label(pop: PopulationMeasurement) -> str:
     return f"d={pop.d}, ell={pop.ell}, m={pop.spec.m}"
 
 
-def _measured(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
+def sandwich_radii(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
     """At the first x0 of each measured run: theory's certified radius ("R6"), the tight certificate, the
     flip radii, r_perp where SCIP solved it (NaN elsewhere) and ||x0||, (runs measured,)."""
     assert pop.gradient is not None and pop.tight_certified is not None
@@ -102,7 +102,7 @@ def identity(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
     )
 
 
-def _worst_ratios(r: dict[str, np.ndarray]) -> dict[str, float]:
+def worst_ratios(r: dict[str, np.ndarray]) -> dict[str, float]:
     """The largest ratio of each lower end to each upper end of the sandwich, over the points where the
     upper end is known. Between two numerical routes check_sandwich raises SandwichViolation past its
     allowance; theory's radius is only measured (its verdict is the claim's)."""
@@ -147,7 +147,7 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     """Per population, the distribution over points of each lower end relative to the attack radius."""
     fig, axes = figures.new(len(pops), width=2.6, height=3.2)
     for ax, pop in zip(axes[0], pops.values(), strict=True):
-        r = _measured(pop)
+        r = sandwich_radii(pop)
         found = np.isfinite(r["attack"])
         keys = ["R6", "tight"] + (["exact"] if "exact" in r else [])
         names = {"R6": "|N|/L", "tight": "tight", "exact": "exact"}
@@ -174,8 +174,8 @@ def sandwich(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
     rows, points, exact_points = [], 0, 0
     worst: dict[str, float] = {}
     for pop in pops.values():
-        r = _measured(pop)
-        for key, ratio in _worst_ratios(r).items():
+        r = sandwich_radii(pop)
+        for key, ratio in worst_ratios(r).items():
             worst[key] = max(worst.get(key, 0.0), ratio)
         points += int(np.isfinite(r["attack"]).sum())
         exact_points += int(np.isfinite(r["exact"]).sum()) if "exact" in r else 0

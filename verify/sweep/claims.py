@@ -151,14 +151,14 @@ def _r4(pop, alpha: float | None) -> Evaluation:
 
 def _r5(pop, alpha: float | None) -> Evaluation:
     from verify.checks.r4_lower_bound import failure_rates
-    from verify.checks.r5_flip import _theory, flip
+    from verify.checks.r5_flip import flip, flip_theory
 
     outcome = flip(_context(alpha), {"cell": pop})
     table = outcome.tables[0]
     row = _named([c.name for c in table.columns], table.rows[0])
     rates = failure_rates(pop.ell)
     frequency = row["t* > bound"] / row["networks"]
-    bound = _theory(pop, ("flip_distance_bound",))["flip_distance_bound"]
+    bound = flip_theory(pop, ("flip_distance_bound",))["flip_distance_bound"]
     return Evaluation(
         outcome.verdicts,
         prediction=float(rates["exp(-ell/16)"]),
@@ -172,11 +172,11 @@ def _r5(pop, alpha: float | None) -> Evaluation:
 
 
 def _r6(pop, alpha: float | None) -> Evaluation:
-    from verify.checks.r6_sandwich import SANDWICH_RTOL, _measured, _worst_ratios
+    from verify.checks.r6_sandwich import SANDWICH_RTOL, sandwich_radii, worst_ratios
     from verify.tolerance import threshold
 
-    radii = _measured(pop)
-    worst = _worst_ratios(radii)  # raises SandwichViolation: a certificate above a flip found
+    radii = sandwich_radii(pop)
+    worst = worst_ratios(radii)  # raises SandwichViolation: a certificate above a flip found
     found = np.isfinite(radii["attack"])
     highest = max(worst["R6/flip"], worst["tight/flip"])
     verdict = threshold("max certified/flip radius (R6 and tight)", highest, "<=", 1 + SANDWICH_RTOL, n=int(found.sum()))
