@@ -44,8 +44,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--false-fail-rate", type=float, default=1e-3, dest="false_fail_rate", help="the family rate the claims run at (default 1e-3)")
     p.add_argument("--calibration-rate", type=float, default=1e-3, dest="calibration_rate", help="the family rate of the calibration's own tests (default 1e-3)")
     p.add_argument("--out", default="calibration", help="report folder (default calibration/; the same rules as verify all's --out)")
-    add_execution_options(p)
-    p.set_defaults(seed=0)
+    add_execution_options(p, seed=False)
 
 
 def _confirms(outcome) -> bool:

@@ -21,9 +21,13 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-def add_execution_options(p: argparse.ArgumentParser) -> None:
-    """--seed, --device, --threads, --jobs, --executor, --scheduler: shared by every command that trains."""
-    p.add_argument("--seed", type=int, default=0, help="master seed (an integer >= 0); the same seed gives the same numbers")
+def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    """--seed, --device, --threads, --jobs, --executor, --scheduler: shared by every command that trains
+    (``seed=False`` for a command that picks its own seeds)."""
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help="master seed (an integer >= 0); the same seed gives the same numbers")
+    else:
+        p.set_defaults(seed=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument(
         "--threads",
