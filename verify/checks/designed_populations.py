@@ -16,10 +16,9 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from theory.chi_square import ChiSquareLaw
+from theory.results import get
 from verify.claim import Detection
 from verify.design import (
-    chi_square_detections,
     design_alpha,
     rate_detections,
     runs_for_chi_square,
@@ -27,6 +26,7 @@ from verify.design import (
 )
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
+from verify.predictions import law_of_q
 from verify.statistics import chi_square_mean_power
 
 SMALL_LAW = PopulationSpec(runs=1, d=6, ell=3, n=20, m=32, lr=0.2, steps=150)
@@ -53,17 +53,13 @@ def small_law(claim_id: str, profile: str, label: str, **changes) -> Request:
     return Request("population", spec, seed_parts=("small law", claim_id, label), cost=_cost(spec))
 
 
-def small_law_detections(pop: PopulationMeasurement, n: int, alpha: float, where: str) -> list[Detection]:
-    return chi_square_detections(pop.ell, pop.d, n, alpha, where)
-
-
 def _decay_rates() -> tuple[float, dict[str, float]]:
-    """The rate of ||g|| < R4 bound at DECAY (P(chi2_ell < ell/2), the sharp R4) and under the one-step-off
-    decay factor (the bound shrinks by 1 - eta lam: P(chi2_ell < (1 - eta lam)^2 ell/2))."""
+    """The rate of ||g|| < R4 bound at DECAY (R4's failure_probability_exact) and under the one-step-off
+    decay factor (the bound shrinks by 1 - eta lam: R3's law of Q below (1 - eta lam)^2 ell/2)."""
     assert DECAY.ell is not None
-    law, shrink = ChiSquareLaw(DECAY.ell), (1 - DECAY.lr * DECAY.weight_decay) ** 2
-    p0 = float(law.cdf_array(DECAY.ell / 2))
-    return p0, {DECAY_TARGET: float(law.cdf_array(shrink * DECAY.ell / 2))}
+    shrink = (1 - DECAY.lr * DECAY.weight_decay) ** 2
+    p0 = float(get("R4").predict({"ell": DECAY.ell})["failure_probability_exact"])
+    return p0, {DECAY_TARGET: float(law_of_q(DECAY.ell).cdf_array(shrink * DECAY.ell / 2))}
 
 
 @functools.cache
@@ -88,5 +84,5 @@ def decay_rate_detections(n: int, alpha: float, where: str) -> list[Detection]:
 def decay_scale_detection(pop: PopulationMeasurement, n: int, alpha: float, where: str) -> Detection:
     """R3 on the decay population: a one-step-off c_T scales Q by 1/(1 - eta lam)^2."""
     scale = 1 / (1 - pop.spec.lr * pop.spec.weight_decay) ** 2
-    power = chi_square_mean_power(n, ChiSquareLaw(pop.ell), alpha, scale=scale)
+    power = chi_square_mean_power(n, law_of_q(pop.ell), alpha, scale=scale)
     return Detection(f"{DECAY_TARGET} (Q scaled by {scale:.4g})", f"exact mean test, {where}", n, alpha, power)

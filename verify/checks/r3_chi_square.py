@@ -17,9 +17,9 @@ from verify.checks.designed_populations import (
     decay_population,
     decay_scale_detection,
     small_law,
-    small_law_detections,
 )
 from verify.claim import Detection, Outcome, claim, table
+from verify.design import chi_square_detections
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q
@@ -71,7 +71,7 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
         ks, mean = law_verdicts(Q, law, ctx.test_alpha)
         verdicts += [ks, mean]
         if key == SMALL_LABEL:
-            detections += small_law_detections(pop, len(Q), ctx.test_alpha, SMALL_LABEL)
+            detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, SMALL_LABEL)
         elif key == DECAY_LABEL:
             detections.append(decay_scale_detection(pop, len(Q), ctx.test_alpha, DECAY_LABEL))
         rows.append((key, pop.spec.lr * pop.spec.weight_decay, pop.spec.steps, len(Q), pop.train_accuracy.mean(), Q.mean(), law.mean, ks.statistic, ks.p_value, mean.p_value, ks.detectable, mean.detectable, ks.passed and mean.passed))
