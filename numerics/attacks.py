@@ -190,21 +190,31 @@ def minimal_l2_attack(
 
 
 def check_sandwich(
-    certified: torch.Tensor, attack_norm: torch.Tensor, *, rtol: float = 1e-9, atol: float = 0.0
+    certified: torch.Tensor,
+    attack_norm: torch.Tensor,
+    *,
+    rtol: float = 1e-9,
+    atol: float = 0.0,
+    condition: torch.Tensor | None = None,
 ) -> float:
-    """Raise SandwichViolation unless certified <= attack_norm (1 + rtol) + atol everywhere (R6).
+    """Raise SandwichViolation unless certified <= attack_norm (1 + rtol + condition) + atol everywhere (R6).
 
     Both sides are exact in real arithmetic; in float64 each carries a relative error of about
     (m + 1) eps times the conditioning sum_i |u_i h_i| / |N(x0)| (`numerics.breakpoints.rounding_factor`). The default
     rtol = 1e-9 covers m (sum_i |u_i h_i| / |N(x0)|) up to ~5e5; a genuine bug (a wrong L, a flip past
-    the true zero) is off by far more. NaN on either side is a violation.
+    the true zero) is off by far more. Where a radius is ill-conditioned (a network nearly flat along the
+    allowed directions), `condition` adds each point's first-order rounding bounds of both sides
+    (`numerics.conditioning`). NaN on either side is a violation.
 
     Returns:
-        max(certified / attack_norm), the tightest ratio, for reporting (<= 1 + rtol when it returns).
+        max(certified / attack_norm), the tightest ratio, for reporting (<= 1 + rtol + condition when it returns).
     """
     validate(rtol=rtol, atol=atol)
     certified, attack_norm = torch.broadcast_tensors(certified, attack_norm)
-    allowed = attack_norm * (1.0 + rtol) + atol
+    slack = rtol if condition is None else rtol + condition
+    if condition is not None and bool((condition < 0).any() | condition.isnan().any()):
+        raise ValueError("condition must be >= 0 and not NaN everywhere")
+    allowed = attack_norm * (1.0 + slack) + atol
     bad = ~(certified <= allowed)
     ratio = certified / attack_norm
     if bool(bad.any()):
@@ -212,9 +222,10 @@ def check_sandwich(
         flat = int(excess.flatten().argmax())
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), certified.shape))
         c, a = float(certified[index]), float(attack_norm[index])
+        extra = "" if condition is None else f" + condition {float(torch.broadcast_to(condition, certified.shape)[index]):.3g}"
         raise SandwichViolation(
             f"certified radius {c:.17g} > attack radius {a:.17g} "
-            f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}, atol={atol:g}); "
+            f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, atol={atol:g}); "
             f"{int(bad.sum())} of {bad.numel()} entries violate"
         )
     finite = torch.isfinite(ratio)

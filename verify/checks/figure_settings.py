@@ -38,9 +38,9 @@ SECTION = "R9: the paper's figures"
 #: so the three settings are compared at the same training margin.
 TARGET_MARGIN = 0.3
 BASELINE = "vanilla"
-#: DeepFool steps: on a 1-D complement it lands on the line's nearest breakpoint segment in one step for
-#: most points; the rest chatter between two pieces, where more steps buy nothing.
-DEEPFOOL_STEPS = 10
+#: Steps of each candidate of the best-of attack: on a 1-D complement every candidate is a line search
+#: along +-n after its first step, so more steps buy nothing.
+ATTACK_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def setting_spec(figure: FigureSpec, key: str, runs: int, *, measure=("normal", 
         runs=runs, dataset=figure.dataset, m=figure.m, points=0, beta=beta, bias=True, s_b=beta / math.sqrt(figure.d),
         optimizer="gd", loss="logistic", lr=figure.lr, steps=figure.max_steps,
         weight_decay=figure.lam if key == "weight_decay" else 0.0, train_bias=True, target_margin=TARGET_MARGIN,
-        measure=measure, attack_iterations=DEEPFOOL_STEPS, normal=figure.normal,
+        measure=measure, attack_iterations=ATTACK_STEPS, normal=figure.normal,
     )  # fmt: skip
 
 
@@ -169,7 +169,8 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
         assert normal is not None, "the figure settings measure the normal radii"
         finite = np.isfinite(normal.radius[ok])
         tightest = float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
-        radius_rows.append((key, float(np.median(normal.radius[ok])), float(np.median(medians(pop))), float(np.median(normal.certified[ok])), float(np.median(normal.gradient_flip[ok])), float(np.median(normal.deepfool[ok])), 1 - finite.mean(), tightest))
+        bound = max(float(np.max(c[ok])) for c in normal.condition.values())
+        radius_rows.append((key, float(np.median(normal.radius[ok])), float(np.median(medians(pop))), float(np.median(normal.certified[ok])), float(np.median(normal.gradient_flip[ok])), float(np.median(normal.attack[ok])), 1 - finite.mean(), tightest, bound))
     first = next(iter(pops.values())).normal
     assert first is not None
     n = first.radius.shape[1]
@@ -185,9 +186,12 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
             f"{figure.runs[ctx.profile]} independently seeded networks per setting ({ctx.profile} profile; "
             f"{', '.join(f'{p} {k}' for p, k in figure.runs.items())}). "
             f"**Radii.** r_perp is exact: the smaller first flip along +-n, n = {tuple(round(v, 4) for v in figure.normal)} "
-            "(the breakpoint walk). The gradient flip (R5) and DeepFool within range(n n^T) are upper bounds and the "
-            "certificate |N(x0)|/L (R6) a lower bound; the sandwich certificate <= r_perp <= both attacks is asserted "
-            f"on every point (a violation raises). **Test.** Per network, the median of r_perp over the {n} training "
+            "(the breakpoint walk). The gradient flip (R5) and the best-of attack within span{n} (numerics.minimal_flip) "
+            "are upper bounds and the certificate |N(x0)|/L (R6) a lower bound; the sandwich certificate <= r_perp <= "
+            f"both attacks is asserted on every point (a violation raises), with an allowance of {SANDWICH_RTOL:g} plus "
+            "both sides' first-order rounding bounds (numerics.conditioning; large only where the network is nearly "
+            "flat along n, as R8's decay makes it: the table's last column). "
+            f"**Test.** Per network, the median of r_perp over the {n} training "
             "points; a one-sided Mann-Whitney test per non-vanilla setting against vanilla, at the per-test rate. A "
             "network with no flip at all (inf) ranks above every finite radius. Panels show the network of median "
             f"radius in each setting; segments mark each point's nearest orthogonal flip. {extra}"
@@ -200,7 +204,7 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
             ),
             table(
                 "Orthogonal radii at the training points",
-                ["setting", ("median r_perp (all points)", ".4g"), ("median of per-network medians", ".4g"), ("median certified |N|/L", ".4g"), ("median gradient flip", ".4g"), ("median DeepFool", ".4g"), ("fraction without flip", ".3f"), ("max certified/r_perp", ".3f")],
+                ["setting", ("median r_perp (all points)", ".4g"), ("median of per-network medians", ".4g"), ("median certified |N|/L", ".4g"), ("median gradient flip", ".4g"), ("median best-of attack", ".4g"), ("fraction without flip", ".3f"), ("max certified/r_perp", ".3f"), ("max rounding bound", ".2g")],
                 radius_rows,
             ),
         ),
@@ -210,14 +214,22 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
 
 
 def sandwich_verdict(pops: dict[str, PopulationMeasurement]) -> Threshold:
-    """R6's sandwich on every training point of every setting: certified <= r_perp <= both attacks
-    (check_sandwich raises on a violation: a bug in one of the routes, never a statistic)."""
+    """R6's sandwich on every training point of every setting: certified <= r_perp <= both attacks, each
+    comparison allowed SANDWICH_RTOL plus both sides' rounding bounds (check_sandwich raises on a violation:
+    a bug in one of the routes, never a statistic). The verdict's value is the largest lower/upper ratio
+    relative to its point's allowance."""
     worst, points = 0.0, 0
     for pop in pops.values():
         r = pop.normal
         assert r is not None, "the figure settings measure the normal radii"
-        radius = torch.from_numpy(r.radius)
-        for low, high in ((torch.from_numpy(r.certified), radius), (radius, torch.from_numpy(r.gradient_flip)), (radius, torch.from_numpy(r.deepfool))):
-            worst = max(worst, check_sandwich(low, high, rtol=SANDWICH_RTOL))
+        ends = {key: torch.from_numpy(getattr(r, key)) for key in ("certified", "radius", "gradient_flip", "attack")}
+        bounds = {key: torch.from_numpy(c) for key, c in r.condition.items()}
+        for low, high in (("certified", "radius"), ("radius", "gradient_flip"), ("radius", "attack")):
+            condition = bounds[low] + bounds[high]
+            check_sandwich(ends[low], ends[high], rtol=SANDWICH_RTOL, condition=condition)
+            relative = ends[low] / (ends[high] * (1 + SANDWICH_RTOL + condition))
+            finite = torch.isfinite(relative)
+            if bool(finite.any()):
+                worst = max(worst, float(relative[finite].max()) * (1 + SANDWICH_RTOL))
         points += r.radius.size
-    return threshold("max lower/upper end of the sandwich", worst, "<=", 1 + SANDWICH_RTOL, n=points)
+    return threshold("max lower/upper end of the sandwich, relative to its rounding allowance", worst, "<=", 1 + SANDWICH_RTOL, n=points)

@@ -1,0 +1,43 @@
+"""R9's figure sets: the sandwich certified <= r_perp <= attacks holds with each point's rounding allowance
+where R8's decay makes the network nearly flat along n (quick profile, seed 1036: r_perp ~ 1e12, where the
+fixed allowance alone raised), and a wrong radius still raises."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from numerics.attacks import SandwichViolation
+from verify import claim
+from verify.checks.figure_settings import sandwich_verdict
+from verify.harness import measure
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def seed_1036():
+    return measure(claim.get("R9.figure2").needs("quick"), seed=1036)
+
+
+def test_the_sandwich_holds_where_the_weight_decay_network_is_flat_along_n(seed_1036):
+    pops = dict(seed_1036)
+    verdict = sandwich_verdict(pops)
+    assert verdict.passed
+    decayed = next(pop.normal for key, pop in pops.items() if "weight_decay" in str(key))
+    assert np.nanmax(decayed.radius[np.isfinite(decayed.radius)]) > 1e11
+    assert max(float(np.max(c)) for c in decayed.condition.values()) > 1e-6  # the allowance was needed
+    gap = decayed.radius / decayed.gradient_flip
+    assert np.nanmax(gap[np.isfinite(gap)]) > 1 + 1e-9  # as in the calibration's failing run
+
+
+def test_a_wrong_radius_still_breaks_the_sandwich(seed_1036):
+    for field in ("attack", "gradient_flip"):
+        pops = {}
+        for key, pop in seed_1036.items():
+            normal = dataclasses.replace(pop.normal, **{field: getattr(pop.normal, field) * 0.99})
+            pops[key] = dataclasses.replace(pop, normal=normal)
+        with pytest.raises(SandwichViolation):
+            sandwich_verdict(pops)
