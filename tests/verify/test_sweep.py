@@ -149,3 +149,67 @@ def test_without_resume_a_previous_sweep_is_refused(reference, tmp_path, capsys)
     shutil.copytree(reference, copy)
     assert cli.main(["sweep", str(spec), "--out", str(copy)]) == 2
     assert "pass --resume" in capsys.readouterr().err
+
+
+def test_parquet_table_holds_the_same_rows_as_the_json_table(reference):
+    import json
+    import math
+
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the test extra")
+    rows = json.loads((reference / "table.json").read_text())
+    table = pq.read_table(reference / "table.parquet").to_pylist()
+    assert len(table) == len(rows) > 0
+
+    def same(a, b) -> bool:
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+            return True
+        return a == b
+
+    for left, right in zip(table, rows, strict=True):
+        assert set(left) == set(right)
+        assert all(same(left[k], right[k]) for k in right), [k for k in right if not same(left[k], right[k])]
+
+
+def test_a_cluster_started_with_the_dask_commands_gives_the_same_bytes(reference, tmp_path):
+    """`dask scheduler` and `dask worker` as separate processes (a cluster the suite did not start), the
+    workers configured by examples/dask; the sweep reaches it through --scheduler's path."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    address_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_CONFIG": str(root / "examples" / "dask")}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": root}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(address_file)], **quiet,
+    )  # fmt: skip
+    workers = None
+    try:
+        for _ in range(300):
+            if address_file.exists() and address_file.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        workers = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(address_file),
+             "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], **quiet,
+        )  # fmt: skip
+        import json
+
+        address = json.loads(address_file.read_text())["address"]
+        cluster = DaskExecutor(2, scheduler=address)
+        try:
+            cluster._client.wait_for_workers(2, timeout=60)
+            run_sweep(parse(TINY), tmp_path / "remote", executor=cluster, device="cpu", progress=lambda line: None)
+            environ = [result for _, result, _ in cluster.run(_malloc_setting, [0, 1])]
+        finally:
+            cluster.close()
+    finally:
+        for process in (workers, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+    assert _bytes(tmp_path / "remote") == _bytes(reference)
+    assert environ == [None, None]
