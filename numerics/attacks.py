@@ -207,7 +207,8 @@ def check_sandwich(
     (`numerics.conditioning`). NaN on either side is a violation.
 
     Returns:
-        max(certified / attack_norm), the tightest ratio, for reporting (<= 1 + rtol + condition when it returns).
+        max(certified / (attack_norm (1 + condition))), the tightest ratio relative to the rounding bounds
+        (certified / attack_norm without `condition`), for reporting (<= 1 + rtol when it returns, atol = 0).
     """
     validate(rtol=rtol, atol=atol)
     certified, attack_norm = torch.broadcast_tensors(certified, attack_norm)
@@ -228,5 +229,7 @@ def check_sandwich(
             f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, atol={atol:g}); "
             f"{int(bad.sum())} of {bad.numel()} entries violate"
         )
+    if condition is not None:
+        ratio = certified / (attack_norm * (1.0 + condition))
     finite = torch.isfinite(ratio)
     return float(ratio[finite].max()) if bool(finite.any()) else 0.0
