@@ -13,11 +13,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+from scipy import stats
+
 from theory.chi_square import ChiSquareLaw
 from verify.claim import Detection, get, per_test_rate
 from verify.statistics import (
     binomial_two_sided_power,
     chi_square_mean_power,
+    ks_power_lower_bound,
     samples_for_binomial_two_sided,
     samples_for_chi_square_mean,
 )
@@ -70,6 +74,18 @@ def chi_square_detections(ell: int, d: int, n: int, alpha: float, where: str) ->
     return out
 
 
+def chi_square_ks_detections(ell: int, d: int, n: int, alpha: float, where: str) -> list[Detection]:
+    """The KS test's power (its DKW lower bound) against each chi-square alternative at (ell, d): the
+    alternative's sup-distance from the predicted CDF, on a fine grid of the true law's quantiles."""
+    out = []
+    grid = np.linspace(1e-6, 1 - 1e-6, 20001)
+    for target, a in chi_square_alternatives(ell, d).items():
+        x = a.get("scale", 1.0) * stats.chi2.ppf(grid, a.get("true_ell", ell))
+        delta = float(np.max(np.abs(stats.chi2.cdf(x, a["law"].ell) - grid)))
+        out.append(Detection(f"{target} (ell={ell}, d={d}; sup-distance {delta:.3f})", f"KS test, {where}", n, alpha, ks_power_lower_bound(n, alpha, delta)))
+    return out
+
+
 def runs_for_rate(p0: float, alternatives: dict[str, float], alpha: float) -> int:
     """Networks for which the exact two-sided binomial test of rate p0 catches every alternative rate."""
     return inflate(max(samples_for_binomial_two_sided(p0, p1, alpha, POWER) for p1 in alternatives.values()))
@@ -77,3 +93,13 @@ def runs_for_rate(p0: float, alternatives: dict[str, float], alpha: float) -> in
 
 def rate_detections(p0: float, alternatives: dict[str, float], n: int, alpha: float, where: str) -> list[Detection]:
     return [Detection(target, f"two-sided exact binomial, {where}", n, alpha, binomial_two_sided_power(n, p0, p1, alpha)) for target, p1 in alternatives.items()]
+
+
+def reversed_direction_detection(target: str, test: str, n: int, alpha: float) -> Detection:
+    """A direction claim (a slope's sign, a stochastic ordering) against the wrong prediction that reverses it.
+
+    The reversed theory asks the one-sided test to confirm the opposite direction; when the truth lies in the
+    predicted direction the test confirms that with probability <= alpha, so the claim fails with probability
+    >= 1 - alpha at any n (a lower bound, stated as the power). The smallest effect in the predicted direction
+    that the test confirms at power 0.9 is in its verdict line."""
+    return Detection(f"{target} (direction reversed)", f"{test} (power >= 1 - rate)", n, alpha, 1.0 - alpha)

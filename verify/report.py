@@ -63,6 +63,20 @@ def summary_rows(records: list[Record]) -> list[list[str]]:
 
 
 SUMMARY_HEADERS = ("id", "claim", "decisive number", "verdict", "seconds")
+POWER_HEADERS = ("id", "wrong prediction", "caught by", "n", "per-test rate", "power")
+
+
+def power_rows(records: list[Record]) -> list[list[str]]:
+    """Every statistical claim's detection targets, one row each (a claim without any says so)."""
+    rows = []
+    for r in records:
+        if not r.false_fail_rate:
+            continue
+        found = r.outcome.detections if r.outcome else ()
+        rows += [[r.claim.id, d.target, d.test, str(d.n), f"{d.alpha:.2g}", f"{d.power:.3f}"] for d in found]
+        if not found:
+            rows.append([r.claim.id, "(none declared)", "", "", "", ""])
+    return rows
 
 
 def _table_md(t: Table) -> str:
@@ -104,6 +118,19 @@ def markdown(records: list[Record], manifest: dict) -> str:
         tabulate(
             [[_cell_md(c) for c in row] for row in summary_rows(records)],
             headers=list(SUMMARY_HEADERS),
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+        "## Power by design",
+        "",
+        "For each statistical claim, the realistic wrong predictions it must catch and the probability that it "
+        "fails were that prediction the theory, at the sample it got and its per-test rate (exact for the mean "
+        "and binomial tests; lower bounds for KS and for a reversed direction).",
+        "",
+        tabulate(
+            [[_cell_md(c) for c in row] for row in power_rows(records)],
+            headers=list(POWER_HEADERS),
             tablefmt="github",
             disable_numparse=True,
         ),

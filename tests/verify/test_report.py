@@ -88,3 +88,16 @@ def test_an_outcome_whose_verdict_disagrees_with_its_rule_is_refused():
     good = compare([1.0], [1.0], rtol=0.0)
     with pytest.raises(AssertionError):
         Outcome(verdicts=(type(good)(**{**good.__dict__, "passed": False}),), prediction="x")
+
+
+def test_power_table_lists_each_detection_and_names_a_claim_without_any():
+    from dataclasses import replace
+
+    from verify.claim import Detection
+    from verify.report import power_rows
+
+    plain = _record()
+    designed = replace(plain, outcome=replace(plain.outcome, detections=(Detection("dof ell + 1", "exact mean test", 745, 5e-6, 0.93),)))
+    exact = replace(plain, claim=replace(_claim(statistical=False), id="X.exact"), false_fail_rate=None)
+    rows = power_rows([designed, plain, exact])
+    assert rows == [["X.demo", "dof ell + 1", "exact mean test", "745", "5e-06", "0.930"], ["X.demo", "(none declared)", "", "", "", ""]]

@@ -425,3 +425,39 @@ def test_two_sided_binomial():
     assert binomial_two_sided_test(42, 1000, 0.042, alpha=1e-3).passed
     assert not binomial_two_sided_test(84, 1000, 0.042, alpha=1e-3).passed  # rate off by a factor 2
     assert not binomial_two_sided_test(10, 1000, 0.042, alpha=1e-3).passed
+
+
+def test_two_sided_binomial_reach_per_side():
+    """Each side's detectable rate has the stated power there (checked against the exact power), and a side
+    no rate can reach is inf and named in the summary, as R5's ell=90 line (600 trials, p0 ~ 2e-5)."""
+    from verify.statistics import binomial_two_sided_power, binomial_two_sided_test
+
+    alpha = 5e-6
+    both = binomial_two_sided_test(42, 1000, 0.042, alpha=alpha)
+    for p1 in (0.042 + both.detectable_rise, 0.042 - both.detectable_fall):
+        assert binomial_two_sided_power(1000, 0.042, p1, alpha) >= 0.9
+    for p1 in (0.042 + 0.98 * both.detectable_rise, 0.042 - 0.98 * both.detectable_fall):
+        assert binomial_two_sided_power(1000, 0.042, p1, alpha) < 0.9
+    assert "detects a rate >=" in both.summary() and "or a rate <=" in both.summary()
+
+    rare = binomial_two_sided_test(0, 600, 1.918e-5, alpha=alpha)
+    assert rare.detectable_fall == math.inf and 0 < rare.detectable_rise < 0.05
+    assert binomial_two_sided_power(600, 1.918e-5, 0.0, alpha) == 0.0  # a true rate of 0 always passes
+    assert "no rate below p0 can fail it at n=600" in rare.summary() and "inf" not in rare.summary()
+
+
+def test_ks_power_lower_bound_holds_by_simulation():
+    """The DKW lower bound on the KS test's power (R3's dof-off-by-one at ell=10, violation.uniform_init's
+    quick size) is below the rejection rate measured over 300 samples."""
+    from scipy import stats
+
+    from verify.statistics import ks_power_lower_bound, ks_test
+
+    n, alpha = 1500, 5.3e-5
+    grid = np.linspace(1e-6, 1 - 1e-6, 20001)
+    delta = float(np.max(np.abs(stats.chi2.cdf(stats.chi2.ppf(grid, 11), 10) - grid)))
+    bound = ks_power_lower_bound(n, alpha, delta)
+    rng = np.random.default_rng(5)
+    rejected = np.mean([not ks_test(rng.chisquare(11, n), stats.chi2(10).cdf, alpha=alpha).passed for _ in range(300)])
+    assert 0.8 < bound <= rejected
+    assert ks_power_lower_bound(n, alpha, 0.5 * stats.kstwo.isf(alpha, n)) == 0.0

@@ -26,6 +26,7 @@ from theory.parameters import validate
 from theory.results import get
 from verify.checks.r6_sandwich import SANDWICH_RTOL
 from verify.claim import Outcome, table
+from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.statistics import OrderingResult, mann_whitney_greater
@@ -176,6 +177,7 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
     n = first.radius.shape[1]
     return Outcome(
         verdicts=(*tests.values(), sandwich),
+        detections=tuple(reversed_direction_detection(f"ordering of r_perp, {key} against {BASELINE}", "one-sided Mann-Whitney test", t.n_a + t.n_b, ctx.test_alpha) for key, t in tests.items()),
         prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and r_perp(weight decay) "
         "> r_perp(vanilla) (R8.decay_gd below 1 at the runs' steps): per-network median radius, stochastically larger",
         method=(

@@ -18,6 +18,7 @@ from theory.results import get
 from verify import figures
 from verify.checks.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
 from verify.claim import Detection, Outcome, claim, table
+from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import symbols_of
@@ -169,6 +170,7 @@ def radii(ctx, pops) -> Outcome:
         axes[0, j].set_ylabel("radius / ||x0||")
     return Outcome(
         verdicts=(test,),
+        detections=(reversed_direction_detection("sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha),),
         prediction=f"the slope of log(orthogonal/on-manifold radius) on log ell is {'negative' if exponent > 0 else 'positive'} "
         f"(R7.exponent_ell_over_d = {exponent:g} > 0: ||g|| grows like (ell/d)^{exponent:g})",
         method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm attacks restricted "

@@ -16,6 +16,7 @@ from theory.results import get
 from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
 from verify.checks.scaling import exponent_rule
 from verify.claim import Detection, Outcome, claim, table
+from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q
@@ -118,6 +119,7 @@ def radius_grows(ctx, pops) -> Outcome:
     test = mann_whitney_greater(a, b, alpha=ctx.test_alpha, name=f"certified radius at beta={small if exponent < 0 else large:g} > at beta={large if exponent < 0 else small:g}")
     return Outcome(
         verdicts=(test,),
+        detections=(reversed_direction_detection("sign of R7.exponent_certified_radius_beta", "one-sided Mann-Whitney test", test.n_a + test.n_b, ctx.test_alpha),),
         prediction=f"R7.exponent_certified_radius_beta = {exponent:g} < 0: the radius at beta={small:g} is stochastically larger than at beta={large:g}",
         method="The certificate |N(x0)|/L is the honest lower end of the orthogonal radius (R6). L shrinks like beta, but "
         "|N(x0)| depends on how far training got, so the radius need not grow exactly like 1/beta; the table reports "

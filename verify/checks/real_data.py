@@ -23,7 +23,7 @@ from verify import figures
 from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
 from verify.checks.invariance_rule import relative_defect
 from verify.claim import Detection, Outcome, claim, table
-from verify.design import chi_square_detections
+from verify.design import chi_square_detections, reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q, population_decay
@@ -179,6 +179,7 @@ def real_radii(ctx, pops) -> Outcome:
     ax.legend(fontsize=7)
     return Outcome(
         verdicts=(test,),
+        detections=(reversed_direction_detection("sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha),),
         prediction=f"slope of log(orthogonal/on-manifold radius) on log ell {'< 0' if exponent > 0 else '> 0'} "
         f"(R7.exponent_ell_over_d = {exponent:g}: ||g|| grows with ell/d while the network on P does not change)",
         method=_setup(SIZES[ctx.profile]) + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, "

@@ -13,6 +13,7 @@ import numpy as np
 from verify.checks.invariance_rule import relative_defect
 from verify.checks.violation_setting import SECTION, arm, describe
 from verify.claim import Outcome, claim, table
+from verify.design import chi_square_ks_detections
 from verify.predictions import chi_square_statistic, law_of_q
 from verify.statistics import ks_test
 
@@ -54,6 +55,7 @@ def uniform_init(ctx, pops) -> Outcome:
     first = pops["gaussian"]
     return Outcome(
         verdicts=(tests["gaussian"],),
+        detections=tuple(chi_square_ks_detections(first.ell, first.d, tests["gaussian"].n, ctx.test_alpha, "Gaussian arm")),
         reported=(tests["uniform"],),
         prediction="Gaussian init: Q ~ chi2 with R3.degrees_of_freedom exactly; uniform init: close to chi-square by the "
         "CLT (Pi w_i(0) mixes d uniform entries) but not exactly (reported, not judged)",

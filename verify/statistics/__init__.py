@@ -60,6 +60,7 @@ from verify.statistics.goodness_of_fit import (  # noqa: F401
     dkw_epsilon,
     ks_critical_value,
     ks_detectable,
+    ks_power_lower_bound,
     ks_test,
     samples_for_ks,
 )

@@ -196,7 +196,8 @@ class TwoSidedBinomialResult(_Verdict):
     alpha: float
     ci_low: float  # Clopper-Pearson interval at level 1 - alpha
     ci_high: float
-    detectable: float  # smallest |p - p0| (either side) caught with probability >= power
+    detectable_rise: float  # smallest p - p0 > 0 caught with probability >= power (inf: none)
+    detectable_fall: float  # smallest p0 - p > 0 caught with probability >= power (inf: none)
     power: float
     passed: bool
 
@@ -204,15 +205,29 @@ class TwoSidedBinomialResult(_Verdict):
     def rule(self) -> Rule:
         return Rule("p", self.p_value, self.alpha, ">=")
 
+    @property
+    def reach(self) -> str:
+        """The true rates this test catches at its power, side by side; a side it cannot reach is named."""
+        sides = []
+        if math.isfinite(self.detectable_rise):
+            sides.append(f"a rate >= {self.p0 + self.detectable_rise:.3g}")
+        if math.isfinite(self.detectable_fall):
+            sides.append(f"a rate <= {self.p0 - self.detectable_fall:.3g}")
+        caught = f"detects {' or '.join(sides)} at power {self.power:g}" if sides else "detects no rate"
+        if not math.isfinite(self.detectable_fall):
+            caught += f"; no rate below p0 can fail it at n={self.n} (P(0 events) >= alpha)" if self.p0 > 0 else ""
+        if not math.isfinite(self.detectable_rise):
+            caught += f"; no rate above p0 reaches power {self.power:g} at n={self.n}"
+        return caught
+
     def summary(self) -> str:
         return (
             f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} = "
             f"{self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} "
-            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); detects a rate off by >= {self.detectable:.3g}"
+            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); {self.reach}"
         )
 
 
-@functools.lru_cache(maxsize=256)
 @functools.lru_cache(maxsize=4096)
 def _two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
     """The counts k in 0..n that scipy's two-sided (minimum-likelihood) binomial test rejects at alpha.
@@ -268,13 +283,16 @@ def samples_for_binomial_two_sided(p0: float, p1: float, alpha: float, power: fl
     return n
 
 
-def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float = DETECTION_POWER) -> float:
-    """Smallest distance |p1 - p0| at which the power reaches ``power`` on both sides (bisection on
-    each side; power is monotone in |p1 - p0| on each side)."""
-    out = 0.0
+def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float = DETECTION_POWER) -> tuple[float, float]:
+    """(rise, fall): the smallest p1 - p0 > 0 and p0 - p1 > 0 at which `binomial_two_sided_test` rejects with
+    probability >= ``power`` (bisection on each side, where the power grows with |p1 - p0|); inf on a side
+    no rate reaches. At small n p0 the lower side is out of reach: P(0 events) = (1 - p0)^n >= alpha."""
+    _validate(samples=n, false_fail_rate=alpha, power=power)
+    reach = []
     for direction, room in ((1.0, 1.0 - p0), (-1.0, p0)):
         if room <= 0 or binomial_two_sided_power(n, p0, p0 + direction * room, alpha) < power:
-            return math.inf
+            reach.append(math.inf)
+            continue
         low, high = 0.0, room
         for _ in range(40):
             mid = (low + high) / 2
@@ -282,8 +300,8 @@ def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float 
                 high = mid
             else:
                 low = mid
-        out = max(out, high)
-    return out
+        reach.append(high)
+    return reach[0], reach[1]
 
 
 def binomial_two_sided_test(
@@ -304,6 +322,7 @@ def binomial_two_sided_test(
     p = float(p0)
     test = stats.binomtest(events, n, p, alternative="two-sided")
     ci = test.proportion_ci(confidence_level=1 - alpha, method="exact")
+    rise, fall = binomial_two_sided_detectable(n, p, alpha, power)
     return TwoSidedBinomialResult(
         name=name,
         events=events,
@@ -314,7 +333,8 @@ def binomial_two_sided_test(
         alpha=alpha,
         ci_low=float(ci.low),
         ci_high=float(ci.high),
-        detectable=binomial_two_sided_detectable(n, p, alpha, power),
+        detectable_rise=rise,
+        detectable_fall=fall,
         power=power,
         passed=bool(test.pvalue >= alpha),
     )

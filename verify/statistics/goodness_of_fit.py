@@ -55,6 +55,15 @@ def ks_detectable(n: int, alpha: float, power: float = DETECTION_POWER) -> float
     return ks_critical_value(n, alpha) + dkw_epsilon(n, 1.0 - power)
 
 
+def ks_power_lower_bound(n: int, alpha: float, delta: float) -> float:
+    """A lower bound on the KS test's power against every true law at sup-distance ``delta`` from the
+    predicted one: ``1 - 2 exp(-2 n (delta - c_n(alpha))^2)`` when delta > c_n(alpha) (the DKW argument of
+    `ks_detectable`, inverted), else 0."""
+    _validate(samples=n, false_fail_rate=alpha)
+    gap = delta - ks_critical_value(n, alpha)
+    return max(0.0, 1.0 - 2.0 * math.exp(-2.0 * n * gap * gap)) if gap > 0 else 0.0
+
+
 def samples_for_ks(delta: float, alpha: float, power: float = DETECTION_POWER) -> int:
     """Smallest n with ``ks_detectable(n, alpha, power) <= delta`` (so delta is caught w.p. >= power).
 
