@@ -79,14 +79,13 @@ def power_rows(records: list[Record]) -> list[list[str]]:
     return rows
 
 
+def _grid_md(rows: list[list[str]], headers: list[str]) -> str:
+    """Cells already formatted as text, as a GitHub Markdown table."""
+    return tabulate([[_cell_md(c) for c in row] for row in rows], headers=headers, tablefmt="github", disable_numparse=True)
+
+
 def _table_md(t: Table) -> str:
-    body = tabulate(
-        [[_cell_md(c) for c in row] for row in _rows(t)],
-        headers=[c.name for c in t.columns],
-        tablefmt="github",
-        disable_numparse=True,
-    )
-    return f"**{t.title}**\n\n{body}\n"
+    return f"**{t.title}**\n\n{_grid_md(_rows(t), [c.name for c in t.columns])}\n"
 
 
 def markdown(records: list[Record], manifest: dict) -> str:
@@ -115,12 +114,7 @@ def markdown(records: list[Record], manifest: dict) -> str:
         "",
         "## Summary",
         "",
-        tabulate(
-            [[_cell_md(c) for c in row] for row in summary_rows(records)],
-            headers=list(SUMMARY_HEADERS),
-            tablefmt="github",
-            disable_numparse=True,
-        ),
+        _grid_md(summary_rows(records), list(SUMMARY_HEADERS)),
         "",
         "## Power by design",
         "",
@@ -128,12 +122,7 @@ def markdown(records: list[Record], manifest: dict) -> str:
         "fails were that prediction the theory, at the sample it got and its per-test rate (exact for the mean "
         "and binomial tests; lower bounds for KS and for a reversed direction).",
         "",
-        tabulate(
-            [[_cell_md(c) for c in row] for row in power_rows(records)],
-            headers=list(POWER_HEADERS),
-            tablefmt="github",
-            disable_numparse=True,
-        ),
+        _grid_md(power_rows(records), list(POWER_HEADERS)),
         "",
     ]
     section = None
