@@ -223,7 +223,11 @@ def check_sandwich(
         flat = int(excess.flatten().argmax())
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), certified.shape))
         c, a = float(certified[index]), float(attack_norm[index])
-        extra = "" if condition is None else f" + condition {float(torch.broadcast_to(condition, certified.shape)[index]):.3g}"
+        extra = (
+            ""
+            if condition is None
+            else f" + condition {float(torch.broadcast_to(condition, certified.shape)[index]):.3g}"
+        )
         raise SandwichViolation(
             f"certified radius {c:.17g} > attack radius {a:.17g} "
             f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, atol={atol:g}); "

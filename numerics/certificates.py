@@ -98,7 +98,9 @@ def _geometry(problem: RestrictedNetwork) -> _Geometry:
     A = problem.A
     G = A @ A.transpose(1, 2)
     norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0).sqrt().unsqueeze(1)
-    return _Geometry(problem.H, problem.sigma.unsqueeze(-1) * problem.u.unsqueeze(1), G, norms, problem.f0.abs(), A)
+    return _Geometry(
+        problem.H, problem.sigma.unsqueeze(-1) * problem.u.unsqueeze(1), G, norms, problem.f0.abs(), A
+    )
 
 
 def _quadratic_form(G: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -120,7 +122,9 @@ def _piecewise_radius(geo: _Geometry) -> torch.Tensor:
     moving = norms > 0
     r_break = torch.where(moving, h.abs() / torch.where(moving, norms, 1.0), float("inf"))
     r_sorted, order = r_break.sort(-1)
-    start = torch.cat([torch.zeros_like(r_sorted[..., :1]), r_sorted], -1)  # interval j: [start_j, start_{j+1})
+    start = torch.cat(
+        [torch.zeros_like(r_sorted[..., :1]), r_sorted], -1
+    )  # interval j: [start_j, start_{j+1})
     # In interval j the neurons with r_i <= start_j are unstable (index order: the j smallest r_i).
     rank = torch.empty_like(order).scatter_(-1, order, torch.arange(m, device=h.device).expand_as(order))
     j = torch.arange(m + 1, device=h.device).reshape(1, 1, -1, 1)
@@ -249,7 +253,11 @@ def _spectral_radius(geo: _Geometry, low: torch.Tensor, upper: torch.Tensor | No
         ok = (lo == 0) & (start > 0) & (bound(torch.where(start > 0, start, 1.0)) > 0)
         lo = torch.where(ok, start, lo)
     good = lo > 0
-    hi = torch.full_like(lo, float("inf")) if upper is None else torch.where(good, torch.maximum(upper, lo), lo)
+    hi = (
+        torch.full_like(lo, float("inf"))
+        if upper is None
+        else torch.where(good, torch.maximum(upper, lo), lo)
+    )
     finite = torch.isfinite(hi)
     at_hi = good & finite & (bound(torch.where(finite & (hi > 0), hi, 1.0)) > 0)
     lo = torch.where(at_hi, hi, lo)  # the bound holds at the given flip radius itself (an exact case)
@@ -299,7 +307,9 @@ def certificates(
     R, p, _ = problem.H.shape
     if upper is not None:
         if upper.shape != (R, p) or upper.dtype != problem.H.dtype:
-            raise ParameterError(f"upper of shape {tuple(upper.shape)} is invalid: expected ({R}, {p}) floats")
+            raise ParameterError(
+                f"upper of shape {tuple(upper.shape)} is invalid: expected ({R}, {p}) floats"
+            )
         if bool(torch.isnan(upper).any()) or bool((upper < 0).any()):
             raise ParameterError("upper is invalid: expected nonnegative radii (inf where no flip is known)")
     geo = _geometry(problem)
@@ -333,6 +343,8 @@ def spectral_lower_bound(
     z in the subspace with ||z|| <= r. r (R, p) > 0; returns (R, p)."""
     problem = restrict(net, X0, perp)
     if r.shape != problem.f0.shape or not bool((r > 0).all()) or not bool(torch.isfinite(r).all()):
-        raise ParameterError(f"r of shape {tuple(r.shape)} is invalid: expected finite radii > 0 of shape {tuple(problem.f0.shape)}")
+        raise ParameterError(
+            f"r of shape {tuple(r.shape)} is invalid: expected finite radii > 0 of shape {tuple(problem.f0.shape)}"
+        )
     geo = _geometry(problem)
     return _spectral_bound(geo, _spectrum(geo), r)

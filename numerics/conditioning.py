@@ -25,7 +25,9 @@ def _preactivation_error(net: Network, X0: torch.Tensor) -> torch.Tensor:
     return gamma * torch.baddbmm(net.b.abs().unsqueeze(1), X0.abs(), net.W.abs().transpose(1, 2))
 
 
-def flip_condition(net: Network, X0: torch.Tensor, delta: torch.Tensor, projector: torch.Tensor | None) -> torch.Tensor:
+def flip_condition(
+    net: Network, X0: torch.Tensor, delta: torch.Tensor, projector: torch.Tensor | None
+) -> torch.Tensor:
     """Relative first-order error bound of ||delta|| as the first flip along its direction within range(projector).
 
     With t = ||delta||, v = delta/t and f(t) = sum_i u_i relu(h_i + t a_i), rounding perturbs h_i by dh_i and
@@ -80,7 +82,9 @@ def certificate_condition(net: Network, X0: torch.Tensor, projector: torch.Tenso
     u = net.u.abs().unsqueeze(1)
     dN = (u * _preactivation_error(net, X0)).sum(-1) + rounding_factor(m, X0.dtype) * (u * h.abs()).sum(-1)
     gamma = rounding_factor(d, X0.dtype)
-    dPw = gamma * (torch.matmul(net.W.abs(), projector.abs()).norm(dim=-1) + project(net.W, projector).norm(dim=-1))
+    dPw = gamma * (
+        torch.matmul(net.W.abs(), projector.abs()).norm(dim=-1) + project(net.W, projector).norm(dim=-1)
+    )
     L = orthogonal_lipschitz(net, projector)
     dL = (net.u.abs() * dPw).sum(-1) + rounding_factor(m, X0.dtype) * L
     N = forward(net, X0).abs()

@@ -181,7 +181,9 @@ def exact_flip_radius(
     start_c = None
     if starts is not None:
         if starts.shape != (R, p, net.dim):
-            raise ParameterError(f"starts of shape {tuple(starts.shape)} is invalid: expected ({R}, {p}, {net.dim})")
+            raise ParameterError(
+                f"starts of shape {tuple(starts.shape)} is invalid: expected ({R}, {p}, {net.dim})"
+            )
         # Coordinates of the start: the least-squares c with A c = W delta (exact when delta is in the subspace).
         target = torch.bmm(starts, net.W.transpose(1, 2))  # (R, p, m) = <w_i, delta>
         start_c = torch.linalg.lstsq(problem.A.unsqueeze(1).expand(R, p, m, q), target.unsqueeze(-1)).solution

@@ -69,7 +69,10 @@ FROM_ZERO: tuple[Recipe, ...] = (
     Recipe("ddn", step=3.0, radius=3.5),
 )
 #: Seeded restarts cycle through these.
-RESTARTS: tuple[Recipe, ...] = (Recipe("fmn", random_start=True), Recipe("ddn", random_start=True, radius=2.0))
+RESTARTS: tuple[Recipe, ...] = (
+    Recipe("fmn", random_start=True),
+    Recipe("ddn", random_start=True, radius=2.0),
+)
 
 
 def recipes(restarts: int) -> tuple[Recipe, ...]:
@@ -186,7 +189,9 @@ class _Batch:
         descent_norm = descent.norm(dim=-1)
         shrink = (self.fmn_eps / torch.where(descent_norm > 0, descent_norm, 1.0)).clamp(max=1.0)
         fmn = descent * shrink.unsqueeze(-1)
-        self.C = torch.where(self.deepfool.unsqueeze(-1), deepfool, torch.where(self.ddn.unsqueeze(-1), ddn, fmn))
+        self.C = torch.where(
+            self.deepfool.unsqueeze(-1), deepfool, torch.where(self.ddn.unsqueeze(-1), ddn, fmn)
+        )
 
 
 def search(

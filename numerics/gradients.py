@@ -32,7 +32,9 @@ class LossGradients:
     W: torch.Tensor | None  # (R, m, d) dL/dW; None with weights=False (it is then dh^T X)
     b: torch.Tensor | None  # (R, m) dL/db, None when the bias is not trained
     u: torch.Tensor | None  # (R, m) dL/du, None when the output layer is not trained
-    dh_T: torch.Tensor  # (R, m, n) dL/dh_ji = c_j u_i 1[h_ji > 0] at [r, i, j]: what the backward pass sends to W
+    dh_T: (
+        torch.Tensor
+    )  # (R, m, n) dL/dh_ji = c_j u_i 1[h_ji > 0] at [r, i, j]: what the backward pass sends to W
     dN: torch.Tensor  # (R, n) c_j = dL/dN(x_j)
 
     @cached_property

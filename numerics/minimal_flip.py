@@ -93,7 +93,9 @@ def minimal_flip(
     if restarts is None:
         restarts = min(40, max(8, 8000 // (m * problem.A.shape[-1])))
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    found = search(problem, recipes(restarts), iterations=iterations, check_every=check_every, generator=generator)
+    found = search(
+        problem, recipes(restarts), iterations=iterations, check_every=check_every, generator=generator
+    )
     K = found.per_point
 
     # Polish each point's best candidates; the others stay as the search left them. A region's least

@@ -42,7 +42,9 @@ def polish(problem: RestrictedNetwork, found: Candidates, *, rounds: int, workin
         inside = torch.where(flipped, crossing.inside(), 0.0)
         active = problem.H + inside.unsqueeze(-1) * slopes > 0  # the pattern s on the crossing segment
         at = problem.H + T.unsqueeze(-1) * slopes  # h_i + <A_i, c*>
-        distance = torch.where(row_norm > 0, at.abs() / torch.where(row_norm > 0, row_norm, 1.0), float("inf"))
+        distance = torch.where(
+            row_norm > 0, at.abs() / torch.where(row_norm > 0, row_norm, 1.0), float("inf")
+        )
         nearest = distance.topk(k, dim=-1, largest=False).indices  # J, (R, P, k)
         side = torch.where(active, 1.0, -1.0).to(problem.A.dtype).gather(2, nearest)
         g = problem.gradient_of(active)

@@ -109,7 +109,9 @@ def as_basis(space: torch.Tensor | None, net: Network, *, name: str = "basis") -
             f"with 1 <= q <= {d}, or a projector ({d}, {d})"
         )
     if space.dtype != net.W.dtype:
-        raise ParameterError(f"{name} is invalid: dtype {space.dtype} differs from the network's {net.W.dtype}")
+        raise ParameterError(
+            f"{name} is invalid: dtype {space.dtype} differs from the network's {net.W.dtype}"
+        )
     if not bool(torch.isfinite(space).all()):
         raise ParameterError(f"{name} is invalid: it has non-finite entries")
     tol = _tolerance(d, space.dtype)
@@ -124,7 +126,9 @@ def as_basis(space: torch.Tensor | None, net: Network, *, name: str = "basis") -
             values, vectors = torch.linalg.eigh(space)
             rank = (values > 0.5).sum(-1)
             if bool((rank != rank.flatten()[0]).any()) or int(rank.flatten()[0]) == 0:
-                raise ParameterError(f"{name} is invalid: a projector of rank 0 or of different ranks per run")
+                raise ParameterError(
+                    f"{name} is invalid: a projector of rank 0 or of different ranks per run"
+                )
             return vectors[..., d - int(rank.flatten()[0]) :]  # eigh sorts the eigenvalues ascending
     raise ParameterError(
         f"{name} is invalid: columns are not orthonormal (max |B^T B - I| = {gram_error:.1e}) "

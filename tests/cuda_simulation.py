@@ -71,7 +71,9 @@ def _is_cuda_name(device) -> bool | None:
 
 def _name(func) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-    return name.replace("_TensorBase.", "Tensor.").replace("TensorBase.", "Tensor.")  # older torch: _TensorBase
+    return name.replace("_TensorBase.", "Tensor.").replace(
+        "TensorBase.", "Tensor."
+    )  # older torch: _TensorBase
 
 
 class _SimulatedCuda(TorchFunctionMode):

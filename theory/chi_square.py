@@ -87,7 +87,9 @@ class ChiSquareLaw:
 
     def sf_array(self, q: Any) -> np.ndarray:
         """P(chi2_ell > q) in float64 for an array q (SURVIVAL, lambdified; accurate in the upper tail)."""
-        return evaluate_array(SURVIVAL, {"ell": self.ell, "Q": np.maximum(np.asarray(q, dtype=np.float64), 0.0)})
+        return evaluate_array(
+            SURVIVAL, {"ell": self.ell, "Q": np.maximum(np.asarray(q, dtype=np.float64), 0.0)}
+        )
 
     def pdf_array(self, q: Any) -> np.ndarray:
         """The density in float64 for an array q > 0 (DENSITY, lambdified)."""

@@ -47,10 +47,12 @@ _MODULES = [
 def _float_friendly(expr: sp.Expr) -> sp.Expr:
     """`expr` rewritten with regularized incomplete gammas and log-gammas (module docstring)."""
     expr = expr.replace(
-        lambda e: isinstance(e, sp.lowergamma), lambda e: sp.gamma(e.args[0]) * _RegularizedLowerGamma(*e.args)
+        lambda e: isinstance(e, sp.lowergamma),
+        lambda e: sp.gamma(e.args[0]) * _RegularizedLowerGamma(*e.args),
     )
     expr = expr.replace(
-        lambda e: isinstance(e, sp.uppergamma), lambda e: sp.gamma(e.args[0]) * _RegularizedUpperGamma(*e.args)
+        lambda e: isinstance(e, sp.uppergamma),
+        lambda e: sp.gamma(e.args[0]) * _RegularizedUpperGamma(*e.args),
     )
     expr = expr.replace(lambda e: isinstance(e, sp.gamma), lambda e: sp.exp(_LogGamma(e.args[0])))
     return sp.powsimp(expr, combine="exp")

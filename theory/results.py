@@ -321,7 +321,9 @@ RESULTS: dict[str, Result] = {
                 "exponent_width_mean_field": log_log_slope(
                     _rms_orth_grad.subs(S, S_MEAN_FIELD_OUTPUT).subs(k, kappa * m), m
                 ),
-                "exponent_certified_radius_beta": log_log_slope(_certified_radius_at_expected_lipschitz, beta),
+                "exponent_certified_radius_beta": log_log_slope(
+                    _certified_radius_at_expected_lipschitz, beta
+                ),
             },
         ),
         Result(
@@ -406,7 +408,9 @@ def chi_square_law(result_id: str, values: Mapping[str, Any]) -> chi_square.ChiS
     """
     dof = get(result_id).predict(values, digits=30, names=["degrees_of_freedom"])["degrees_of_freedom"]
     if not (dof >= 1 and mpmath.isint(dof)):
-        raise ValueError(f"{result_id}.degrees_of_freedom = {dof} at {dict(values)}: expected an integer >= 1")
+        raise ValueError(
+            f"{result_id}.degrees_of_freedom = {dof} at {dict(values)}: expected an integer >= 1"
+        )
     return chi_square.ChiSquareLaw(int(dof))
 
 

@@ -213,7 +213,9 @@ def weight_decay_step(orthogonal_leak: sp.Expr | int = 0) -> SelfCheck:
     )
 
 
-def exact_tail_below_bounds(ells: Iterable[int] = range(1, 10001), digits: int = 50, route: str = "series") -> SelfCheck:
+def exact_tail_below_bounds(
+    ells: Iterable[int] = range(1, 10001), digits: int = 50, route: str = "series"
+) -> SelfCheck:
     """(e) P(chi2_ell <= ell/2) <= (sqrt(e)/2)^{ell/2} and <= e^{-ell/16} for every ell in `ells`.
 
     Evaluated at `digits` digits (plus guard digits): the values reach 1e-422 at ell = 10^4. The exact
@@ -227,7 +229,9 @@ def exact_tail_below_bounds(ells: Iterable[int] = range(1, 10001), digits: int =
     for value in ells:
         validate(ell=value)
     r4 = get("R4").expressions
-    chernoff_at, bound_at = (mpmath_function(r4[k], (ell,)) for k in ("failure_probability_chernoff", "failure_probability_bound"))
+    chernoff_at, bound_at = (
+        mpmath_function(r4[k], (ell,)) for k in ("failure_probability_chernoff", "failure_probability_bound")
+    )
     exact_at = mpmath_function(r4["failure_probability_exact"], (ell,)) if route == "registry" else None
     ratios_chernoff, ratios_bound = [], []
     for value in ells:

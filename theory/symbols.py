@@ -42,7 +42,8 @@ z_norm_sq = sp.Symbol("z_norm_sq", positive=True)  # ||z||^2, z the first-layer 
 
 #: name -> symbol, for callers that pass values by name.
 SYMBOLS: dict[str, sp.Symbol] = {
-    s.name: s for s in (d, ell, m, k, n, T, s_w, s_u, beta, eta, S, x, t, lam, mu, Q, g_norm, N0, kappa, L, z_norm_sq)
+    s.name: s
+    for s in (d, ell, m, k, n, T, s_w, s_u, beta, eta, S, x, t, lam, mu, Q, g_norm, N0, kappa, L, z_norm_sq)
 }
 
 

@@ -50,7 +50,9 @@ def derive_seed(master: int, *parts: object) -> int:
     return zlib.crc32(repr((master, *parts)).encode()) & 0x7FFFFFFF
 
 
-def population(runs: int, d: int, ell: int, m: int, steps: int, seed: int) -> tuple[Network, torch.Tensor, Subspace]:
+def population(
+    runs: int, d: int, ell: int, m: int, steps: int, seed: int
+) -> tuple[Network, torch.Tensor, Subspace]:
     """Trained networks, their held-out points (R, 1, d) and P, by the R5/R6 recipe (module docstring)."""
     n = 40
     data = make_dataset("gaussian_linear", runs=runs, seed=seed, d=d, ell=ell, n=n + 1)
@@ -58,7 +60,10 @@ def population(runs: int, d: int, ell: int, m: int, steps: int, seed: int) -> tu
     result = train(initialize(InitConfig(m=m), d, runs, seed=seed + 1), data.X[:, :n], data.y[:, :n],
                    TrainConfig(lr=0.2, steps=steps))  # fmt: skip
     X0 = data.X[:, n:]
-    keep = torch.tensor([s != "diverged" for s in result.status]) & (preactivations(result.net, X0) > 0).any(-1)[:, 0]
+    keep = (
+        torch.tensor([s != "diverged" for s in result.status])
+        & (preactivations(result.net, X0) > 0).any(-1)[:, 0]
+    )
     return result.net.select(keep), X0[keep], data.subspace
 
 
@@ -138,7 +143,11 @@ def print_row(row: dict) -> None:
 def exact_study(seed: int) -> None:
     from numerics.exact_radius import exact_flip_radius
 
-    ratios: dict[str, list[torch.Tensor]] = {"exact/attack": [], "certified/exact": [], "old certified/exact": []}
+    ratios: dict[str, list[torch.Tensor]] = {
+        "exact/attack": [],
+        "certified/exact": [],
+        "old certified/exact": [],
+    }
     proven = total = 0
     for d, ell, m in EXACT_CONFIGS:
         net, X0, sub = population(48, d, ell, m, 300, 100 + d + seed)
@@ -151,8 +160,12 @@ def exact_study(seed: int) -> None:
         ratios["exact/attack"].append((exact.radius / attack.norm)[ok])
         ratios["certified/exact"].append((cert.radius / exact.radius)[ok])
         ratios["old certified/exact"].append((cert.global_ / exact.radius)[ok])
-    print(f"\nexact radius (SCIP) on {total} small trained networks (d, ell, m) in {EXACT_CONFIGS}: {proven} proven")
-    print(f"{'ratio':22}{'min':>8}{'p01':>8}{'p10':>8}{'median':>8}{'p90':>8}{'max':>8}{'  share = 1 (1e-6)':>20}")
+    print(
+        f"\nexact radius (SCIP) on {total} small trained networks (d, ell, m) in {EXACT_CONFIGS}: {proven} proven"
+    )
+    print(
+        f"{'ratio':22}{'min':>8}{'p01':>8}{'p10':>8}{'median':>8}{'p90':>8}{'max':>8}{'  share = 1 (1e-6)':>20}"
+    )
     for name, parts in ratios.items():
         x = torch.cat(parts)
         q = quantiles(x, 0.0, 0.01, 0.1, 0.5, 0.9, 1.0)
@@ -164,14 +177,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=["quick", "standard", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0, help="master seed (the suite's default is 0)")
-    parser.add_argument("--foolbox-points", type=int, default=100, help="networks per population for Foolbox (0: skip)")
+    parser.add_argument(
+        "--foolbox-points", type=int, default=100, help="networks per population for Foolbox (0: skip)"
+    )
     parser.add_argument("--foolbox-steps", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (the suite runs one per worker)")
-    parser.add_argument("--exact", action="store_true", help="also run the exact-radius study (needs pyscipopt)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (the suite runs one per worker)"
+    )
+    parser.add_argument(
+        "--exact", action="store_true", help="also run the exact-radius study (needs pyscipopt)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(HEADER)
-    for profile in (["quick", "standard"] if args.profile == "both" else [args.profile]):
+    for profile in ["quick", "standard"] if args.profile == "both" else [args.profile]:
         measure(profile, args.seed, args.foolbox_points, args.foolbox_steps)
     if args.exact:
         exact_study(args.seed)

@@ -37,20 +37,52 @@ UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult
 def configure(p: argparse.ArgumentParser) -> None:
     from verify.execution import add_execution_options
 
-    p.add_argument("ids", nargs="*", metavar="ID", help="claim ids or prefixes (default: every statistical claim)")
-    p.add_argument("--seeds", type=int, default=50, help="master seeds to run, each an independent set of populations (default 50)")
-    p.add_argument("--first-seed", type=int, default=1000, dest="first_seed", help="the first master seed (default 1000, away from the report's 0)")
+    p.add_argument(
+        "ids", nargs="*", metavar="ID", help="claim ids or prefixes (default: every statistical claim)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=50,
+        help="master seeds to run, each an independent set of populations (default 50)",
+    )
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=1000,
+        dest="first_seed",
+        help="the first master seed (default 1000, away from the report's 0)",
+    )
     p.add_argument("--profile", choices=PROFILES, default="quick", help="sample sizes (default quick)")
-    p.add_argument("--false-fail-rate", type=float, default=1e-3, dest="false_fail_rate", help="the family rate the claims run at (default 1e-3)")
-    p.add_argument("--calibration-rate", type=float, default=1e-3, dest="calibration_rate", help="the family rate of the calibration's own tests (default 1e-3)")
-    p.add_argument("--out", default="calibration", help="report folder (default calibration/; the same rules as verify all's --out)")
+    p.add_argument(
+        "--false-fail-rate",
+        type=float,
+        default=1e-3,
+        dest="false_fail_rate",
+        help="the family rate the claims run at (default 1e-3)",
+    )
+    p.add_argument(
+        "--calibration-rate",
+        type=float,
+        default=1e-3,
+        dest="calibration_rate",
+        help="the family rate of the calibration's own tests (default 1e-3)",
+    )
+    p.add_argument(
+        "--out",
+        default="calibration",
+        help="report folder (default calibration/; the same rules as verify all's --out)",
+    )
     add_execution_options(p, seed=False)
 
 
 def _confirms(outcome) -> bool:
     """Whether every statistical verdict of the rule confirms an effect (an ordering, a one-sided trend)."""
     kinds = [v for v in outcome.verdicts if v.statistical]
-    return bool(kinds) and all(type(v).__name__ == "OrderingResult" or getattr(v, "alternative", "two-sided") != "two-sided" for v in kinds)
+    return bool(kinds) and all(
+        type(v).__name__ == "OrderingResult" or getattr(v, "alternative", "two-sided") != "two-sided"
+        for v in kinds
+    )
 
 
 def _p_values(outcome) -> list[tuple[str, str, float]]:
@@ -59,19 +91,46 @@ def _p_values(outcome) -> list[tuple[str, str, float]]:
     out = []
     for i, v in enumerate(outcome.verdicts):
         kind = type(v).__name__
-        if v.statistical and kind in UNIFORM_KINDS and (UNIFORM_KINDS[kind] is None or v.test == UNIFORM_KINDS[kind]):
+        if (
+            v.statistical
+            and kind in UNIFORM_KINDS
+            and (UNIFORM_KINDS[kind] is None or v.test == UNIFORM_KINDS[kind])
+        ):
             out.append((f"#{i + 1} {v.name}", kind, float(v.p_value)))
     return out
 
 
-def calibrate(claims, seeds: list[int], *, profile: str, device: str, family_rate: float, executor, progress=None) -> dict[str, Any]:
+def calibrate(
+    claims, seeds: list[int], *, profile: str, device: str, family_rate: float, executor, progress=None
+) -> dict[str, Any]:
     """Decide `claims` at every seed; return per claim its failures, errors, stated share and p-values."""
     from verify.harness import run_claims
 
-    results: dict[str, dict[str, Any]] = {c.id: {"failures": 0, "errors": 0, "share": None, "p_values": defaultdict(list), "seconds": 0.0, "failed_seeds": [], "errored": [], "confirmation": False} for c in claims}
+    results: dict[str, dict[str, Any]] = {
+        c.id: {
+            "failures": 0,
+            "errors": 0,
+            "share": None,
+            "p_values": defaultdict(list),
+            "seconds": 0.0,
+            "failed_seeds": [],
+            "errored": [],
+            "confirmation": False,
+        }
+        for c in claims
+    }
     with tempfile.TemporaryDirectory(prefix="offsub-calibration-") as figures:
         for i, seed in enumerate(seeds):
-            records = run_claims(claims, profile=profile, seed=seed, device=device, family_rate=family_rate, figures_dir=Path(figures), executor=executor, echo=False)
+            records = run_claims(
+                claims,
+                profile=profile,
+                seed=seed,
+                device=device,
+                family_rate=family_rate,
+                figures_dir=Path(figures),
+                executor=executor,
+                echo=False,
+            )
             for r in records:
                 entry = results[r.claim.id]
                 entry["share"] = r.false_fail_rate
@@ -91,7 +150,9 @@ def calibrate(claims, seeds: list[int], *, profile: str, device: str, family_rat
     return results
 
 
-def judge(results: dict[str, dict[str, Any]], seeds: int, calibration_rate: float) -> tuple[list[dict], list[dict]]:
+def judge(
+    results: dict[str, dict[str, Any]], seeds: int, calibration_rate: float
+) -> tuple[list[dict], list[dict]]:
     """Per claim the binomial test of its failures against its share; per test the KS test of uniformity."""
     uniform_tests = sum(len(e["p_values"]) for e in results.values())
     rate = calibration_rate / max(1, len(results) + uniform_tests)
@@ -99,7 +160,9 @@ def judge(results: dict[str, dict[str, Any]], seeds: int, calibration_rate: floa
     for cid, e in results.items():
         runs = seeds - e["errors"]
         bound = 1 - DETECTION_POWER if e["confirmation"] else e["share"]
-        binom = binomial_upper_test(e["failures"], max(runs, 1), bound, alpha=rate, name=f"{cid}: failures vs their bound")
+        binom = binomial_upper_test(
+            e["failures"], max(runs, 1), bound, alpha=rate, name=f"{cid}: failures vs their bound"
+        )
         claims.append({"id": cid, "seeds": seeds, "errors": e["errors"], "failures": e["failures"], "stated_rate": e["share"],
                        "kind": "confirmation" if e["confirmation"] else "test", "failure_bound": bound,
                        "expected_failures": bound * runs, "p_value": binom.p_value, "upper_rate": binom.upper_confidence_limit,
@@ -130,19 +193,65 @@ def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
         "",
         "## Failures against the stated rate",
         "",
-        tabulate([[c["id"], c["kind"], c["seeds"], c["errors"], c["failures"], f"{c['stated_rate']:.2g}", f"{c['failure_bound']:.2g}",
-                   f"{c['upper_rate']:.3g}", f"{c['p_value']:.3g}", "pass" if c["passed"] else "FAIL", c["seconds"]] for c in claims],
-                 headers=["claim", "kind", "seeds", "errors", "failures", "stated rate", "failure bound", "upper limit on rate", "p", "verdict", "seconds"],
-                 tablefmt="github"),  # fmt: skip
+        tabulate(
+            [
+                [
+                    c["id"],
+                    c["kind"],
+                    c["seeds"],
+                    c["errors"],
+                    c["failures"],
+                    f"{c['stated_rate']:.2g}",
+                    f"{c['failure_bound']:.2g}",
+                    f"{c['upper_rate']:.3g}",
+                    f"{c['p_value']:.3g}",
+                    "pass" if c["passed"] else "FAIL",
+                    c["seconds"],
+                ]
+                for c in claims
+            ],
+            headers=[
+                "claim",
+                "kind",
+                "seeds",
+                "errors",
+                "failures",
+                "stated rate",
+                "failure bound",
+                "upper limit on rate",
+                "p",
+                "verdict",
+                "seconds",
+            ],
+            tablefmt="github",
+        ),  # fmt: skip
         "",
         *[f"- {c['id']}: failed at seeds {c['failed_seeds']}" for c in claims if c["failed_seeds"]],
-        *[f"- {c['id']}: internal error at seed {e['seed']}: {e['error']}" for c in claims for e in c["errors_at"]],
+        *[
+            f"- {c['id']}: internal error at seed {e['seed']}: {e['error']}"
+            for c in claims
+            for e in c["errors_at"]
+        ],
         "",
         "## Uniformity of the p-values",
         "",
-        tabulate([[t["claim"], t["test"], t["n"], f"{t['mean_p']:.3f}", f"{t['min_p']:.3g}", f"{t['ks_D']:.3f}", f"{t['ks_p']:.3g}",
-                   "uniform" if t["uniform"] else "NOT UNIFORM"] for t in tests],
-                 headers=["claim", "test", "seeds", "mean p", "min p", "KS D", "KS p", "verdict"], tablefmt="github"),  # fmt: skip
+        tabulate(
+            [
+                [
+                    t["claim"],
+                    t["test"],
+                    t["n"],
+                    f"{t['mean_p']:.3f}",
+                    f"{t['min_p']:.3g}",
+                    f"{t['ks_D']:.3f}",
+                    f"{t['ks_p']:.3g}",
+                    "uniform" if t["uniform"] else "NOT UNIFORM",
+                ]
+                for t in tests
+            ],
+            headers=["claim", "test", "seeds", "mean p", "min p", "KS D", "KS p", "verdict"],
+            tablefmt="github",
+        ),  # fmt: skip
         "",
     ]
     return "\n".join(lines)
@@ -164,18 +273,36 @@ def main(args: argparse.Namespace) -> int:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
 
         def progress(done: int, total: int) -> None:
-            print(f"calibrate: {done}/{total} seeds, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"calibrate: {done}/{total} seeds, {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
-        results = calibrate(claims, seeds, profile=args.profile, device=device, family_rate=args.false_fail_rate, executor=executor, progress=progress)
+        results = calibrate(
+            claims,
+            seeds,
+            profile=args.profile,
+            device=device,
+            family_rate=args.false_fail_rate,
+            executor=executor,
+            progress=progress,
+        )
         claim_rows, test_rows = judge(results, len(seeds), args.calibration_rate)
         meta = manifest(profile=args.profile, seed=args.first_seed, device=device, false_fail_rate=args.false_fail_rate,
                         started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor)  # fmt: skip
         meta.update(seeds=args.seeds, first_seed=args.first_seed, calibration_rate=args.calibration_rate)
         (stage / "report.md").write_text(_markdown(claim_rows, test_rows, meta))
-        (stage / "report.json").write_text(json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n")
+        (stage / "report.json").write_text(
+            json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n"
+        )
         (stage / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
-    bad = [c["id"] for c in claim_rows if not c["passed"]] + [f"{t['claim']}: {t['test']}" for t in test_rows if not t["uniform"]]
-    print(f"{len(claim_rows)} claims over {args.seeds} seeds; {len(bad)} findings; report in {args.out}/report.md")
+    bad = [c["id"] for c in claim_rows if not c["passed"]] + [
+        f"{t['claim']}: {t['test']}" for t in test_rows if not t["uniform"]
+    ]
+    print(
+        f"{len(claim_rows)} claims over {args.seeds} seeds; {len(bad)} findings; report in {args.out}/report.md"
+    )
     for finding in bad:
         print(f"finding: {finding}")
     return 1 if bad else 0

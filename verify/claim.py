@@ -68,15 +68,23 @@ class Table:
     def __post_init__(self) -> None:
         for row in self.rows:
             if len(row) != len(self.columns):
-                raise ValueError(f"table {self.title!r}: a row has {len(row)} cells for {len(self.columns)} columns")
+                raise ValueError(
+                    f"table {self.title!r}: a row has {len(row)} cells for {len(self.columns)} columns"
+                )
             for cell in row:
                 if not (cell is None or isinstance(cell, (bool, int, float, str))):
-                    raise TypeError(f"table {self.title!r}: cell {cell!r} is a {type(cell).__name__}, not a number or label")
+                    raise TypeError(
+                        f"table {self.title!r}: cell {cell!r} is a {type(cell).__name__}, not a number or label"
+                    )
 
 
-def table(title: str, columns: Iterable[Column | tuple[str, str] | str], rows: Iterable[Iterable[Any]]) -> Table:
+def table(
+    title: str, columns: Iterable[Column | tuple[str, str] | str], rows: Iterable[Iterable[Any]]
+) -> Table:
     """A `Table`, with columns given as Column, (name, format) or a bare name; numpy scalars become floats."""
-    cols = tuple(c if isinstance(c, Column) else Column(*c) if isinstance(c, tuple) else Column(c) for c in columns)
+    cols = tuple(
+        c if isinstance(c, Column) else Column(*c) if isinstance(c, tuple) else Column(c) for c in columns
+    )
     return Table(title, cols, tuple(tuple(_plain(cell) for cell in row) for row in rows))
 
 
@@ -100,7 +108,13 @@ class Detection:
     power: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "test": self.test, "n": self.n, "alpha": self.alpha, "power": self.power}
+        return {
+            "target": self.target,
+            "test": self.test,
+            "n": self.n,
+            "alpha": self.alpha,
+            "power": self.power,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,9 @@ class Outcome:
             raise ValueError("an outcome needs at least one verdict")
         for verdict in (*self.verdicts, *self.reported):
             if verdict.passed != verdict.rule.holds():
-                raise AssertionError(f"verdict {verdict.summary()!r} disagrees with its own rule {verdict.rule}")
+                raise AssertionError(
+                    f"verdict {verdict.summary()!r} disagrees with its own rule {verdict.rule}"
+                )
 
     @property
     def passed(self) -> bool:
@@ -137,8 +153,11 @@ class Outcome:
         if not self.detections:
             return self.tables
         rows = [(d.target, d.test, d.n, d.alpha, d.power) for d in self.detections]
-        targets = table("Detection targets: power against realistic wrong predictions", [
-            "wrong prediction", "caught by", ("n", "d"), ("per-test rate", ".2g"), ("power", ".3f")], rows)
+        targets = table(
+            "Detection targets: power against realistic wrong predictions",
+            ["wrong prediction", "caught by", ("n", "d"), ("per-test rate", ".2g"), ("power", ".3f")],
+            rows,
+        )
         return (*self.tables, targets)
 
     @property
@@ -281,4 +300,3 @@ def per_test_rate(c: Claim, profile: str, family_rate: float) -> float | None:
     if tests == 0:
         return None
     return check_rate(family_rate) / tests
-

@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_command.configure(p_sweep)
     p_at = sub.add_parser("at", help="measure one setting beside `bounds`, with each claim's verdict")
     at_command.configure(p_at)
-    p_cal = sub.add_parser("calibrate", help="re-run the statistical claims over many seeds: observed false-fail rates")
+    p_cal = sub.add_parser(
+        "calibrate", help="re-run the statistical claims over many seeds: observed false-fail rates"
+    )
     calibrate_command.configure(p_cal)
     return parser
 
@@ -135,7 +137,10 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
 def _list() -> int:
     claims = all_claims()
     rate = check_rate(1e-3)
-    rows = [[c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title] for c in claims]
+    rows = [
+        [c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title]
+        for c in claims
+    ]
     print(tabulate(rows, headers=["id", "theory", "rule", "claim"], tablefmt="simple"))
     print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
     return 0
@@ -160,18 +165,30 @@ def main(argv: list[str] | None = None) -> int:
         from verify import at_command, bounds_command, calibrate_command
         from verify.sweep import command as sweep_command
 
-        commands = {"bounds": bounds_command, "bench": bench_command, "sweep": sweep_command, "at": at_command, "calibrate": calibrate_command}
+        commands = {
+            "bounds": bounds_command,
+            "bench": bench_command,
+            "sweep": sweep_command,
+            "at": at_command,
+            "calibrate": calibrate_command,
+        }
         module = commands[args.command]
         return module.main(args)
     except UnknownClaim as exc:
-        print(f"{parser.prog}: error: unknown claim id {exc.args[0]!r} (see python -m verify list)", file=sys.stderr)
+        print(
+            f"{parser.prog}: error: unknown claim id {exc.args[0]!r} (see python -m verify list)",
+            file=sys.stderr,
+        )
         return 2
     except ParameterError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
-        print(f"{parser.prog}: {name}: stopped; workers ended, nothing written, the previous report is unchanged", file=sys.stderr)
+        print(
+            f"{parser.prog}: {name}: stopped; workers ended, nothing written, the previous report is unchanged",
+            file=sys.stderr,
+        )
         return 128 + exc.signum
     finally:
         for s, handler in previous.items():

@@ -48,7 +48,9 @@ def chi_square_alternatives(ell: int, d: int) -> dict[str, dict[str, Any]]:
     """The wrong predictions of a chi-square law of Q at (ell, d), as (predicted law, true law of Q) pairs:
     degrees of freedom off by one either way, and Q's variance scale off by 1/d either way (s_w^2/(d-1)
     for s_w^2/d in the theory, or in the initialization)."""
-    out: dict[str, dict[str, Any]] = {"degrees of freedom ell + 1 predicted": dict(law=ChiSquareLaw(ell + 1), true_ell=ell)}
+    out: dict[str, dict[str, Any]] = {
+        "degrees of freedom ell + 1 predicted": dict(law=ChiSquareLaw(ell + 1), true_ell=ell)
+    }
     if ell > 1:
         out["degrees of freedom ell - 1 predicted"] = dict(law=ChiSquareLaw(ell - 1), true_ell=ell)
     out["variance scale s_w^2/(d-1) in the theory"] = dict(law=ChiSquareLaw(ell), scale=(d - 1) / d)
@@ -59,7 +61,9 @@ def chi_square_alternatives(ell: int, d: int) -> dict[str, dict[str, Any]]:
 def runs_for_chi_square(ell: int, d: int, alpha: float) -> int:
     """Networks for which the exact mean test catches every chi-square alternative at (ell, d)."""
     needed = [
-        samples_for_chi_square_mean(a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0), power=POWER)
+        samples_for_chi_square_mean(
+            a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0), power=POWER
+        )
         for a in chi_square_alternatives(ell, d).values()
     ]
     return inflate(max(needed))
@@ -69,7 +73,9 @@ def chi_square_detections(ell: int, d: int, n: int, alpha: float, where: str) ->
     """The power of the exact mean test (n values at `alpha`) against each chi-square alternative."""
     out = []
     for target, a in chi_square_alternatives(ell, d).items():
-        power = chi_square_mean_power(n, a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0))
+        power = chi_square_mean_power(
+            n, a["law"], alpha, true_ell=a.get("true_ell"), scale=a.get("scale", 1.0)
+        )
         out.append(Detection(f"{target} (ell={ell}, d={d})", f"exact mean test, {where}", n, alpha, power))
     return out
 
@@ -82,7 +88,15 @@ def chi_square_ks_detections(ell: int, d: int, n: int, alpha: float, where: str)
     for target, a in chi_square_alternatives(ell, d).items():
         x = a.get("scale", 1.0) * stats.chi2.ppf(grid, a.get("true_ell", ell))
         delta = float(np.max(np.abs(stats.chi2.cdf(x, a["law"].ell) - grid)))
-        out.append(Detection(f"{target} (ell={ell}, d={d}; sup-distance {delta:.3f})", f"KS test, {where}", n, alpha, ks_power_lower_bound(n, alpha, delta)))
+        out.append(
+            Detection(
+                f"{target} (ell={ell}, d={d}; sup-distance {delta:.3f})",
+                f"KS test, {where}",
+                n,
+                alpha,
+                ks_power_lower_bound(n, alpha, delta),
+            )
+        )
     return out
 
 
@@ -91,8 +105,15 @@ def runs_for_rate(p0: float, alternatives: dict[str, float], alpha: float) -> in
     return inflate(max(samples_for_binomial_two_sided(p0, p1, alpha, POWER) for p1 in alternatives.values()))
 
 
-def rate_detections(p0: float, alternatives: dict[str, float], n: int, alpha: float, where: str) -> list[Detection]:
-    return [Detection(target, f"two-sided exact binomial, {where}", n, alpha, binomial_two_sided_power(n, p0, p1, alpha)) for target, p1 in alternatives.items()]
+def rate_detections(
+    p0: float, alternatives: dict[str, float], n: int, alpha: float, where: str
+) -> list[Detection]:
+    return [
+        Detection(
+            target, f"two-sided exact binomial, {where}", n, alpha, binomial_two_sided_power(n, p0, p1, alpha)
+        )
+        for target, p1 in alternatives.items()
+    ]
 
 
 def reversed_direction_detection(target: str, test: str, n: int, alpha: float) -> Detection:

@@ -25,7 +25,12 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
     """--seed, --device, --threads, --jobs, --executor, --scheduler: shared by every command that trains
     (``seed=False`` for a command that picks its own seeds)."""
     if seed:
-        p.add_argument("--seed", type=int, default=0, help="master seed (an integer >= 0); the same seed gives the same numbers")
+        p.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="master seed (an integer >= 0); the same seed gives the same numbers",
+        )
     else:
         p.set_defaults(seed=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
@@ -50,7 +55,12 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
         help="local: a process pool on this machine (default); dask: a Dask cluster (pip install "
         "'offsub[dask]'), a LocalCluster of --jobs workers or the one at --scheduler",
     )
-    p.add_argument("--scheduler", default=None, metavar="ADDR", help="address of a running Dask scheduler, tcp://HOST:PORT")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="address of a running Dask scheduler, tcp://HOST:PORT",
+    )
 
 
 def execution(args: argparse.Namespace):
@@ -84,7 +94,9 @@ def staged_run(args: argparse.Namespace, out: str) -> Iterator[tuple[str, Any, P
             yield device, executor, staging.stage
             staging.commit()
         except OSError as exc:  # a full disk or a vanished folder while writing: one line, exit 2
-            raise output.OutputError(f"out={out!r}: the report could not be written ({exc.strerror or exc})") from None
+            raise output.OutputError(
+                f"out={out!r}: the report could not be written ({exc.strerror or exc})"
+            ) from None
     except BaseException:
         if executor is not None:
             executor.close(kill=True)

@@ -103,7 +103,9 @@ class LocalExecutor:
         )
 
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Item]:
-        pending: dict[Future, int] = {self._pool.submit(_guarded, fn, item): i for i, item in enumerate(items)}
+        pending: dict[Future, int] = {
+            self._pool.submit(_guarded, fn, item): i for i, item in enumerate(items)
+        }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -143,7 +145,7 @@ class DaskExecutor:
             from theory.parameters import ParameterError
 
             raise ParameterError(
-                'executor=\'dask\' is invalid here: dask.distributed is not installed (pip install "offsub[dask]")'
+                "executor='dask' is invalid here: dask.distributed is not installed (pip install \"offsub[dask]\")"
             ) from None
         self.threads = threads
         self._cluster = None
@@ -155,7 +157,11 @@ class DaskExecutor:
             # the sweep's cells ran 2.1x slower (1 worker, bench16's cell 5: 2.3 s against 1.1 s).
             with dask.config.set({UNSET_MALLOC_TRIM: None}):
                 self._cluster = LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                    n_workers=jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
                 )
             self._client = Client(self._cluster)
         else:
@@ -166,7 +172,9 @@ class DaskExecutor:
         from distributed import as_completed
 
         futures = [
-            self._client.submit(_threaded, fn, item, self.threads, pure=False, key=f"offsub-{i}-{os.getpid()}-{id(item)}")
+            self._client.submit(
+                _threaded, fn, item, self.threads, pure=False, key=f"offsub-{i}-{os.getpid()}-{id(item)}"
+            )
             for i, item in enumerate(items)
         ]
         index = {future.key: i for i, future in enumerate(futures)}
@@ -198,5 +206,7 @@ def make_executor(name: str, jobs: int, threads: int = 1, scheduler: str | None 
     if scheduler is not None:
         from theory.parameters import ParameterError
 
-        raise ParameterError(f"scheduler={scheduler!r} is invalid with executor 'local': expected --executor dask")
+        raise ParameterError(
+            f"scheduler={scheduler!r} is invalid with executor 'local': expected --executor dask"
+        )
     return InlineExecutor() if jobs == 1 else LocalExecutor(jobs, threads)

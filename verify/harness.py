@@ -95,7 +95,9 @@ def decide(
     statistical = [v for v in outcome.verdicts if v.statistical]
     declared = c.tests(profile)
     if len(statistical) != declared:
-        raise AssertionError(f"{c.id} declares {declared} statistical tests at {profile} but made {len(statistical)}")
+        raise AssertionError(
+            f"{c.id} declares {declared} statistical tests at {profile} but made {len(statistical)}"
+        )
     for verdict in statistical:
         if verdict.alpha is None or rate is None or verdict.alpha > rate * (1 + 1e-12):
             raise AssertionError(f"{c.id}: a test runs at alpha={verdict.alpha}, above its share {rate}")
@@ -135,7 +137,9 @@ def run_claims(
         rate = per_test_rate(c, profile, family_rate)
         start = time.perf_counter()
         if errors:
-            record = Record(c, None, "error", shares[c.id], rate, 0.0, share, "an experiment failed:\n" + errors[0])
+            record = Record(
+                c, None, "error", shares[c.id], rate, 0.0, share, "an experiment failed:\n" + errors[0]
+            )
         else:
             try:
                 outcome, rate = decide(
@@ -147,12 +151,25 @@ def run_claims(
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception:
-                record = Record(c, None, "error", shares[c.id], rate, time.perf_counter() - start, share, traceback.format_exc(limit=8))
+                record = Record(
+                    c,
+                    None,
+                    "error",
+                    shares[c.id],
+                    rate,
+                    time.perf_counter() - start,
+                    share,
+                    traceback.format_exc(limit=8),
+                )
         records[c.id] = record
         bar.update(1)
         if echo:
-            summary = record.outcome.decisive.summary() if record.outcome else record.error.strip().splitlines()[-1]
-            tqdm.write(f"{record.verdict.upper():5s} {c.id:32s} {record.seconds:7.1f}s  {summary}", file=sys.stdout)
+            summary = (
+                record.outcome.decisive.summary() if record.outcome else record.error.strip().splitlines()[-1]
+            )
+            tqdm.write(
+                f"{record.verdict.upper():5s} {c.id:32s} {record.seconds:7.1f}s  {summary}", file=sys.stdout
+            )
             sys.stdout.flush()
 
     def finish_ready() -> None:
@@ -179,7 +196,9 @@ def run_claims(
     return [records[c.id] for c in work.claims]
 
 
-def measure(requests: Mapping[str, experiments.Request], *, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+def measure(
+    requests: Mapping[str, experiments.Request], *, seed: int = 0, device: str = "cpu"
+) -> dict[str, Any]:
     """label -> measurement, in this process (for tests and one-off use); memoised per key."""
     out = {}
     for label, request in requests.items():
@@ -194,7 +213,12 @@ _MEMO: dict[tuple[Any, ...], Any] = {}
 
 
 def run_claim(
-    c: Claim, *, profile: str = "quick", seed: int = 0, family_rate: float = 1e-3, figures_dir: Path | None = None
+    c: Claim,
+    *,
+    profile: str = "quick",
+    seed: int = 0,
+    family_rate: float = 1e-3,
+    figures_dir: Path | None = None,
 ) -> Outcome:
     """Decide one claim in this process (experiments memoised across calls): the tests' entry point."""
     import tempfile

@@ -61,7 +61,8 @@ def is_previous_report(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     ours = manifest.get("generator") == GENERATOR or (
-        str(manifest.get("command", "")).startswith("python -m verify") and {"profile", "seed", "versions"} <= set(manifest)
+        str(manifest.get("command", "")).startswith("python -m verify")
+        and {"profile", "seed", "versions"} <= set(manifest)
     )
     if not ours:
         return False
@@ -168,7 +169,9 @@ def prepare(out: Path | str) -> Staged:
     if resolved == cwd or resolved in cwd.parents:
         raise _bad(out, "it is the current folder or one of its parents; name a report folder inside it")
     if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise _bad(out, "it is a file, not a folder; the suite writes a report folder and never replaces a file")
+        raise _bad(
+            out, "it is a file, not a folder; the suite writes a report folder and never replaces a file"
+        )
     mode = 0o777 & ~_umask()
     if target.exists():
         if not is_previous_report(resolved):

@@ -44,7 +44,9 @@ def decay_factor(result_id: str, optimizer: str, values: dict[str, Any]) -> np.n
         return get(result_id).array("decay_flow", values)
     if optimizer == "momentum":
         steps = T.astype(np.int64)
-        factors = momentum_decay(result_id, {k: values[k] for k in ("eta", "lam", "mu")}, int(steps.max(initial=0)))
+        factors = momentum_decay(
+            result_id, {k: values[k] for k in ("eta", "lam", "mu")}, int(steps.max(initial=0))
+        )
         return np.array([float(f) for f in factors])[steps]
     return np.full(T.shape, np.nan)
 

@@ -57,7 +57,11 @@ def summary_rows(records: list[Record]) -> list[list[str]]:
     """One short row per claim: id, title, the decisive number against its threshold, verdict, seconds."""
     rows = []
     for r in records:
-        decisive = format_rule(r.outcome.decisive.rule) if r.outcome else (r.error.strip().splitlines() or [""])[-1][:80]
+        decisive = (
+            format_rule(r.outcome.decisive.rule)
+            if r.outcome
+            else (r.error.strip().splitlines() or [""])[-1][:80]
+        )
         rows.append([r.claim.id, r.claim.title, decisive, r.verdict.upper(), f"{r.seconds:.1f}"])
     return rows
 
@@ -81,7 +85,12 @@ def power_rows(records: list[Record]) -> list[list[str]]:
 
 def _grid_md(rows: list[list[str]], headers: list[str]) -> str:
     """Cells already formatted as text, as a GitHub Markdown table."""
-    return tabulate([[_cell_md(c) for c in row] for row in rows], headers=headers, tablefmt="github", disable_numparse=True)
+    return tabulate(
+        [[_cell_md(c) for c in row] for row in rows],
+        headers=headers,
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def _table_md(t: Table) -> str:
@@ -131,8 +140,14 @@ def markdown(records: list[Record], manifest: dict) -> str:
             section = r.claim.section
             lines += [f"## {section}", ""]
         lines += [f"### {r.claim.id}: {r.claim.title}", "", r.claim.statement, ""]
-        rate = f"; false-fail rate {r.false_fail_rate:.2g} ({r.test_rate:.2g} per test)" if r.false_fail_rate else ""
-        theory = f"; predictions from theory result(s) {', '.join(r.claim.results)}" if r.claim.results else ""
+        rate = (
+            f"; false-fail rate {r.false_fail_rate:.2g} ({r.test_rate:.2g} per test)"
+            if r.false_fail_rate
+            else ""
+        )
+        theory = (
+            f"; predictions from theory result(s) {', '.join(r.claim.results)}" if r.claim.results else ""
+        )
         lines += [
             f"Verdict **{r.verdict.upper()}** in {r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, experiments "
             f"{r.experiment_seconds:.1f} s){rate}{theory}.",

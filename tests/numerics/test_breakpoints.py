@@ -19,7 +19,9 @@ def random_problem(seed: int, R: int = 3, P: int = 40, m: int = 7):
 
 def f(h, a, u, t):
     """f(t) = sum_i u_i relu(h_i + t a_i) for t (R, P, T) -> (R, P, T)."""
-    return (torch.relu(h.unsqueeze(2) + t.unsqueeze(-1) * a.unsqueeze(2)) * u.reshape(u.shape[0], 1, 1, -1)).sum(-1)
+    return (
+        torch.relu(h.unsqueeze(2) + t.unsqueeze(-1) * a.unsqueeze(2)) * u.reshape(u.shape[0], 1, 1, -1)
+    ).sum(-1)
 
 
 def test_the_root_is_the_first_sign_change_of_a_dense_scan():
@@ -34,7 +36,9 @@ def test_the_root_is_the_first_sign_change_of_a_dense_scan():
     assert int(found.sum()) > 20
     t = crossing.t
     # The exact root lies in the last grid cell before the scan first sees the other side.
-    assert torch.all(grid[(first[found] - 1).clamp_min(0)] <= t[found]) and torch.all(t[found] <= grid[first[found]])
+    assert torch.all(grid[(first[found] - 1).clamp_min(0)] <= t[found]) and torch.all(
+        t[found] <= grid[first[found]]
+    )
     assert torch.all(~torch.isfinite(t[~found]) | (t[~found] > 8 - 1e-3))
 
 
@@ -44,7 +48,9 @@ def test_the_crossing_segment_contains_the_root_and_is_linear():
     ok = torch.isfinite(c.t)
     assert torch.all(c.start[ok] <= c.t[ok]) and torch.all(c.t[ok] <= c.end[ok])
     inside = c.inside()
-    assert torch.all(c.start[ok] < inside[ok]) and torch.all((inside[ok] < c.end[ok]) | torch.isinf(c.end[ok]))
+    assert torch.all(c.start[ok] < inside[ok]) and torch.all(
+        (inside[ok] < c.end[ok]) | torch.isinf(c.end[ok])
+    )
     # f is affine on the segment: f(inside) equals the line through (t, 0) with the segment's slope.
     active = h + inside.unsqueeze(-1) * a > 0
     slope = torch.where(active, u.unsqueeze(1) * a, 0.0).sum(-1)

@@ -26,7 +26,9 @@ def test_certificates_never_exceed_the_attack_and_never_fall_below_the_global_on
     perp = pop.subspace.perp_projector()
     attack = minimal_flip(pop.net, pop.X0, pop.perp_basis, seed=0)
     cert = certificates(pop.net, pop.X0, perp, data_subspace=pop.subspace)
-    torch.testing.assert_close(cert.global_, certified_orthogonal_radius(pop.net, pop.X0, perp), rtol=1e-12, atol=0)
+    torch.testing.assert_close(
+        cert.global_, certified_orthogonal_radius(pop.net, pop.X0, perp), rtol=1e-12, atol=0
+    )
     for radius in (cert.global_, cert.piecewise, cert.spectral, cert.radius):
         check_sandwich(radius, attack.norm)  # raises SandwichViolation on any violation
     assert torch.all(cert.piecewise >= cert.global_) and torch.all(cert.radius >= cert.global_)
@@ -81,7 +83,11 @@ def piecewise_bound_by_hand(net: Network, X0: torch.Tensor, perp: torch.Tensor, 
         if float(h[i]) >= rho:
             v = v + u[i] * a[i]
         elif float(h[i]) > -rho:
-            value -= float(u[i]) * max(float(h[i]), 0.0) if u[i] > 0 else abs(float(u[i])) * (rho + min(float(h[i]), 0.0))
+            value -= (
+                float(u[i]) * max(float(h[i]), 0.0)
+                if u[i] > 0
+                else abs(float(u[i])) * (rho + min(float(h[i]), 0.0))
+            )
     return torch.tensor(value - r * float(v.norm()))
 
 
@@ -93,7 +99,11 @@ def test_the_piecewise_radius_is_the_first_zero_of_the_bound():
         net, X0 = pop.net.select([k]), pop.X0[k : k + 1]
         radius = float(cert.piecewise[k, 0])
         # Positive (beyond the margin) on a grid below the radius, nonpositive just above it.
-        scale = float((net.u.abs() * (preactivations(net, X0)[0, 0].abs() + radius * (net.W[0] @ perp).norm(dim=-1))).sum())
+        scale = float(
+            (
+                net.u.abs() * (preactivations(net, X0)[0, 0].abs() + radius * (net.W[0] @ perp).norm(dim=-1))
+            ).sum()
+        )
         for r in torch.linspace(0, radius, 200)[1:-1].tolist():
             assert float(piecewise_bound_by_hand(net, X0, perp, r)) > MARGIN * scale * 0.99
         assert float(piecewise_bound_by_hand(net, X0, perp, radius * (1 + 1e-7))) <= MARGIN * scale * 1.01

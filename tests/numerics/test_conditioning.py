@@ -45,7 +45,10 @@ def _exact_root(W, b, u, x0, v) -> mpmath.mpf:
     as exact and 60 digits of arithmetic; the radius t ||v||; inf if none."""
     mpmath.mp.dps = 60
     rows = [[mpmath.mpf(float(x)) for x in w] for w in W]
-    h = [sum(wj * mpmath.mpf(float(xj)) for wj, xj in zip(w, x0, strict=True)) + mpmath.mpf(float(bi)) for w, bi in zip(rows, b, strict=True)]
+    h = [
+        sum(wj * mpmath.mpf(float(xj)) for wj, xj in zip(w, x0, strict=True)) + mpmath.mpf(float(bi))
+        for w, bi in zip(rows, b, strict=True)
+    ]
     a = [sum(wj * mpmath.mpf(float(vj)) for wj, vj in zip(w, v, strict=True)) for w in rows]
     U = [mpmath.mpf(float(x)) for x in u]
 
@@ -74,7 +77,13 @@ def _relative_errors(net, X0, result, directions):
         for p in range(X0.shape[1]):
             if not bool(torch.isfinite(result.norm[r, p])):
                 continue
-            exact = _exact_root(net.W[r].tolist(), net.b[r].tolist(), net.u[r].tolist(), X0[r, p].tolist(), directions[r, p].tolist())
+            exact = _exact_root(
+                net.W[r].tolist(),
+                net.b[r].tolist(),
+                net.u[r].tolist(),
+                X0[r, p].tolist(),
+                directions[r, p].tolist(),
+            )
             out[r, p] = float(abs(mpmath.mpf(float(result.norm[r, p])) - exact) / exact)
     return out
 
@@ -122,10 +131,16 @@ def test_certificate_condition_bounds_the_certificates_error(along_n):
     for r in range(2):
         W = [[mpmath.mpf(float(x)) for x in w] for w in net.W[r].tolist()]
         U = [mpmath.mpf(float(x)) for x in net.u[r].tolist()]
-        L = sum(abs(ui) * mpmath.sqrt(sum(sum(P[k][j] * w[j] for j in range(2)) ** 2 for k in range(2))) for ui, w in zip(U, W, strict=True))
+        L = sum(
+            abs(ui) * mpmath.sqrt(sum(sum(P[k][j] * w[j] for j in range(2)) ** 2 for k in range(2)))
+            for ui, w in zip(U, W, strict=True)
+        )
         for p in range(4):
             x = [mpmath.mpf(float(v)) for v in X0[r, p].tolist()]
-            h = [sum(wj * xj for wj, xj in zip(w, x, strict=True)) + mpmath.mpf(float(bi)) for w, bi in zip(W, net.b[r].tolist(), strict=True)]
+            h = [
+                sum(wj * xj for wj, xj in zip(w, x, strict=True)) + mpmath.mpf(float(bi))
+                for w, bi in zip(W, net.b[r].tolist(), strict=True)
+            ]
             N = sum(ui * max(hi, 0) for ui, hi in zip(U, h, strict=True))
             exact = abs(N) / L
             assert abs(mpmath.mpf(float(computed[r, p])) - exact) / exact <= float(bound[r, p])

@@ -43,7 +43,11 @@ def test_certified_exact_attack_sandwich(d, ell, m):
     assert torch.equal(optimal, flips), statuses
     # Unproven but optimal: N only touches 0 at the closed minimum (flagged, never reported as exact).
     assert float(exact.proven.double().mean()) >= 0.75  # measured: 41 of 48 at (8, 2, 6), all at (12, 5, 12)
-    flagged = [s for s, p in zip(statuses, exact.proven.flatten().tolist(), strict=True) if s.startswith("optimal") and not p]
+    flagged = [
+        s
+        for s, p in zip(statuses, exact.proven.flatten().tolist(), strict=True)
+        if s.startswith("optimal") and not p
+    ]
     assert all(s == "optimal, not attained: N touches 0 first" for s in flagged)
     # The closed radius lower (sign 0 counts) is sandwiched wherever SCIP finished.
     check_sandwich(cert.radius[optimal], exact.lower[optimal], rtol=EXACT_RTOL)
@@ -69,7 +73,9 @@ def test_the_exact_radius_is_attained_by_a_verified_flip(d, ell, m):
     assert bool(flipped[ok].all())
     torch.testing.assert_close(exact.delta.norm(dim=-1)[ok], exact.radius[ok], rtol=1e-12, atol=0)
     # It lies in P^perp.
-    assert torch.all(pop.subspace.coordinates(exact.delta).norm(dim=-1) <= 1e-12 * exact.radius.clamp_max(1e300))
+    assert torch.all(
+        pop.subspace.coordinates(exact.delta).norm(dim=-1) <= 1e-12 * exact.radius.clamp_max(1e300)
+    )
 
 
 def test_the_attack_is_within_a_stated_factor_of_the_exact_radius():

@@ -22,7 +22,9 @@ def test_every_iteration_finds_verified_flips(method):
     pop = trained(16, 30, 20, 40, seed=8)
     problem = restrict(pop.net, pop.X0, pop.perp_basis)
     found = search(problem, [Recipe(method)], iterations=40, check_every=None, generator=generator())
-    assert bool(torch.isfinite(found.r).all()) and torch.equal(found.method, torch.full_like(found.method, METHODS.index(method)))
+    assert bool(torch.isfinite(found.r).all()) and torch.equal(
+        found.method, torch.full_like(found.method, METHODS.index(method))
+    )
     delta = problem.embed(found.r.unsqueeze(-1) * found.v) * (1 + 1e-9)
     assert bool((forward(pop.net, pop.X0) * forward(pop.net, pop.X0 + delta) < 0).all())
 

@@ -93,11 +93,20 @@ def test_bad_input_gets_one_line_value_errors_naming_the_parameter():
     net, X0, B = pop.net, pop.X0, pop.perp_basis
     cases = [
         (dict(X0=X0 + 1e-3 * B[:, 0], data_subspace=pop.subspace), "X0 is invalid: a point is off"),
-        (dict(net=Network(net.W, net.b, torch.zeros_like(net.u))), "net is invalid: run 0 is the zero network"),
+        (
+            dict(net=Network(net.W, net.b, torch.zeros_like(net.u))),
+            "net is invalid: run 0 is the zero network",
+        ),
         (dict(net=Network(torch.zeros_like(net.W), torch.zeros_like(net.b), net.u)), "zero network"),
-        (dict(net=Network(net.W.clone().index_fill_(2, torch.tensor([0]), math.nan), net.b, net.u)), "non-finite W"),
+        (
+            dict(net=Network(net.W.clone().index_fill_(2, torch.tensor([0]), math.nan), net.b, net.u)),
+            "non-finite W",
+        ),
         (dict(net=Network(net.W, net.b, net.u * math.inf)), "non-finite u"),
-        (dict(net=Network(net.W * 1e300, net.b, net.u), X0=X0 * 1e10), "X0 is invalid: N\\(x0\\) is not finite"),
+        (
+            dict(net=Network(net.W * 1e300, net.b, net.u), X0=X0 * 1e10),
+            "X0 is invalid: N\\(x0\\) is not finite",
+        ),
         (dict(X0=X0[..., :-1]), "X of shape"),
         (dict(basis=B * 1.01), "basis is invalid: columns are not orthonormal"),
         (dict(basis=B[:-1]), "basis of shape"),

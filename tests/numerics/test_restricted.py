@@ -41,9 +41,13 @@ def test_a_rank_deficient_network_takes_the_qr_route():
     W[:, 1] = W[:, 0]  # a repeated neuron: W B has rank 19 < 20
     net = Network(W, pop.net.b, pop.net.u)
     problem = restrict(net, pop.X0, pop.perp_basis)
-    assert problem.factor is not None and torch.equal(problem.factor, torch.eye(20, dtype=F64).expand(3, 20, 20))
+    assert problem.factor is not None and torch.equal(
+        problem.factor, torch.eye(20, dtype=F64).expand(3, 20, 20)
+    )
     C = torch.randn(3, 1, 20, generator=torch.Generator().manual_seed(2), dtype=F64)
-    torch.testing.assert_close(problem.value(C), forward(net, pop.X0 + problem.embed(C)), rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(
+        problem.value(C), forward(net, pop.X0 + problem.embed(C)), rtol=1e-12, atol=1e-13
+    )
 
 
 def test_projectors_and_bases_describe_the_same_subspace():
@@ -58,7 +62,10 @@ def test_validation_messages():
     pop = trained(2, 12, 5, 8, seed=3)
     net, X0, B = pop.net, pop.X0, pop.perp_basis
     bad = [
-        (lambda: restrict(net, X0 + 1e-3 * B[:, 0], B, data_subspace=pop.subspace), "X0 is invalid: a point is off"),
+        (
+            lambda: restrict(net, X0 + 1e-3 * B[:, 0], B, data_subspace=pop.subspace),
+            "X0 is invalid: a point is off",
+        ),
         (lambda: restrict(Network(net.W, -torch.ones_like(net.b), net.u * 0), X0, B), "zero network"),
         (lambda: restrict(Network(net.W * 0, -torch.ones_like(net.b), net.u), X0, B), "zero network"),
         (lambda: restrict(Network(net.W, net.b * math.inf, net.u), X0, B), "non-finite b"),

@@ -25,15 +25,27 @@ def _setup(axis_aligned: bool = False, seed: int = 0, **init):
 
 def decay_factor(config: TrainConfig, steps: torch.Tensor) -> torch.Tensor:
     """The theory's c_T (R1) for `config` after `steps` (R,) updates: the factor the trainer must apply."""
-    values = {"eta": config.lr, "lam": config.weight_decay, "mu": config.momentum, "T": steps.double().numpy(), "t": config.lr * steps.double().numpy()}
+    values = {
+        "eta": config.lr,
+        "lam": config.weight_decay,
+        "mu": config.momentum,
+        "T": steps.double().numpy(),
+        "t": config.lr * steps.double().numpy(),
+    }
     return torch.from_numpy(theory_decay_factor("R1", config.optimizer, values).copy())
 
 
 def _orthogonal_error(result, subspace, config: TrainConfig | None = None) -> tuple[float, float]:
     """max_{r,i} ||Pi (w_i(T) - c_T w_i(0))||, and the scale max ||w_i(0)|| + ||w_i(T)|| it is judged on
     (c_T = 1 without a config: Adam, or no decay)."""
-    c = (decay_factor(config, result.steps_taken) if config is not None else torch.ones(len(result.status), dtype=torch.float64)).view(-1, 1, 1)
-    error = subspace.project_perp(result.net.W.double() - c * result.net0.W.double()).norm(dim=-1).max().item()
+    c = (
+        decay_factor(config, result.steps_taken)
+        if config is not None
+        else torch.ones(len(result.status), dtype=torch.float64)
+    ).view(-1, 1, 1)
+    error = (
+        subspace.project_perp(result.net.W.double() - c * result.net0.W.double()).norm(dim=-1).max().item()
+    )
     scale = (result.net0.W.norm(dim=-1) + result.net.W.norm(dim=-1)).max().item()
     return error, scale
 
@@ -121,7 +133,10 @@ def test_flow_halving_the_step_changes_the_function_by_order_eta() -> None:
         steps = round(time_ / eta)
         config = TrainConfig(optimizer="flow", lr=eta, steps=steps, weight_decay=lam)
         result = train(net0, ds.X, ds.y, config)
-        assert torch.allclose(decay_factor(config, result.steps_taken), torch.full((R,), math.exp(-lam * time_), dtype=torch.float64))
+        assert torch.allclose(
+            decay_factor(config, result.steps_taken),
+            torch.full((R,), math.exp(-lam * time_), dtype=torch.float64),
+        )
         error, scale = _orthogonal_error(result, ds.subspace, config)
         assert error <= INVARIANCE_RTOL * scale
         outputs.append(torch.cat([forward(result.net, ds.X), forward(result.net, probe)], dim=1))
@@ -227,7 +242,9 @@ def test_sgd_reshuffles_every_epoch_and_visits_each_point_once() -> None:
     batches = train_module._Batches(R, N, 5, torch.Generator().manual_seed(0))
     epochs = []
     for _ in range(4):
-        seen = [batches.next(index, ds.y, index.transpose(1, 2).contiguous())[0][..., 0].long() for _ in range(3)]
+        seen = [
+            batches.next(index, ds.y, index.transpose(1, 2).contiguous())[0][..., 0].long() for _ in range(3)
+        ]
         assert [b.shape[1] for b in seen] == [5, 5, 2]
         order = torch.cat(seen, dim=1)  # (R, N)
         assert torch.equal(order.sort(dim=1).values, torch.arange(N).expand(R, N))

@@ -38,5 +38,8 @@ def trained(runs: int, d: int, ell: int, m: int, *, steps: int = 300, seed: int 
     net0 = initialize(InitConfig(m=m), d, runs, seed=seed + 1)
     result = train(net0, data.X[:, :n], data.y[:, :n], TrainConfig(lr=0.2, steps=steps))
     X0 = data.X[:, n:]
-    keep = torch.tensor([s != "diverged" for s in result.status]) & (preactivations(result.net, X0) > 0).any(-1)[:, 0]
+    keep = (
+        torch.tensor([s != "diverged" for s in result.status])
+        & (preactivations(result.net, X0) > 0).any(-1)[:, 0]
+    )
     return Trained(result.net.select(keep), X0[keep], data.subspace)

@@ -85,7 +85,8 @@ def test_predict_names_unknown_expressions_and_division_by_zero():
 def test_r4_standard_bound_is_the_general_bound_at_standard_initialization():
     point = {"d": 1000, "ell": 900, "m": 512, "k": 256}
     general = get("R4").predict(
-        {**point, "s_w": 1, "beta": 1, "S": "0.5", "eta": 1, "lam": 0, "T": 0}, names=["orth_grad_lower_bound"]
+        {**point, "s_w": 1, "beta": 1, "S": "0.5", "eta": 1, "lam": 0, "T": 0},
+        names=["orth_grad_lower_bound"],
     )["orth_grad_lower_bound"]
     standard = get("R4").predict(point, names=["orth_grad_lower_bound_standard"])
     assert general == standard["orth_grad_lower_bound_standard"]
@@ -94,7 +95,17 @@ def test_r4_standard_bound_is_the_general_bound_at_standard_initialization():
 
 
 def test_r5_bound_is_output_over_r4_bound():
-    values = {"d": 50, "ell": 30, "s_w": "0.5", "beta": 1, "S": "0.3", "eta": "0.1", "lam": "0.2", "T": 7, "N0": "-0.8"}
+    values = {
+        "d": 50,
+        "ell": 30,
+        "s_w": "0.5",
+        "beta": 1,
+        "S": "0.3",
+        "eta": "0.1",
+        "lam": "0.2",
+        "T": 7,
+        "N0": "-0.8",
+    }
     bound = get("R4").predict(values, names=["orth_grad_lower_bound"])["orth_grad_lower_bound"]
     flip = get("R5").predict(values, names=["flip_distance_bound"])["flip_distance_bound"]
     with mpmath.workdps(30):
@@ -164,7 +175,17 @@ def test_array_evaluation_agrees_with_high_precision_at_every_point():
     # where a plain lambdify of Gamma(ell/2) would overflow (ell = 2000).
     import numpy as np
 
-    values = {"d": 3000, "ell": np.array([3, 40, 2000]), "s_w": 1, "s_u": 1, "beta": 0.5, "m": 64, "eta": 0.1, "lam": 0.01, "T": 7}
+    values = {
+        "d": 3000,
+        "ell": np.array([3, 40, 2000]),
+        "s_w": 1,
+        "s_u": 1,
+        "beta": 0.5,
+        "m": 64,
+        "eta": 0.1,
+        "lam": 0.01,
+        "T": 7,
+    }
     arrays = get("R6").array("expected_lipschitz", values)
     for i, ell_value in enumerate(values["ell"]):
         point = {**values, "ell": int(ell_value), "beta": "0.5", "eta": "0.1", "lam": "0.01"}

@@ -135,7 +135,9 @@ def test_r4_and_r5_inconsistent_with_r3_fail(result_id, wrong):
         assert not r4_consistent_with_r3().passed
 
 
-@pytest.mark.parametrize("wrong", [{"momentum_a2": mu}, {"momentum_a1": 1 + mu}, {"momentum_first": sp.Integer(1)}])
+@pytest.mark.parametrize(
+    "wrong", [{"momentum_a2": mu}, {"momentum_a1": 1 + mu}, {"momentum_first": sp.Integer(1)}]
+)
 def test_a_wrong_momentum_recurrence_fails(wrong):
     with replaced("R1", **wrong):
         assert not momentum_recurrence().passed

@@ -28,7 +28,9 @@ def test_the_right_theory_is_calibrated_and_the_report_is_written(tmp_path, caps
 def test_a_wrong_theory_is_a_finding():
     claims = select([CLAIM])
     with R.replaced("R3", degrees_of_freedom=ell + 1):
-        results = calibrate(claims, [7, 8], profile="quick", device="cpu", family_rate=1e-3, executor=InlineExecutor())
+        results = calibrate(
+            claims, [7, 8], profile="quick", device="cpu", family_rate=1e-3, executor=InlineExecutor()
+        )
     rows, tests = judge(results, 2, 1e-3)
     assert rows[0]["failures"] == 2 and not rows[0]["passed"]
 

@@ -9,7 +9,9 @@ from verify.cli import main
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 def test_help_lists_subcommands():

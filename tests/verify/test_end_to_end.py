@@ -89,6 +89,11 @@ def test_a_dask_cluster_gives_the_same_numbers_as_the_local_pool(tmp_path):
     ids = ("R1.invariance", "R3.chi_square_fixed", "symbolic.decay_recurrence")
     a, b = tmp_path / "local", tmp_path / "dask"
     assert _verify("run", *ids, "--profile", "quick", "--jobs", "2", "--out", str(a)).returncode == 0
-    assert _verify("run", *ids, "--profile", "quick", "--jobs", "2", "--executor", "dask", "--out", str(b)).returncode == 0
+    assert (
+        _verify(
+            "run", *ids, "--profile", "quick", "--jobs", "2", "--executor", "dask", "--out", str(b)
+        ).returncode
+        == 0
+    )
     assert _numbers(a) == _numbers(b)
     assert json.loads((b / "manifest.json").read_text())["executor"] == "dask"

@@ -41,16 +41,31 @@ def _alive(pid: int) -> bool:
 
 
 def _previous_report(folder: Path) -> dict[str, bytes]:
-    subprocess.run([sys.executable, "-m", "verify", "run", "symbolic.decay_recurrence", "--out", str(folder)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "verify", "run", "symbolic.decay_recurrence", "--out", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     """A quick run into tmp_path/rep, once its two workers exist and training has started."""
-    run = subprocess.Popen([*COMMAND, "--out", str(tmp_path / "rep")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        [*COMMAND, "--out", str(tmp_path / "rep")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        workers = [c for c in _children(run.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text().replace("\0", " ")]
+        workers = [
+            c
+            for c in _children(run.pid)
+            if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text().replace("\0", " ")
+        ]
         if len(workers) == 2:
             time.sleep(2.0)  # the workers are training now
             return run, workers
@@ -70,7 +85,9 @@ def _ends(run: subprocess.Popen, workers: list[int], within: float) -> tuple[int
     return run.returncode, err
 
 
-@pytest.mark.parametrize(("how", "code"), [("group SIGINT", 130), ("main SIGTERM", 143), ("group SIGTERM", 143)])
+@pytest.mark.parametrize(
+    ("how", "code"), [("group SIGINT", 130), ("main SIGTERM", 143), ("group SIGTERM", 143)]
+)
 def test_an_interrupt_ends_the_run_cleanly(tmp_path, how, code):
     before = _previous_report(tmp_path / "rep")
     run, workers = _start(tmp_path)
@@ -95,6 +112,11 @@ def test_after_sigkill_the_workers_die_and_the_next_run_cleans_up(tmp_path):
     assert {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir() if p.is_file()} == before
     stale = [p for p in tmp_path.iterdir() if p.name.startswith(".rep.offsub-stage-")]
     assert len(stale) == 1
-    done = subprocess.run([sys.executable, "-m", "verify", "run", "symbolic.decay_recurrence", "--out", str(tmp_path / "rep")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "verify", "run", "symbolic.decay_recurrence", "--out", str(tmp_path / "rep")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]

@@ -91,7 +91,12 @@ def test_a_symlink_and_a_missing_parent_are_refused(tmp_path, capsys):
 
 
 def test_a_pseudo_file_system_is_refused():
-    run = subprocess.run([sys.executable, "-m", "verify", *FAST, "--out", "/proc/offsub-report"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "verify", *FAST, "--out", "/proc/offsub-report"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert not Path("/proc/offsub-report").exists()
 
@@ -136,11 +141,27 @@ def test_a_full_disk_is_found_before_any_work(tmp_path, monkeypatch, capsys):
 def test_a_real_full_file_system_is_found_before_any_work(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs privileges; test_a_full_disk_is_found_before_any_work covers the path")
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip(
+            "mounting a tmpfs needs privileges; test_a_full_disk_is_found_before_any_work covers the path"
+        )
     try:
-        run = subprocess.run([sys.executable, "-m", "verify", *FAST, "--out", str(mount / "reports")], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 2 and "No space left" in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        run = subprocess.run(
+            [sys.executable, "-m", "verify", *FAST, "--out", str(mount / "reports")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (
+            run.returncode == 2
+            and "No space left" in run.stderr
+            and len(run.stderr.strip().splitlines()) == 1
+        ), run.stderr
         assert list(mount.iterdir()) == []
     finally:
         subprocess.run(["umount", str(mount)], check=True)

@@ -39,9 +39,14 @@ def _claim(statistical: bool = True) -> Claim:
 def _record() -> Record:
     sample = [0.1, 0.5, 0.9, 0.3, 0.7]
     outcome = Outcome(
-        verdicts=(ks_test(sample, lambda x: x, alpha=1e-3, name="vs U(0, 1)"), threshold("error/budget", 0.5, "<=", 1.0)),
+        verdicts=(
+            ks_test(sample, lambda x: x, alpha=1e-3, name="vs U(0, 1)"),
+            threshold("error/budget", 0.5, "<=", 1.0),
+        ),
         prediction="uniform",
-        tables=(table("t", [("a", ".2f"), "b", ("c", "d")], [(1.23456, "label", 7), (float("inf"), None, True)]),),
+        tables=(
+            table("t", [("a", ".2f"), "b", ("c", "d")], [(1.23456, "label", 7), (float("inf"), None, True)]),
+        ),
     )
     return Record(_claim(), outcome, "pass", 1e-3, 1e-3, 0.1, 0.4)
 
@@ -52,10 +57,22 @@ def test_write_all_produces_every_file_and_json_re_decides_every_verdict(tmp_pat
     data = json.loads((tmp_path / "report.json").read_text())
     assert set(data) == {"manifest", "claims"}
     c = data["claims"][0]
-    for key in ("id", "title", "verdict", "prediction", "false_fail_rate", "test_rate", "verdicts", "decisive", "seconds"):
+    for key in (
+        "id",
+        "title",
+        "verdict",
+        "prediction",
+        "false_fail_rate",
+        "test_rate",
+        "verdicts",
+        "decisive",
+        "seconds",
+    ):
         assert key in c
     for v in c["verdicts"]:
-        rule = Rule(**{k: float(v["rule"][k]) if k in ("value", "threshold") else v["rule"][k] for k in v["rule"]})
+        rule = Rule(
+            **{k: float(v["rule"][k]) if k in ("value", "threshold") else v["rule"][k] for k in v["rule"]}
+        )
         assert rule.holds() == (v["passed"] if "passed" in v else True)
     # tables keep numbers: the writers format them, the JSON does not
     assert c["tables"][0]["rows"][0] == [1.23456, "label", 7]
@@ -72,7 +89,16 @@ def test_summary_row_is_short_and_shows_the_decisive_rule():
     assert len(" | ".join(row)) < 120
 
 
-@pytest.mark.parametrize(("value", "column", "text"), [(0.123456, Column("x", ".3g"), "0.123"), (True, Column("x"), "yes"), (None, Column("x", ".2f"), "-"), (3, Column("x", "d"), "3"), (float("nan"), Column("x", ".2f"), "nan")])
+@pytest.mark.parametrize(
+    ("value", "column", "text"),
+    [
+        (0.123456, Column("x", ".3g"), "0.123"),
+        (True, Column("x"), "yes"),
+        (None, Column("x", ".2f"), "-"),
+        (3, Column("x", "d"), "3"),
+        (float("nan"), Column("x", ".2f"), "nan"),
+    ],
+)
 def test_cells_are_formatted_by_their_column(value, column, text):
     assert format_cell(value, column) == text
 
@@ -97,7 +123,15 @@ def test_power_table_lists_each_detection_and_names_a_claim_without_any():
     from verify.report import power_rows
 
     plain = _record()
-    designed = replace(plain, outcome=replace(plain.outcome, detections=(Detection("dof ell + 1", "exact mean test", 745, 5e-6, 0.93),)))
+    designed = replace(
+        plain,
+        outcome=replace(
+            plain.outcome, detections=(Detection("dof ell + 1", "exact mean test", 745, 5e-6, 0.93),)
+        ),
+    )
     exact = replace(plain, claim=replace(_claim(statistical=False), id="X.exact"), false_fail_rate=None)
     rows = power_rows([designed, plain, exact])
-    assert rows == [["X.demo", "dof ell + 1", "exact mean test", "745", "5e-06", "0.930"], ["X.demo", "(none declared)", "", "", "", ""]]
+    assert rows == [
+        ["X.demo", "dof ell + 1", "exact mean test", "745", "5e-06", "0.930"],
+        ["X.demo", "(none declared)", "", "", "", ""],
+    ]

@@ -458,6 +458,8 @@ def test_ks_power_lower_bound_holds_by_simulation():
     delta = float(np.max(np.abs(stats.chi2.cdf(stats.chi2.ppf(grid, 11), 10) - grid)))
     bound = ks_power_lower_bound(n, alpha, delta)
     rng = np.random.default_rng(5)
-    rejected = np.mean([not ks_test(rng.chisquare(11, n), stats.chi2(10).cdf, alpha=alpha).passed for _ in range(300)])
+    rejected = np.mean(
+        [not ks_test(rng.chisquare(11, n), stats.chi2(10).cdf, alpha=alpha).passed for _ in range(300)]
+    )
     assert 0.8 < bound <= rejected
     assert ks_power_lower_bound(n, alpha, 0.5 * stats.kstwo.isf(alpha, n)) == 0.0

@@ -202,7 +202,9 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_same_bytes(reference
         cluster = DaskExecutor(2, scheduler=address)
         try:
             cluster._client.wait_for_workers(2, timeout=60)
-            run_sweep(parse(TINY), tmp_path / "remote", executor=cluster, device="cpu", progress=lambda line: None)
+            run_sweep(
+                parse(TINY), tmp_path / "remote", executor=cluster, device="cpu", progress=lambda line: None
+            )
             environ = [result for _, result, _ in cluster.run(_malloc_setting, [0, 1])]
         finally:
             cluster.close()

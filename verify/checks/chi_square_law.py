@@ -14,7 +14,9 @@ from verify.statistics import ChiSquareMeanResult, GofResult, ks_test, mean_test
 TESTS_PER_LAW = 2
 
 
-def law_verdicts(Q: np.ndarray, law: ChiSquareLaw, alpha: float, name: str = "Q") -> tuple[GofResult, ChiSquareMeanResult]:
+def law_verdicts(
+    Q: np.ndarray, law: ChiSquareLaw, alpha: float, name: str = "Q"
+) -> tuple[GofResult, ChiSquareMeanResult]:
     """KS and exact-mean tests of the sample `Q` against `law`, each at `alpha`."""
     return ks_test(Q, law, alpha=alpha, name=law.name), mean_test_chi_square(Q, law, alpha=alpha, name=name)
 

@@ -85,4 +85,6 @@ def decay_scale_detection(pop: PopulationMeasurement, n: int, alpha: float, wher
     """R3 on the decay population: a one-step-off c_T scales Q by 1/(1 - eta lam)^2."""
     scale = 1 / (1 - pop.spec.lr * pop.spec.weight_decay) ** 2
     power = chi_square_mean_power(n, law_of_q(pop.ell), alpha, scale=scale)
-    return Detection(f"{DECAY_TARGET} (Q scaled by {scale:.4g})", f"exact mean test, {where}", n, alpha, power)
+    return Detection(
+        f"{DECAY_TARGET} (Q scaled by {scale:.4g})", f"exact mean test, {where}", n, alpha, power
+    )

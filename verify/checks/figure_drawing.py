@@ -18,6 +18,7 @@ def _nets(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
     assert pop.networks is not None, "the figures need the trained networks (measure 'networks')"
     return pop.networks
 
+
 # Colours of the paper's figures: red for label +1, blue for label -1.
 _LABEL_COLOURS = {1.0: "#d62728", -1.0: "#1f3fbf"}
 _REGION_COLOURS = mcolors.ListedColormap(["#dbe4f7", "#f7dcdc"])  # N < 0, N > 0
@@ -41,7 +42,9 @@ def _scatter_labels(ax, points: np.ndarray, labels: np.ndarray) -> None:
         ax.scatter(*points[sel].T, c=colour, s=22, edgecolors="black", linewidths=0.4, zorder=5)
 
 
-def _boundary_panel(ax, pop, r: int, grid, axes_of: tuple[int, int], fixed: dict[int, float], rows, normal) -> None:
+def _boundary_panel(
+    ax, pop, r: int, grid, axes_of: tuple[int, int], fixed: dict[int, float], rows, normal
+) -> None:
     """Sign regions and N = 0 of one network on a 2-D slice, the points of the slice, and their nearest
     orthogonal flips (a segment from x0 to x0 + side r_perp n)."""
     A, B = grid
@@ -56,7 +59,9 @@ def _boundary_panel(ax, pop, r: int, grid, axes_of: tuple[int, int], fixed: dict
     for x0, t, s in zip(X[rows], pop.normal.radius[r][rows], pop.normal.side[r][rows], strict=True):
         if np.isfinite(t):
             end = x0 + s * t * normal
-            ax.plot([x0[axes_of[0]], end[axes_of[0]]], [x0[axes_of[1]], end[axes_of[1]]], color="black", lw=0.9)
+            ax.plot(
+                [x0[axes_of[0]], end[axes_of[0]]], [x0[axes_of[1]], end[axes_of[1]]], color="black", lw=0.9
+            )
             ax.plot(end[axes_of[0]], end[axes_of[1]], "x", color="black", ms=4)
     _scatter_labels(ax, X[rows][:, list(axes_of)], y[rows])
     ax.set_xlim(A.min(), A.max())
@@ -71,7 +76,14 @@ def _radii_panel(ax, pops: dict[str, PopulationMeasurement]) -> None:
         values, none = values_of[key], np.isposinf(raw[key])
         x = j + (np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else np.zeros(1))
         dots = ax.scatter(x[~none], values[~none], s=12, alpha=0.8)
-        ax.scatter(x[none], values[none], s=22, marker="^", color=dots.get_facecolor(), label="no flip (inf)" if j == 0 else None)
+        ax.scatter(
+            x[none],
+            values[none],
+            s=22,
+            marker="^",
+            color=dots.get_facecolor(),
+            label="no flip (inf)" if j == 0 else None,
+        )
         ax.hlines(np.median(values), j - 0.3, j + 0.3, color="black", lw=1.5)
     if any(np.isposinf(v).any() for v in raw.values()):
         ax.legend(fontsize=7, loc="upper right")
@@ -113,7 +125,9 @@ def _stacked_contours(ax3, net: Network, side: np.ndarray, levels: np.ndarray) -
         pts = np.stack([A.ravel(), B.ravel(), np.full(A.size, z)], axis=1)
         Z = _grid_values(net, pts).reshape(A.shape)
         if Z.min() < 0 < Z.max():
-            ax3.contour(A, B, Z, levels=[0.0], zdir="z", offset=z, colors=[cmap(norm(z))], linewidths=1.2, alpha=0.7)
+            ax3.contour(
+                A, B, Z, levels=[0.0], zdir="z", offset=z, colors=[cmap(norm(z))], linewidths=1.2, alpha=0.7
+            )
 
 
 def figure3_picture(ctx, pops: dict[str, PopulationMeasurement], height: float) -> str:

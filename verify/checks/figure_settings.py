@@ -78,7 +78,9 @@ FIGURE3 = FigureSpec(
 SETTINGS = ("vanilla", "small_init", "weight_decay")
 
 
-def setting_spec(figure: FigureSpec, key: str, runs: int, *, measure=("normal", "networks")) -> PopulationSpec:
+def setting_spec(
+    figure: FigureSpec, key: str, runs: int, *, measure=("normal", "networks")
+) -> PopulationSpec:
     """The population of one setting. The bias is initialized as one more hidden weight on a constant input,
     b_i ~ N(0, (s_w beta)^2/d), so the small initialization scales the whole hidden layer by beta."""
     validate(d=figure.d)
@@ -110,7 +112,11 @@ def figure_requests(figure: FigureSpec):
 
 
 def setting_title(figure: FigureSpec, key: str) -> str:
-    return {"vanilla": "vanilla", "small_init": f"small init, beta={figure.beta:g}", "weight_decay": f"weight decay, lam={figure.lam:g}"}[key]
+    return {
+        "vanilla": "vanilla",
+        "small_init": f"small init, beta={figure.beta:g}",
+        "weight_decay": f"weight decay, lam={figure.lam:g}",
+    }[key]
 
 
 def medians(pop: PopulationMeasurement) -> np.ndarray:
@@ -139,7 +145,9 @@ def predicted_larger(pops: dict[str, PopulationMeasurement]) -> dict[str, bool]:
     """For each non-vanilla setting, whether theory predicts its radius above vanilla's: R7's sign for the
     small initialization, R8's |c_T| < 1 (median over the runs' step counts) for weight decay."""
     wd = pops["weight_decay"]
-    c_T = get("R8").array("decay_gd", {"eta": wd.spec.lr, "lam": wd.spec.weight_decay, "T": wd.steps_taken.astype(float)})
+    c_T = get("R8").array(
+        "decay_gd", {"eta": wd.spec.lr, "lam": wd.spec.weight_decay, "T": wd.steps_taken.astype(float)}
+    )
     return {
         "small_init": float(get("R7").exponent("certified_radius_beta")) < 0,
         "weight_decay": float(np.median(np.abs(c_T))) < 1,
@@ -157,7 +165,9 @@ def ordering_tests(pops: dict[str, PopulationMeasurement], alpha: float) -> dict
     return out
 
 
-def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasurement], picture: str, extra: str) -> Outcome:
+def figure_outcome(
+    ctx, figure: FigureSpec, pops: dict[str, PopulationMeasurement], picture: str, extra: str
+) -> Outcome:
     """The ordering verdicts of one figure and its sandwich, with the training and radius tables."""
     tests = ordering_tests(pops, ctx.test_alpha)
     sandwich = sandwich_verdict(pops)
@@ -165,19 +175,55 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
     for key, pop in pops.items():
         ok, steps = ~pop.diverged, pop.steps_taken
         reached = sum(s == "converged" for s in pop.status)
-        train_rows.append((key, pop.spec.beta, pop.spec.weight_decay, pop.spec.lr, len(steps), reached, int(np.median(steps)), int(steps.min()), int(steps.max()), float(np.median(pop.final_margin)), pop.train_accuracy.mean()))
+        train_rows.append(
+            (
+                key,
+                pop.spec.beta,
+                pop.spec.weight_decay,
+                pop.spec.lr,
+                len(steps),
+                reached,
+                int(np.median(steps)),
+                int(steps.min()),
+                int(steps.max()),
+                float(np.median(pop.final_margin)),
+                pop.train_accuracy.mean(),
+            )
+        )
         normal = pop.normal
         assert normal is not None, "the figure settings measure the normal radii"
         finite = np.isfinite(normal.radius[ok])
-        tightest = float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
+        tightest = (
+            float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
+        )
         bound = max(float(np.max(c[ok])) for c in normal.condition.values())
-        radius_rows.append((key, float(np.median(normal.radius[ok])), float(np.median(medians(pop))), float(np.median(normal.certified[ok])), float(np.median(normal.gradient_flip[ok])), float(np.median(normal.attack[ok])), 1 - finite.mean(), tightest, bound))
+        radius_rows.append(
+            (
+                key,
+                float(np.median(normal.radius[ok])),
+                float(np.median(medians(pop))),
+                float(np.median(normal.certified[ok])),
+                float(np.median(normal.gradient_flip[ok])),
+                float(np.median(normal.attack[ok])),
+                1 - finite.mean(),
+                tightest,
+                bound,
+            )
+        )
     first = next(iter(pops.values())).normal
     assert first is not None
     n = first.radius.shape[1]
     return Outcome(
         verdicts=(*tests.values(), sandwich),
-        detections=tuple(reversed_direction_detection(f"ordering of r_perp, {key} against {BASELINE}", "one-sided Mann-Whitney test", t.n_a + t.n_b, ctx.test_alpha) for key, t in tests.items()),
+        detections=tuple(
+            reversed_direction_detection(
+                f"ordering of r_perp, {key} against {BASELINE}",
+                "one-sided Mann-Whitney test",
+                t.n_a + t.n_b,
+                ctx.test_alpha,
+            )
+            for key, t in tests.items()
+        ),
         prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and r_perp(weight decay) "
         "> r_perp(vanilla) (R8.decay_gd below 1 at the runs' steps): per-network median radius, stochastically larger",
         method=(
@@ -201,17 +247,42 @@ def figure_outcome(ctx, figure: FigureSpec, pops: dict[str, PopulationMeasuremen
         tables=(
             table(
                 "Training (per setting)",
-                ["setting", ("beta", "g"), ("lam", "g"), ("eta", "g"), ("networks", "d"), ("reached margin", "d"), ("median steps", "d"), ("min steps", "d"), ("max steps", "d"), ("median final margin", ".3f"), ("train acc", ".3f")],
+                [
+                    "setting",
+                    ("beta", "g"),
+                    ("lam", "g"),
+                    ("eta", "g"),
+                    ("networks", "d"),
+                    ("reached margin", "d"),
+                    ("median steps", "d"),
+                    ("min steps", "d"),
+                    ("max steps", "d"),
+                    ("median final margin", ".3f"),
+                    ("train acc", ".3f"),
+                ],
                 train_rows,
             ),
             table(
                 "Orthogonal radii at the training points",
-                ["setting", ("median r_perp (all points)", ".4g"), ("median of per-network medians", ".4g"), ("median certified |N|/L", ".4g"), ("median gradient flip", ".4g"), ("median best-of attack", ".4g"), ("fraction without flip", ".3f"), ("max certified/r_perp", ".3f"), ("max rounding bound", ".2g")],
+                [
+                    "setting",
+                    ("median r_perp (all points)", ".4g"),
+                    ("median of per-network medians", ".4g"),
+                    ("median certified |N|/L", ".4g"),
+                    ("median gradient flip", ".4g"),
+                    ("median best-of attack", ".4g"),
+                    ("fraction without flip", ".3f"),
+                    ("max certified/r_perp", ".3f"),
+                    ("max rounding bound", ".2g"),
+                ],
                 radius_rows,
             ),
         ),
         figures=(picture,),
-        details={"medians": {k: medians(p) for k, p in pops.items()}, "steps": {k: p.steps_taken for k, p in pops.items()}},
+        details={
+            "medians": {k: medians(p) for k, p in pops.items()},
+            "steps": {k: p.steps_taken for k, p in pops.items()},
+        },
     )
 
 
@@ -224,10 +295,19 @@ def sandwich_verdict(pops: dict[str, PopulationMeasurement]) -> Threshold:
     for pop in pops.values():
         r = pop.normal
         assert r is not None, "the figure settings measure the normal radii"
-        ends = {key: torch.from_numpy(getattr(r, key)) for key in ("certified", "radius", "gradient_flip", "attack")}
+        ends = {
+            key: torch.from_numpy(getattr(r, key))
+            for key in ("certified", "radius", "gradient_flip", "attack")
+        }
         bounds = {key: torch.from_numpy(c) for key, c in r.condition.items()}
         for low, high in (("certified", "radius"), ("radius", "gradient_flip"), ("radius", "attack")):
             condition = bounds[low] + bounds[high]
             worst = max(worst, check_sandwich(ends[low], ends[high], rtol=SANDWICH_RTOL, condition=condition))
         points += r.radius.size
-    return threshold("max lower/upper end of the sandwich, relative to its rounding allowance", worst, "<=", 1 + SANDWICH_RTOL, n=points)
+    return threshold(
+        "max lower/upper end of the sandwich, relative to its rounding allowance",
+        worst,
+        "<=",
+        1 + SANDWICH_RTOL,
+        n=points,
+    )

@@ -25,7 +25,9 @@ def orthogonal_motion(weights: OrthogonalWeights) -> np.ndarray:
 
 def read_off_decay(weights: OrthogonalWeights) -> np.ndarray:
     """The factor the training applied, read off the weights: <Pi W(T), Pi W(0)>_F / ||Pi W(0)||_F^2."""
-    return np.einsum("rmk,rmk->r", weights.final, weights.initial) / np.einsum("rmk,rmk->r", weights.initial, weights.initial)
+    return np.einsum("rmk,rmk->r", weights.final, weights.initial) / np.einsum(
+        "rmk,rmk->r", weights.initial, weights.initial
+    )
 
 
 def read_off_allowance(weights: OrthogonalWeights, budget: float) -> np.ndarray:

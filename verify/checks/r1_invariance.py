@@ -35,13 +35,26 @@ FAR_BEYOND = 1e3
 
 def _spec(profile: str, **training) -> PopulationSpec:
     s = SIZES[profile]
-    base = PopulationSpec(runs=s["runs"], d=s["d"], ell=s["ell"], n=s["n"], m=s["m"], points=0, lr=0.1, steps=s["steps"], measure=("weights",))
+    base = PopulationSpec(
+        runs=s["runs"],
+        d=s["d"],
+        ell=s["ell"],
+        n=s["n"],
+        m=s["m"],
+        points=0,
+        lr=0.1,
+        steps=s["steps"],
+        measure=("weights",),
+    )
     return replace(base, **training)
 
 
 def _needs(configs):
     def requests(profile: str) -> dict[str, Request]:
-        return {label: Request("population", _spec(profile, **kw), seed_parts=("R1", label), cost=0.3) for label, kw in configs(profile).items()}
+        return {
+            label: Request("population", _spec(profile, **kw), seed_parts=("R1", label), cost=0.3)
+            for label, kw in configs(profile).items()
+        }
 
     return requests
 
@@ -80,16 +93,47 @@ def invariance_rule(pops) -> tuple[list, list]:
         defect = relative_defect(pop.weights, c_T)
         budget = _budget(pop)
         read = read_off_decay(pop.weights)
-        verdicts.append(threshold(f"{label}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)))
+        verdicts.append(
+            threshold(f"{label}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect))
+        )
         if pop.spec.weight_decay:
-            verdicts.append(compare(read, c_T, rtol=0.0, atol=float(read_off_allowance(pop.weights, budget).min()), what=f"{label}: read-off factor = c_T"))
-        rows.append((label, pop.spec.optimizer, pop.spec.weight_decay, int(pop.steps_taken.max()), float(np.median(c_T)), float(np.median(read)), float(np.abs(read - c_T).max()), float(defect.max()), budget, defect.max() <= budget))
+            verdicts.append(
+                compare(
+                    read,
+                    c_T,
+                    rtol=0.0,
+                    atol=float(read_off_allowance(pop.weights, budget).min()),
+                    what=f"{label}: read-off factor = c_T",
+                )
+            )
+        rows.append(
+            (
+                label,
+                pop.spec.optimizer,
+                pop.spec.weight_decay,
+                int(pop.steps_taken.max()),
+                float(np.median(c_T)),
+                float(np.median(read)),
+                float(np.abs(read - c_T).max()),
+                float(defect.max()),
+                budget,
+                defect.max() <= budget,
+            )
+        )
     return verdicts, rows
 
 
 COLUMNS: list[Any] = [
-    "setting", "optimizer", ("lam", "g"), ("T", "d"), ("c_T (theory)", ".12g"), ("read-off factor", ".12g"),
-    ("max |read-off - c_T|", ".1e"), ("max relative defect", ".2e"), ("rounding budget", ".1e"), "within budget",
+    "setting",
+    "optimizer",
+    ("lam", "g"),
+    ("T", "d"),
+    ("c_T (theory)", ".12g"),
+    ("read-off factor", ".12g"),
+    ("max |read-off - c_T|", ".1e"),
+    ("max relative defect", ".2e"),
+    ("rounding budget", ".1e"),
+    "within budget",
 ]
 
 
@@ -159,7 +203,21 @@ def adam_control(ctx, pops) -> Outcome:
     # Adam has no decay factor; without weight decay the invariant factor is 1.
     rot, ali = (relative_defect(p.weights, 1.0) for p in (rotated, aligned))
     budget = _budget(rotated)
-    rows = [(label, "adam", 0.0, int(p.steps_taken.max()), 1.0, float(np.median(read_off_decay(p.weights))), float("nan"), float(e.max()), budget, e.max() <= budget) for label, p, e in (("rotated P", rotated, rot), ("axis-aligned P", aligned, ali))]
+    rows = [
+        (
+            label,
+            "adam",
+            0.0,
+            int(p.steps_taken.max()),
+            1.0,
+            float(np.median(read_off_decay(p.weights))),
+            float("nan"),
+            float(e.max()),
+            budget,
+            e.max() <= budget,
+        )
+        for label, p, e in (("rotated P", rotated, rot), ("axis-aligned P", aligned, ali))
+    ]
     return Outcome(
         verdicts=(
             threshold("rotated P: min defect / budget", rot.min() / budget, ">", FAR_BEYOND, n=len(rot)),

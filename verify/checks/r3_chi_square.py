@@ -44,13 +44,24 @@ def needs(label: str, train_output: bool):
     variance scale off by one) and, output trained, the weight-decay population (against a wrong c_T)."""
 
     def requests(profile: str) -> dict[str, Request]:
-        designed = {SMALL_LABEL: small_law(f"R3.chi_square_{label}", profile, label, train_output=train_output)}
+        designed = {
+            SMALL_LABEL: small_law(f"R3.chi_square_{label}", profile, label, train_output=train_output)
+        }
         if train_output:
             designed[DECAY_LABEL] = decay_population(profile)
         return designed | {
             f"d={d}, ell={ell}, m={m}": Request(
                 "population",
-                PopulationSpec(runs=RUNS[profile], d=d, ell=ell, n=50, m=m, lr=0.2, steps=STEPS[profile], train_output=train_output),
+                PopulationSpec(
+                    runs=RUNS[profile],
+                    d=d,
+                    ell=ell,
+                    n=50,
+                    m=m,
+                    lr=0.2,
+                    steps=STEPS[profile],
+                    train_output=train_output,
+                ),
                 seed_parts=("R3", label, d, ell, m),
                 cost=RUNS[profile] * m * d * STEPS[profile] * 1e-9,
             )
@@ -74,8 +85,30 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
             detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, SMALL_LABEL)
         elif key == DECAY_LABEL:
             detections.append(decay_scale_detection(pop, len(Q), ctx.test_alpha, DECAY_LABEL))
-        rows.append((key, pop.spec.lr * pop.spec.weight_decay, pop.spec.steps, len(Q), pop.train_accuracy.mean(), Q.mean(), law.mean, ks.statistic, ks.p_value, mean.p_value, ks.detectable, mean.detectable, ks.passed and mean.passed))
-        draw_histogram(axes[0, j], Q, law, f"d={pop.d}, ell={pop.ell}, m={pop.spec.m}, output {label}", "Q = ||g||^2 / (R3 variance scale)")
+        rows.append(
+            (
+                key,
+                pop.spec.lr * pop.spec.weight_decay,
+                pop.spec.steps,
+                len(Q),
+                pop.train_accuracy.mean(),
+                Q.mean(),
+                law.mean,
+                ks.statistic,
+                ks.p_value,
+                mean.p_value,
+                ks.detectable,
+                mean.detectable,
+                ks.passed and mean.passed,
+            )
+        )
+        draw_histogram(
+            axes[0, j],
+            Q,
+            law,
+            f"d={pop.d}, ell={pop.ell}, m={pop.spec.m}, output {label}",
+            "Q = ||g||^2 / (R3 variance scale)",
+        )
     spec = pops[next(k for k in pops if k not in (SMALL_LABEL, DECAY_LABEL))].spec
     return Outcome(
         verdicts=tuple(verdicts),
@@ -88,14 +121,30 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
         "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9). Besides the profile's "
         f"configurations, the '{SMALL_LABEL}' population is sized (verify.design) so the mean test catches degrees "
         "of freedom off by one and a variance scale off by 1/d with power 0.9"
-        + (f", and the '{DECAY_LABEL}' population (GD with weight decay) a decay factor off by one step" if label == "trained" else "")
+        + (
+            f", and the '{DECAY_LABEL}' population (GD with weight decay) a decay factor off by one step"
+            if label == "trained"
+            else ""
+        )
         + "; the detection table gives each power at the sample and rate used.",
         tables=(
             table(
                 "Q against the predicted law",
-                ["population", ("eta lam", "g"), ("T", "d"), ("networks", "d"), ("train acc", ".3f"), ("mean Q", ".3f"),
-                 ("predicted mean", ".0f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"),
-                 ("KS detectable", ".3f"), ("mean detectable", ".3f"), "pass"],
+                [
+                    "population",
+                    ("eta lam", "g"),
+                    ("T", "d"),
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("mean Q", ".3f"),
+                    ("predicted mean", ".0f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                    ("KS detectable", ".3f"),
+                    ("mean detectable", ".3f"),
+                    "pass",
+                ],
                 rows,
             ),
         ),

@@ -33,7 +33,11 @@ PRECISION_ELLS = (1, 10, 100, 1000, 10000)
 def failure_rates(ell: int, digits: int = 30) -> dict[str, mpmath.mpf]:
     """R4's three predictions of P(||g|| < bound) at codimension ell."""
     p = get("R4").predict({"ell": ell}, digits=digits)
-    return {"exp(-ell/16)": p["failure_probability_bound"], "Chernoff": p["failure_probability_chernoff"], "exact": p["failure_probability_exact"]}
+    return {
+        "exp(-ell/16)": p["failure_probability_bound"],
+        "Chernoff": p["failure_probability_chernoff"],
+        "exact": p["failure_probability_exact"],
+    }
 
 
 def _needs(profile: str) -> dict[str, Request]:
@@ -82,18 +86,52 @@ def lower_bound(ctx, pops) -> Outcome:
             detections += decay_rate_detections(n, ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}")
         rates = failure_rates(pop.ell)
         tests = (
-            binomial_upper_test(below, n, rates["exp(-ell/16)"], alpha=ctx.test_alpha, name="||g|| < bound (vs exp(-ell/16))"),
-            binomial_upper_test(below, n, rates["Chernoff"], alpha=ctx.test_alpha, name="||g|| < bound (vs Chernoff)"),
-            binomial_two_sided_test(below, n, rates["exact"], alpha=ctx.test_alpha, name="||g|| < bound (vs exact)"),
+            binomial_upper_test(
+                below, n, rates["exp(-ell/16)"], alpha=ctx.test_alpha, name="||g|| < bound (vs exp(-ell/16))"
+            ),
+            binomial_upper_test(
+                below, n, rates["Chernoff"], alpha=ctx.test_alpha, name="||g|| < bound (vs Chernoff)"
+            ),
+            binomial_two_sided_test(
+                below, n, rates["exact"], alpha=ctx.test_alpha, name="||g|| < bound (vs exact)"
+            ),
         )
         verdicts += tests
-        rows.append((key, pop.ell, pop.d, n, below, below / n, float(rates["exact"]), float(rates["Chernoff"]), float(rates["exp(-ell/16)"]), tests[2].p_value, tests[0].p_value, _side(float(rates["exact"]) + tests[2].detectable_rise), _side(float(rates["exact"]) - tests[2].detectable_fall), all(t.passed for t in tests)))
+        rows.append(
+            (
+                key,
+                pop.ell,
+                pop.d,
+                n,
+                below,
+                below / n,
+                float(rates["exact"]),
+                float(rates["Chernoff"]),
+                float(rates["exp(-ell/16)"]),
+                tests[2].p_value,
+                tests[0].p_value,
+                _side(float(rates["exact"]) + tests[2].detectable_rise),
+                _side(float(rates["exact"]) - tests[2].detectable_fall),
+                all(t.passed for t in tests),
+            )
+        )
     precision = []
     for ell in PRECISION_ELLS:
         r = failure_rates(ell)
-        precision.append((ell, mpmath.nstr(r["exact"], 12), mpmath.nstr(r["Chernoff"], 12), mpmath.nstr(r["exp(-ell/16)"], 12), float(r["exact"] / r["Chernoff"]), float(r["exact"] / r["exp(-ell/16)"])))
+        precision.append(
+            (
+                ell,
+                mpmath.nstr(r["exact"], 12),
+                mpmath.nstr(r["Chernoff"], 12),
+                mpmath.nstr(r["exp(-ell/16)"], 12),
+                float(r["exact"] / r["Chernoff"]),
+                float(r["exact"] / r["exp(-ell/16)"]),
+            )
+        )
     worst = max(max(row[4], row[5]) for row in precision)
-    verdicts.append(threshold("max exact/bound at 30 digits, ell up to 1e4", worst, "<=", 1.0, n=len(precision)))
+    verdicts.append(
+        threshold("max exact/bound at 30 digits, ell up to 1e4", worst, "<=", 1.0, n=len(precision))
+    )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) and "
@@ -110,12 +148,34 @@ def lower_bound(ctx, pops) -> Outcome:
         tables=(
             table(
                 "Fraction of networks below the bound",
-                ["population", ("ell", "d"), ("d", "d"), ("networks", "d"), ("below", "d"), ("fraction", ".4f"), ("exact", ".4g"), ("Chernoff", ".4g"), ("exp(-ell/16)", ".4g"), ("p (exact, 2-sided)", ".3g"), ("p (exp bound)", ".3g"), ("caught if rate >=", ".3g"), ("caught if rate <=", ".3g"), "pass"],
+                [
+                    "population",
+                    ("ell", "d"),
+                    ("d", "d"),
+                    ("networks", "d"),
+                    ("below", "d"),
+                    ("fraction", ".4f"),
+                    ("exact", ".4g"),
+                    ("Chernoff", ".4g"),
+                    ("exp(-ell/16)", ".4g"),
+                    ("p (exact, 2-sided)", ".3g"),
+                    ("p (exp bound)", ".3g"),
+                    ("caught if rate >=", ".3g"),
+                    ("caught if rate <=", ".3g"),
+                    "pass",
+                ],
                 rows,
             ),
             table(
                 "Failure probability at high precision (30 digits)",
-                [("ell", "d"), "exact P(chi2 <= ell/2)", "Chernoff", "exp(-ell/16)", ("exact/Chernoff", ".6g"), ("exact/exp", ".6g")],
+                [
+                    ("ell", "d"),
+                    "exact P(chi2 <= ell/2)",
+                    "Chernoff",
+                    "exp(-ell/16)",
+                    ("exact/Chernoff", ".6g"),
+                    ("exact/exp", ".6g"),
+                ],
                 precision,
             ),
         ),

@@ -43,7 +43,13 @@ def attacked_populations(profile: str) -> dict[str, Request]:
         f"ell={ell}": Request(
             "population",
             PopulationSpec(
-                runs=s["runs"], d=s["r"] + ell, ell=ell, n=40, m=s["m"], lr=0.2, steps=s["steps"],
+                runs=s["runs"],
+                d=s["r"] + ell,
+                ell=ell,
+                n=40,
+                m=s["m"],
+                lr=0.2,
+                steps=s["steps"],
                 measure=("gradient", "flip", "attacks", "certificate"),
             ),
             seed_parts=("R5", ell),
@@ -84,19 +90,63 @@ def flip(ctx, pops) -> Outcome:
         m = pop.measured
         theory = flip_theory(pop, ("flip_distance", "flip_distance_bound"))
         walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
-        exact = compare(walked[first], theory["flip_distance"][first], rtol=FLIP_RTOL, what=f"ell={pop.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint")
+        exact = compare(
+            walked[first],
+            theory["flip_distance"][first],
+            rtol=FLIP_RTOL,
+            what=f"ell={pop.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint",
+        )
         over = int((t_star > theory["flip_distance_bound"]).sum())
         rates = get("R4").predict({"ell": pop.ell}, digits=30)
-        bound = binomial_upper_test(over, len(t_star), rates["failure_probability_bound"], alpha=ctx.test_alpha, name=f"ell={pop.ell}: t* > R5 bound (vs exp(-ell/16))")
+        bound = binomial_upper_test(
+            over,
+            len(t_star),
+            rates["failure_probability_bound"],
+            alpha=ctx.test_alpha,
+            name=f"ell={pop.ell}: t* > R5 bound (vs exp(-ell/16))",
+        )
         # t* > bound exactly when ||g|| < the R4 bound, so its rate is P(chi2_ell < ell/2) exactly.
-        sharp = binomial_two_sided_test(over, len(t_star), float(rates["failure_probability_exact"]), alpha=ctx.test_alpha, name=f"ell={pop.ell}: t* > R5 bound (vs exact)")
+        sharp = binomial_two_sided_test(
+            over,
+            len(t_star),
+            float(rates["failure_probability_exact"]),
+            alpha=ctx.test_alpha,
+            name=f"ell={pop.ell}: t* > R5 bound (vs exact)",
+        )
         found = np.isfinite(walked)
         unverified = int((found & ~pop.flip.verified[m, 0]).sum())
         if key == DECAY_LABEL:
-            detections += decay_rate_detections(len(t_star), ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}")
-        verdicts += [exact, bound, sharp, threshold(f"ell={pop.ell}: flips found but not verified by a forward pass", unverified, "<=", 0, n=int(found.sum()))]
+            detections += decay_rate_detections(
+                len(t_star), ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}"
+            )
+        verdicts += [
+            exact,
+            bound,
+            sharp,
+            threshold(
+                f"ell={pop.ell}: flips found but not verified by a forward pass",
+                unverified,
+                "<=",
+                0,
+                n=int(found.sum()),
+            ),
+        ]
         x = pop.gradient.x0_norm[m, 0]
-        rows.append((key, pop.ell, len(t_star), first.mean(), exact.max_rel_error, over, bound.p_value, sharp.p_value, float(np.median(walked[found] / x[found])), float(np.median(theory["flip_distance_bound"] / x)), found.mean()))
+        rows.append(
+            (
+                key,
+                pop.ell,
+                len(t_star),
+                first.mean(),
+                exact.max_rel_error,
+                over,
+                bound.p_value,
+                sharp.p_value,
+                float(np.median(walked[found] / x[found])),
+                float(np.median(theory["flip_distance_bound"] / x)),
+                found.mean(),
+            )
+        )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
@@ -112,7 +162,19 @@ def flip(ctx, pops) -> Outcome:
         tables=(
             table(
                 "Flip along the orthogonal gradient",
-                ["population", ("ell", "d"), ("networks", "d"), ("certificate rate", ".3f"), ("max rel |t - t*|", ".1e"), ("t* > bound", "d"), ("p vs exp(-ell/16)", ".3g"), ("p vs exact (2-sided)", ".3g"), ("median t/||x0||", ".4f"), ("median bound/||x0||", ".4f"), ("flip found along v", ".3f")],
+                [
+                    "population",
+                    ("ell", "d"),
+                    ("networks", "d"),
+                    ("certificate rate", ".3f"),
+                    ("max rel |t - t*|", ".1e"),
+                    ("t* > bound", "d"),
+                    ("p vs exp(-ell/16)", ".3g"),
+                    ("p vs exact (2-sided)", ".3g"),
+                    ("median t/||x0||", ".4f"),
+                    ("median bound/||x0||", ".4f"),
+                    ("flip found along v", ".3f"),
+                ],
                 rows,
             ),
         ),
@@ -153,16 +215,36 @@ def radii(ctx, pops) -> Outcome:
         xs += [pop.ell] * int(both.sum())
         ys += list(ratio)
         medians = [float(np.median(v[np.isfinite(v)] / x[np.isfinite(v)])) for v in r.values()]
-        rows.append((pop.ell, int(both.sum()), *medians, float(np.median(ratio)), pop.successes["orthogonal"], pop.successes["on_manifold"]))
+        rows.append(
+            (
+                pop.ell,
+                int(both.sum()),
+                *medians,
+                float(np.median(ratio)),
+                pop.successes["orthogonal"],
+                pop.successes["on_manifold"],
+            )
+        )
     # ||g|| grows with ell (R7's exponent > 0) while the network on P does not change, so the orthogonal
     # radius |N(x0)|/||g|| falls relative to the on-manifold one: the predicted sign of the trend.
     exponent = float(get("R7").exponent("ell_over_d"))
-    test = slope_test(np.array(xs, float), np.array(ys), 0.0, alpha=ctx.test_alpha, log=True, name="orthogonal/on-manifold radius on ell", alternative="less" if exponent > 0 else "greater")
+    test = slope_test(
+        np.array(xs, float),
+        np.array(ys),
+        0.0,
+        alpha=ctx.test_alpha,
+        log=True,
+        name="orthogonal/on-manifold radius on ell",
+        alternative="less" if exponent > 0 else "greater",
+    )
     ells = SIZES[ctx.profile]["ells"]
     fig, axes = figures.new(len(ells), width=3.2, height=3.2)
     for j, pop in enumerate(pops.values()):
         r, x = _radii_of(pop), pop.gradient.x0_norm[pop.measured, 0]
-        vals = [r[k][np.isfinite(r[k])] / x[np.isfinite(r[k])] for k in ("certified", "orthogonal", "on_manifold", "unrestricted")]
+        vals = [
+            r[k][np.isfinite(r[k])] / x[np.isfinite(r[k])]
+            for k in ("certified", "orthogonal", "on_manifold", "unrestricted")
+        ]
         axes[0, j].boxplot(vals, showfliers=False)
         axes[0, j].set_xticks([1, 2, 3, 4], ["certified", "orth.", "on-manif.", "unrestr."], fontsize=7)
         axes[0, j].set_yscale("log")
@@ -170,7 +252,11 @@ def radii(ctx, pops) -> Outcome:
         axes[0, j].set_ylabel("radius / ||x0||")
     return Outcome(
         verdicts=(test,),
-        detections=(reversed_direction_detection("sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha),),
+        detections=(
+            reversed_direction_detection(
+                "sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha
+            ),
+        ),
         prediction=f"the slope of log(orthogonal/on-manifold radius) on log ell is {'negative' if exponent > 0 else 'positive'} "
         f"(R7.exponent_ell_over_d = {exponent:g} > 0: ||g|| grows like (ell/d)^{exponent:g})",
         method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm attacks restricted "
@@ -179,7 +265,18 @@ def radii(ctx, pops) -> Outcome:
         tables=(
             table(
                 "Median radius / ||x0|| by attack",
-                [("ell", "d"), ("networks", "d"), ("certified", ".4f"), ("orthogonal", ".4f"), ("gradient flip", ".4f"), ("on-manifold", ".4f"), ("unrestricted", ".4f"), ("median orth/on-manifold", ".3f"), ("orth success", ".3f"), ("on-manifold success", ".3f")],
+                [
+                    ("ell", "d"),
+                    ("networks", "d"),
+                    ("certified", ".4f"),
+                    ("orthogonal", ".4f"),
+                    ("gradient flip", ".4f"),
+                    ("on-manifold", ".4f"),
+                    ("unrestricted", ".4f"),
+                    ("median orth/on-manifold", ".3f"),
+                    ("orth success", ".3f"),
+                    ("on-manifold success", ".3f"),
+                ],
                 rows,
             ),
         ),

@@ -37,7 +37,17 @@ def populations(profile: str) -> dict[str, Request]:
     return {
         f"beta={beta:g}": Request(
             "population",
-            PopulationSpec(runs=s["runs"], d=s["d"], ell=s["ell"], n=40, m=s["m"], beta=beta, lr=0.2, steps=s["steps"], measure=("gradient", "certificate")),
+            PopulationSpec(
+                runs=s["runs"],
+                d=s["d"],
+                ell=s["ell"],
+                n=40,
+                m=s["m"],
+                beta=beta,
+                lr=0.2,
+                steps=s["steps"],
+                measure=("gradient", "certificate"),
+            ),
             seed_parts=("R7", beta),
             cost=s["runs"] * s["m"] * s["d"] * s["steps"] * 1e-9,
         )
@@ -61,7 +71,9 @@ def chi_square_every_beta(ctx, pops) -> Outcome:
         Q = chi_square_statistic(pop)
         ks, mean = law_verdicts(Q, law_of_q(pop.ell), ctx.test_alpha)
         verdicts += [ks, mean]
-        rows.append((beta, ks.n, pop.train_accuracy.mean(), mean.mean, ks.statistic, ks.p_value, mean.p_value))
+        rows.append(
+            (beta, ks.n, pop.train_accuracy.mean(), mean.mean, ks.statistic, ks.p_value, mean.p_value)
+        )
     # The claim's own mistake: beta's exponent in Q's scale off by 0.1 scales Q by beta^-0.2 at each beta.
     smallest = min(BETAS)
     n = int(next(r[1] for r in rows if r[0] == smallest))
@@ -74,7 +86,21 @@ def chi_square_every_beta(ctx, pops) -> Outcome:
         method="One held-out x0 per network; KS and exact-mean tests per beta at the per-test rate. Degrees of freedom "
         "and 1/d scale errors are caught on R3's designed populations; here the target is beta's place in the scale.",
         detections=(detection,),
-        tables=(table("Q against the predicted law across beta", [("beta", "g"), ("networks", "d"), ("train acc", ".3f"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g")], rows),),
+        tables=(
+            table(
+                "Q against the predicted law across beta",
+                [
+                    ("beta", "g"),
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("mean Q", ".3f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                ],
+                rows,
+            ),
+        ),
     )
 
 
@@ -94,7 +120,9 @@ def _g_over_sqrt_S_squared(pop) -> np.ndarray:
 )
 def beta_exponent(ctx, pops) -> Outcome:
     predicted = float(get("R7").exponent("beta"))
-    return exponent_rule(ctx, pops, list(BETAS), _g_over_sqrt_S_squared, predicted, "beta", "||g||^2 / S", "beta")
+    return exponent_rule(
+        ctx, pops, list(BETAS), _g_over_sqrt_S_squared, predicted, "beta", "||g||^2 / S", "beta"
+    )
 
 
 @claim(
@@ -111,18 +139,52 @@ def radius_grows(ctx, pops) -> Outcome:
     for beta, pop in zip(BETAS, pops.values(), strict=True):
         m = pop.measured
         radii[beta] = pop.certified[m, 0] / pop.gradient.x0_norm[m, 0]
-        rows.append((beta, int(m.sum()), float(np.median(radii[beta])), float(np.mean(np.abs(pop.gradient.N0[m, 0]))), pop.train_accuracy.mean(), float(np.median(pop.final_margin))))
+        rows.append(
+            (
+                beta,
+                int(m.sum()),
+                float(np.median(radii[beta])),
+                float(np.mean(np.abs(pop.gradient.N0[m, 0]))),
+                pop.train_accuracy.mean(),
+                float(np.median(pop.final_margin)),
+            )
+        )
     # R7: the certified radius at E L scales like beta^exponent; a negative exponent predicts it grows as beta shrinks.
     exponent = float(get("R7").exponent("certified_radius_beta"))
     small, large = (BETAS[-1], BETAS[0])
     a, b = (radii[small], radii[large]) if exponent < 0 else (radii[large], radii[small])
-    test = mann_whitney_greater(a, b, alpha=ctx.test_alpha, name=f"certified radius at beta={small if exponent < 0 else large:g} > at beta={large if exponent < 0 else small:g}")
+    test = mann_whitney_greater(
+        a,
+        b,
+        alpha=ctx.test_alpha,
+        name=f"certified radius at beta={small if exponent < 0 else large:g} > at beta={large if exponent < 0 else small:g}",
+    )
     return Outcome(
         verdicts=(test,),
-        detections=(reversed_direction_detection("sign of R7.exponent_certified_radius_beta", "one-sided Mann-Whitney test", test.n_a + test.n_b, ctx.test_alpha),),
+        detections=(
+            reversed_direction_detection(
+                "sign of R7.exponent_certified_radius_beta",
+                "one-sided Mann-Whitney test",
+                test.n_a + test.n_b,
+                ctx.test_alpha,
+            ),
+        ),
         prediction=f"R7.exponent_certified_radius_beta = {exponent:g} < 0: the radius at beta={small:g} is stochastically larger than at beta={large:g}",
         method="The certificate |N(x0)|/L is the honest lower end of the orthogonal radius (R6). L shrinks like beta, but "
         "|N(x0)| depends on how far training got, so the radius need not grow exactly like 1/beta; the table reports "
         "train accuracy and the median training margin at the same step budget.",
-        tables=(table("Certified orthogonal radius across beta", [("beta", "g"), ("networks", "d"), ("median certified/||x0||", ".4g"), ("mean |N(x0)|", ".4g"), ("train acc", ".3f"), ("median train margin", ".3g")], rows),),
+        tables=(
+            table(
+                "Certified orthogonal radius across beta",
+                [
+                    ("beta", "g"),
+                    ("networks", "d"),
+                    ("median certified/||x0||", ".4g"),
+                    ("mean |N(x0)|", ".4g"),
+                    ("train acc", ".3f"),
+                    ("median train margin", ".3g"),
+                ],
+                rows,
+            ),
+        ),
     )

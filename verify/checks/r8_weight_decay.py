@@ -34,7 +34,14 @@ LIPSCHITZ_RTOL = 1e-9
 
 def _needs(profile: str) -> dict[str, Request]:
     s = SIZES[profile]
-    return {"curve": Request("decay_curve", DecayCurveSpec(lr=ETA, weight_decay=LAM, **s), seed_parts=("R8",), cost=s["runs"] * s["m"] * s["d"] * s["steps"] * s["segments"] * 1e-9)}
+    return {
+        "curve": Request(
+            "decay_curve",
+            DecayCurveSpec(lr=ETA, weight_decay=LAM, **s),
+            seed_parts=("R8",),
+            cost=s["runs"] * s["m"] * s["d"] * s["steps"] * s["segments"] * 1e-9,
+        )
+    }
 
 
 @claim(
@@ -48,14 +55,32 @@ def _needs(profile: str) -> dict[str, Request]:
 def shrinkage(ctx, measurements) -> Outcome:
     curve = measurements["curve"]
     spec = curve.spec
-    c = get("R8").array("decay_gd", {"eta": spec.lr, "lam": spec.weight_decay, "T": curve.steps.astype(float)})
+    c = get("R8").array(
+        "decay_gd", {"eta": spec.lr, "lam": spec.weight_decay, "T": curve.steps.astype(float)}
+    )
     budget = invariance_budget(int(curve.steps[-1].max()), spec.n, spec.d)
     c_T = c[-1]
-    weights = compare(curve.weight_ratio, c, rtol=budget, what="||Pi W(t)|| / ||Pi W(0)|| = c_t, every run and segment")
+    weights = compare(
+        curve.weight_ratio, c, rtol=budget, what="||Pi W(t)|| / ||Pi W(0)|| = c_t, every run and segment"
+    )
     g_pred = c_T[:, None, None] * curve.g_initial
-    gradient = compare(curve.g, g_pred, rtol=budget, atol=budget * float(np.abs(g_pred).max()), what="g = c_T sum_I u_i Pi w_i(0)")
-    lipschitz = compare(curve.lipschitz, c_T * curve.lipschitz_initial, rtol=budget, what="L = c_T sum |u_i| ||Pi w_i(0)||")
-    bound = threshold("max |N(x0+z) - N(x0)| / (L ||z||)", float((curve.variation / (curve.lipschitz * curve.z_norm)).max()), "<=", 1 + LIPSCHITZ_RTOL, n=len(curve.variation))
+    gradient = compare(
+        curve.g,
+        g_pred,
+        rtol=budget,
+        atol=budget * float(np.abs(g_pred).max()),
+        what="g = c_T sum_I u_i Pi w_i(0)",
+    )
+    lipschitz = compare(
+        curve.lipschitz, c_T * curve.lipschitz_initial, rtol=budget, what="L = c_T sum |u_i| ||Pi w_i(0)||"
+    )
+    bound = threshold(
+        "max |N(x0+z) - N(x0)| / (L ||z||)",
+        float((curve.variation / (curve.lipschitz * curve.z_norm)).max()),
+        "<=",
+        1 + LIPSCHITZ_RTOL,
+        n=len(curve.variation),
+    )
     fig, ax = figures.new()
     ts = curve.steps[:, 0]
     ax[0, 0].plot(ts, c[:, 0], "k-", label="(1 - eta*lam)^t (theory)")
@@ -64,7 +89,10 @@ def shrinkage(ctx, measurements) -> Outcome:
     ax[0, 0].set_xlabel("GD step t")
     ax[0, 0].legend(fontsize=7)
     ax[0, 0].set_title(f"eta={spec.lr}, lam={spec.weight_decay}")
-    rows = [(int(t), float(ct[0]), float(r.mean()), float(np.abs(r - ct).max())) for t, ct, r in zip(ts, c, curve.weight_ratio, strict=True)]
+    rows = [
+        (int(t), float(ct[0]), float(r.mean()), float(np.abs(r - ct).max()))
+        for t, ct, r in zip(ts, c, curve.weight_ratio, strict=True)
+    ]
     return Outcome(
         verdicts=(weights, gradient, lipschitz, bound),
         prediction=f"||Pi W(T)||/||Pi W(0)|| = R8.decay_gd (c_T = {float(c_T[0]):.6g} at T={int(ts[-1])}); g and L scaled by c_T",
@@ -73,6 +101,17 @@ def shrinkage(ctx, measurements) -> Outcome:
         "T (n + d) operations). The output along a random orthogonal direction of norm ||x0|| is bounded by L ||z|| "
         "on every network and shrinks with c_T: long regularized training makes the network constant orthogonally "
         "to the data, as at the stationary points of the regularized objective, where Pi w_i = 0.",
-        tables=(table("Shrinkage of the orthogonal weights", [("step t", "d"), ("c_t (theory)", ".10g"), ("mean measured ratio", ".10g"), ("max |ratio - c_t|", ".1e")], rows),),
+        tables=(
+            table(
+                "Shrinkage of the orthogonal weights",
+                [
+                    ("step t", "d"),
+                    ("c_t (theory)", ".10g"),
+                    ("mean measured ratio", ".10g"),
+                    ("max |ratio - c_t|", ".1e"),
+                ],
+                rows,
+            ),
+        ),
         figures=(figures.save(fig, ctx.figure_path("R8_shrinkage.png")),),
     )

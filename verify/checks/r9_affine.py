@@ -22,7 +22,11 @@ from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.tolerance import invariance_budget, threshold
 
-SIZES: dict[str, dict[str, Any]] = {"quick": dict(runs=4, steps=500), "standard": dict(runs=16, steps=2000), "full": dict(runs=32, steps=5000)}
+SIZES: dict[str, dict[str, Any]] = {
+    "quick": dict(runs=4, steps=500),
+    "standard": dict(runs=16, steps=2000),
+    "full": dict(runs=32, steps=5000),
+}
 BOARDS = ("chessboard", "chessboard_flat")
 
 
@@ -34,7 +38,13 @@ def _needs(profile: str) -> dict[str, Request]:
     )  # fmt: skip
     # The same initial draws on both boards: only the height differs.
     return {
-        board: Request("population", PopulationSpec(**{**spec.__dict__, "dataset": board}), seed_parts=("R9", "affine", "data"), init_seed_parts=("R9", "affine", "init"), cost=s["runs"] * s["steps"] * 1e-3)
+        board: Request(
+            "population",
+            PopulationSpec(**{**spec.__dict__, "dataset": board}),
+            seed_parts=("R9", "affine", "data"),
+            init_seed_parts=("R9", "affine", "init"),
+            cost=s["runs"] * s["steps"] * 1e-3,
+        )
         for board in BOARDS
     }
 
@@ -46,9 +56,14 @@ def _normal_motion(pop) -> tuple[np.ndarray, np.ndarray, float]:
     a = float(nets["X"][0, 0, 2])
     normal = np.array(FIGURE3.normal)
     w0, w = nets["W0"] @ normal, nets["W"] @ normal
-    lifted0, lifted = np.concatenate([nets["W0"], nets["b0"][..., None]], -1), np.concatenate([nets["W"], nets["b"][..., None]], -1)
+    lifted0, lifted = (
+        np.concatenate([nets["W0"], nets["b0"][..., None]], -1),
+        np.concatenate([nets["W"], nets["b"][..., None]], -1),
+    )
     scale = np.maximum(np.linalg.norm(lifted, axis=-1).max(-1), np.linalg.norm(lifted0, axis=-1).max(-1))
-    c_T = get("R1a").array("decay_gd", {"eta": pop.spec.lr, "lam": pop.spec.weight_decay, "T": pop.steps_taken.astype(float)})
+    c_T = get("R1a").array(
+        "decay_gd", {"eta": pop.spec.lr, "lam": pop.spec.weight_decay, "T": pop.steps_taken.astype(float)}
+    )
     zeta0, zeta = w0 - a * nets["b0"], w - a * nets["b"]
     motion = np.abs(w - w0).max(-1) / scale
     defect = np.abs(zeta - c_T[:, None] * zeta0).max(-1) / scale
@@ -70,12 +85,33 @@ def affine(ctx, pops) -> Outcome:
     for name, pop in pops.items():
         motion, defect, a = _normal_motion(pop)
         budget = invariance_budget(int(pop.steps_taken.max()), pop.n, pop.d + 1)
-        rows.append((name, a, int(pop.steps_taken.max()), float(motion.max()), float(defect.max()), budget, float(motion.max() / budget), float(defect.max() / budget)))
-        verdicts.append(threshold(f"{name}: R1a lifted defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)))
+        rows.append(
+            (
+                name,
+                a,
+                int(pop.steps_taken.max()),
+                float(motion.max()),
+                float(defect.max()),
+                budget,
+                float(motion.max() / budget),
+                float(defect.max() / budget),
+            )
+        )
+        verdicts.append(
+            threshold(f"{name}: R1a lifted defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect))
+        )
         if pop is lifted_board:
-            verdicts.append(threshold(f"{name}: min normal motion / budget", motion.min() / budget, ">", 1.0, n=len(motion)))
+            verdicts.append(
+                threshold(
+                    f"{name}: min normal motion / budget", motion.min() / budget, ">", 1.0, n=len(motion)
+                )
+            )
         else:
-            verdicts.append(threshold(f"{name}: max normal motion / budget", motion.max() / budget, "<=", 1.0, n=len(motion)))
+            verdicts.append(
+                threshold(
+                    f"{name}: max normal motion / budget", motion.max() / budget, "<=", 1.0, n=len(motion)
+                )
+            )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="height 0.5: <w_i, e3> - a b_i multiplied by R1a.decay_gd (= 1 without decay) within rounding, while "
@@ -87,5 +123,20 @@ def affine(ctx, pops) -> Outcome:
         f"Figure-3 networks (m={FIGURE3.m}, eta={FIGURE3.lr}, biases trained), the same initial draws on both boards, "
         f"T fixed, no weight decay; sizes {SIZES[ctx.profile]}. Budgets are R1's gamma_N, N = T (n + d + 1), relative "
         "to the largest lifted weight norm max_i ||(w_i, b_i)||.",
-        tables=(table("Motion of the hidden weights along e3", ["data set", ("height a", "g"), ("T", "d"), ("max normal motion", ".3e"), ("max R1a lifted defect", ".2e"), ("rounding budget", ".1e"), ("motion/budget", ".3g"), ("lifted defect/budget", ".3g")], rows),),
+        tables=(
+            table(
+                "Motion of the hidden weights along e3",
+                [
+                    "data set",
+                    ("height a", "g"),
+                    ("T", "d"),
+                    ("max normal motion", ".3e"),
+                    ("max R1a lifted defect", ".2e"),
+                    ("rounding budget", ".1e"),
+                    ("motion/budget", ".3g"),
+                    ("lifted defect/budget", ".3g"),
+                ],
+                rows,
+            ),
+        ),
     )

@@ -22,7 +22,14 @@ from verify.claim import Outcome, claim
 )
 def figure2(ctx, pops) -> Outcome:
     wd = pops["weight_decay"]
-    c_T = float(np.median(get("R8").array("decay_gd", {"eta": wd.spec.lr, "lam": wd.spec.weight_decay, "T": wd.steps_taken.astype(float)})))
+    c_T = float(
+        np.median(
+            get("R8").array(
+                "decay_gd",
+                {"eta": wd.spec.lr, "lam": wd.spec.weight_decay, "T": wd.steps_taken.astype(float)},
+            )
+        )
+    )
     return figure_outcome(
         ctx, FIGURE2, pops, figure2_picture(ctx, pops),
         extra="P = span{(1, 1)} is linear, so c_T = (1 - eta*lam)^T is the exact shrink factor of Pi w_i under weight "

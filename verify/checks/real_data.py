@@ -65,8 +65,16 @@ def _needs(profile: str) -> dict[str, Request]:
         f"d={d}": Request(
             "population",
             PopulationSpec(
-                runs=s.runs, d=d, ell=d - s.r, n=s.n, m=s.m, dataset="digits", n_test=s.n_test, lr=s.lr,
-                steps=s.steps, measure=("gradient", "weights", "attacks"),
+                runs=s.runs,
+                d=d,
+                ell=d - s.r,
+                n=s.n,
+                m=s.m,
+                dataset="digits",
+                n_test=s.n_test,
+                lr=s.lr,
+                steps=s.steps,
+                measure=("gradient", "weights", "attacks"),
             ),
             seed_parts=("real", s.r),
             cost=s.runs * s.m * d * s.steps * 2e-9 + 0.5,
@@ -86,8 +94,23 @@ def _chi_square_needs(profile: str) -> dict[str, Request]:
     """The profile's populations and the designed small-(d, ell) digits population."""
     s, r, d = SIZES[profile], SMALL_DIGITS["r"], SMALL_DIGITS["d"]
     runs = runs_for_chi_square(d - r, d, design_alpha("real.chi_square", profile))
-    spec = PopulationSpec(runs=runs, d=d, ell=d - r, n=s.n, m=s.m, dataset="digits", n_test=s.n_test, lr=s.lr, steps=s.steps, measure=("gradient",))
-    return _needs(profile) | {SMALL_KEY: Request("population", spec, seed_parts=("real", r, SMALL_KEY), cost=runs * s.m * d * s.steps * 2e-9 + 0.5)}
+    spec = PopulationSpec(
+        runs=runs,
+        d=d,
+        ell=d - r,
+        n=s.n,
+        m=s.m,
+        dataset="digits",
+        n_test=s.n_test,
+        lr=s.lr,
+        steps=s.steps,
+        measure=("gradient",),
+    )
+    return _needs(profile) | {
+        SMALL_KEY: Request(
+            "population", spec, seed_parts=("real", r, SMALL_KEY), cost=runs * s.m * d * s.steps * 2e-9 + 0.5
+        )
+    }
 
 
 def _setup(s: RealSizes) -> str:
@@ -112,14 +135,29 @@ def real_invariance(ctx, pops) -> Outcome:
     for pop in pops.values():
         defect = relative_defect(pop.weights, population_decay(pop))
         budget = invariance_budget(pop.spec.steps, pop.n, pop.d)
-        verdicts.append(threshold(f"d={pop.d}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)))
+        verdicts.append(
+            threshold(f"d={pop.d}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect))
+        )
         rows.append((pop.d, pop.ell, float(defect.max()), budget, defect.max() <= budget))
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) (R1; c_T = 1 without decay) on every network",
-        method=_setup(SIZES[ctx.profile]) + " The digits are points of P, so dL/dw_i = sum_j (...) x_j has no component "
+        method=_setup(SIZES[ctx.profile])
+        + " The digits are points of P, so dL/dw_i = sum_j (...) x_j has no component "
         "in P^perp whatever the images look like. Budget: gamma_{T(n + d)} relative to max_i ||w_i||.",
-        tables=(table("Worst relative defect over the networks", [("d", "d"), ("ell", "d"), ("relative defect", ".2e"), ("rounding budget", ".1e"), "within budget"], rows),),
+        tables=(
+            table(
+                "Worst relative defect over the networks",
+                [
+                    ("d", "d"),
+                    ("ell", "d"),
+                    ("relative defect", ".2e"),
+                    ("rounding budget", ".1e"),
+                    "within budget",
+                ],
+                rows,
+            ),
+        ),
     )
 
 
@@ -144,17 +182,50 @@ def real_chi_square(ctx, pops) -> Outcome:
         where = f"digits, r={pop.d - pop.ell}, d={pop.d}"
         if pop.ell == min(p.ell for p in pops.values()):
             detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, where)
-        rows.append((where, pop.ell, len(Q), Q.mean(), law.mean, ks.statistic, ks.p_value, mean.p_value, ks.detectable, mean.detectable, ks.passed and mean.passed))
+        rows.append(
+            (
+                where,
+                pop.ell,
+                len(Q),
+                Q.mean(),
+                law.mean,
+                ks.statistic,
+                ks.p_value,
+                mean.p_value,
+                ks.detectable,
+                mean.detectable,
+                ks.passed and mean.passed,
+            )
+        )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom at held-out digits",
-        method=_setup(SIZES[ctx.profile]) + " One test digit per network, so the Q are independent; networks with no "
+        method=_setup(SIZES[ctx.profile])
+        + " One test digit per network, so the Q are independent; networks with no "
         f"active neuron at x0 are excluded. Beside the profile's d, the digits reduced to r = {SMALL_DIGITS['r']} in "
         f"R^{SMALL_DIGITS['d']} ('{SMALL_KEY}', sized by design): there a variance scale off by 1/d moves the mean of Q by "
         "1/6 and degrees of freedom off by one by a third, both caught at power 0.9 (the detection table; at the "
         "profile's smallest d the 1/d scale is 4-8%, out of reach of this many networks).",
         detections=tuple(detections),
-        tables=(table("Q at held-out digits against the predicted law", ["population", ("ell", "d"), ("networks", "d"), ("mean Q", ".3f"), ("predicted mean", ".0f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), ("KS detectable", ".3f"), ("mean detectable", ".3f"), "pass"], rows),),
+        tables=(
+            table(
+                "Q at held-out digits against the predicted law",
+                [
+                    "population",
+                    ("ell", "d"),
+                    ("networks", "d"),
+                    ("mean Q", ".3f"),
+                    ("predicted mean", ".0f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                    ("KS detectable", ".3f"),
+                    ("mean detectable", ".3f"),
+                    "pass",
+                ],
+                rows,
+            ),
+        ),
     )
 
 
@@ -182,9 +253,29 @@ def real_radii(ctx, pops) -> Outcome:
         both = ok["orthogonal"] & ok["on_manifold"]
         xs.append(np.full(int(both.sum()), float(pop.ell)))
         ys.append(rel["orthogonal"][both] / rel["on_manifold"][both])
-        rows.append((pop.d, pop.ell, pop.ell / pop.d, pop.runs, pop.train_accuracy.mean(), pop.test_accuracy.mean(), *(float(np.median(rel[k][ok[k]])) for k in NAMES), float(np.median(ys[-1])), *(float(ok[k].mean()) for k in NAMES)))
+        rows.append(
+            (
+                pop.d,
+                pop.ell,
+                pop.ell / pop.d,
+                pop.runs,
+                pop.train_accuracy.mean(),
+                pop.test_accuracy.mean(),
+                *(float(np.median(rel[k][ok[k]])) for k in NAMES),
+                float(np.median(ys[-1])),
+                *(float(ok[k].mean()) for k in NAMES),
+            )
+        )
     exponent = float(get("R7").exponent("ell_over_d"))
-    test = slope_test(np.concatenate(xs), np.concatenate(ys), 0.0, alpha=ctx.test_alpha, log=True, name="orthogonal/on-manifold radius on ell", alternative="less" if exponent > 0 else "greater")
+    test = slope_test(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        0.0,
+        alpha=ctx.test_alpha,
+        log=True,
+        name="orthogonal/on-manifold radius on ell",
+        alternative="less" if exponent > 0 else "greater",
+    )
     ratios = np.array([pop.ell / pop.d for pop in pops.values()])
     for k, marker in zip(NAMES, "osd", strict=True):
         quartiles = []
@@ -193,7 +284,14 @@ def real_radii(ctx, pops) -> Outcome:
             v = pop.radii[k][m, 0] / pop.gradient.x0_norm[m, 0]
             quartiles.append(np.percentile(v[np.isfinite(v)], [25, 50, 75]))
         q = np.array(quartiles)
-        ax.errorbar(ratios, q[:, 1], yerr=[q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]], fmt=f"{marker}-", capsize=3, label=k.replace("_", "-"))
+        ax.errorbar(
+            ratios,
+            q[:, 1],
+            yerr=[q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]],
+            fmt=f"{marker}-",
+            capsize=3,
+            label=k.replace("_", "-"),
+        )
     ax.set_xlabel("ell / d")
     ax.set_ylabel("flip radius / ||x0|| (median, IQR)")
     ax.set_yscale("log")
@@ -201,13 +299,38 @@ def real_radii(ctx, pops) -> Outcome:
     ax.legend(fontsize=7)
     return Outcome(
         verdicts=(test,),
-        detections=(reversed_direction_detection("sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha),),
+        detections=(
+            reversed_direction_detection(
+                "sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha
+            ),
+        ),
         prediction=f"slope of log(orthogonal/on-manifold radius) on log ell {'< 0' if exponent > 0 else '> 0'} "
         f"(R7.exponent_ell_over_d = {exponent:g}: ||g|| grows with ell/d while the network on P does not change)",
-        method=_setup(SIZES[ctx.profile]) + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, "
+        method=_setup(SIZES[ctx.profile])
+        + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, "
         "each finished by an exact line search and verified by a forward pass. The slope is OLS on one point per network "
         "(independent), one-sided, assuming Gaussian residuals in log scale; the orthogonal radius need not be smaller "
         "than the on-manifold one, only its ratio to it is predicted to fall.",
-        tables=(table("Digits: accuracy and median flip radius / ||x0||", [("d", "d"), ("ell", "d"), ("ell/d", ".3f"), ("networks", "d"), ("train acc", ".3f"), ("test acc", ".3f"), ("orthogonal", ".4f"), ("on-manifold", ".4f"), ("unrestricted", ".4f"), ("median orth/on", ".3f"), ("orth found", ".3f"), ("on found", ".3f"), ("unrestr. found", ".3f")], rows),),
+        tables=(
+            table(
+                "Digits: accuracy and median flip radius / ||x0||",
+                [
+                    ("d", "d"),
+                    ("ell", "d"),
+                    ("ell/d", ".3f"),
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("test acc", ".3f"),
+                    ("orthogonal", ".4f"),
+                    ("on-manifold", ".4f"),
+                    ("unrestricted", ".4f"),
+                    ("median orth/on", ".3f"),
+                    ("orth found", ".3f"),
+                    ("on found", ".3f"),
+                    ("unrestr. found", ".3f"),
+                ],
+                rows,
+            ),
+        ),
         figures=(figures.save(fig, ctx.figure_path("real_radii.png")),),
     )

@@ -53,31 +53,60 @@ def _g2_over_active_fraction(pop: PopulationMeasurement) -> np.ndarray:
     assert g is not None
     return (g.g_norm[:, 0] ** 2 * pop.spec.m / np.maximum(g.k[:, 0], 1))[pop.ok]
 
+
 #: The detection target of every exponent claim: an exponent of ||g|| off by 0.1 (a slope of E||g||^2 off by 0.2).
 EXPONENT_TARGET = 0.1
 
 
 def exponent_rule(
-    ctx, pops, xs: list[float], quantity: Callable[[PopulationMeasurement], np.ndarray], predicted: float, x_name: str, y_name: str, tag: str
+    ctx,
+    pops,
+    xs: list[float],
+    quantity: Callable[[PopulationMeasurement], np.ndarray],
+    predicted: float,
+    x_name: str,
+    y_name: str,
+    tag: str,
 ) -> Outcome:
     """Fit the exponent of ||g|| (half the slope of log E[Y] on log x) and test it against the theory."""
     samples = [quantity(p) for p in pops.values()]
     means = np.array([y.mean() for y in samples])
     ses = np.array([y.std(ddof=1) / np.sqrt(len(y)) for y in samples])
     x = np.array(xs, dtype=float)
-    test = weighted_slope_test(x, means, ses, 2 * predicted, alpha=ctx.test_alpha, samples=sum(len(y) for y in samples), name=f"log mean {y_name} on log {x_name} (twice the exponent of ||g||)")
+    test = weighted_slope_test(
+        x,
+        means,
+        ses,
+        2 * predicted,
+        alpha=ctx.test_alpha,
+        samples=sum(len(y) for y in samples),
+        name=f"log mean {y_name} on log {x_name} (twice the exponent of ||g||)",
+    )
     fig, ax = figures.new()
     a = ax[0, 0]
     a.errorbar(x, means, yerr=2 * ses, fmt="o", label=f"mean {y_name} (+-2 se)")
     grid = np.geomspace(x.min(), x.max(), 50)
-    a.plot(grid, np.exp(test.intercept) * grid**test.slope, "-", label=f"fit: exponent of ||g|| {test.slope / 2:.3f}")
-    a.plot(grid, np.exp(test.intercept_at_predicted) * grid ** (2 * predicted), "k--", label=f"theory: exponent {predicted:g}")
+    a.plot(
+        grid,
+        np.exp(test.intercept) * grid**test.slope,
+        "-",
+        label=f"fit: exponent of ||g|| {test.slope / 2:.3f}",
+    )
+    a.plot(
+        grid,
+        np.exp(test.intercept_at_predicted) * grid ** (2 * predicted),
+        "k--",
+        label=f"theory: exponent {predicted:g}",
+    )
     a.set_xscale("log")
     a.set_yscale("log")
     a.set_xlabel(x_name)
     a.set_ylabel(y_name)
     a.legend(fontsize=7)
-    rows = [(xv, len(y), y.mean(), se, p.train_accuracy.mean()) for xv, y, se, p in zip(xs, samples, ses, pops.values(), strict=True)]
+    rows = [
+        (xv, len(y), y.mean(), se, p.train_accuracy.mean())
+        for xv, y, se, p in zip(xs, samples, ses, pops.values(), strict=True)
+    ]
     return Outcome(
         verdicts=(test,),
         prediction=f"exponent of ||g|| in {x_name}: {predicted:g} (theory.results R7, d log / d log of E||g||^2)",
@@ -85,10 +114,29 @@ def exponent_rule(
         f"standard error of each group mean; the interval is normal. The fitted slope is twice the exponent of "
         f"||g||: exponent {test.slope / 2:.4g} +- {test.half_width / 2:.3g}; a deviation of the exponent of "
         f"{test.detectable / 2:.3g} is caught at power {test.power:g}.",
-        tables=(table(f"Groups of the {x_name} sweep", [(x_name, "g"), ("networks", "d"), (f"mean {y_name}", ".4g"), ("std. error", ".2g"), ("train acc", ".3f")], rows),),
+        tables=(
+            table(
+                f"Groups of the {x_name} sweep",
+                [
+                    (x_name, "g"),
+                    ("networks", "d"),
+                    (f"mean {y_name}", ".4g"),
+                    ("std. error", ".2g"),
+                    ("train acc", ".3f"),
+                ],
+                rows,
+            ),
+        ),
         figures=(figures.save(fig, ctx.figure_path(f"scaling_{tag}.png")),),
-        detections=(Detection(f"exponent of ||g|| in {x_name} off by {EXPONENT_TARGET:g}", "weighted slope test (plug-in standard error)",
-                              test.n, test.alpha, slope_power(test.stderr, test.half_width, 2 * EXPONENT_TARGET)),),
+        detections=(
+            Detection(
+                f"exponent of ||g|| in {x_name} off by {EXPONENT_TARGET:g}",
+                "weighted slope test (plug-in standard error)",
+                test.n,
+                test.alpha,
+                slope_power(test.stderr, test.half_width, 2 * EXPONENT_TARGET),
+            ),
+        ),
     )
 
 
@@ -110,7 +158,9 @@ def _ell_needs(profile: str) -> dict[str, Request]:
 def ell_exponent(ctx, pops) -> Outcome:
     d = SIZES[ctx.profile]["d"]
     xs = [e / d for e in _ells(d)]
-    return exponent_rule(ctx, pops, xs, _g2_over_S, float(get("R7").exponent("ell_over_d")), "ell/d", "||g||^2 / S", "ell")
+    return exponent_rule(
+        ctx, pops, xs, _g2_over_S, float(get("R7").exponent("ell_over_d")), "ell/d", "||g||^2 / S", "ell"
+    )
 
 
 def _width_needs(scaling: str):
@@ -118,7 +168,16 @@ def _width_needs(scaling: str):
         s = SIZES[profile]
         d = s["d"]
         return {
-            f"m={m}": _request(f"width_{scaling}", m, s, d=d, ell=d // 2, m=int(m), output_scaling=scaling, train_output=False)
+            f"m={m}": _request(
+                f"width_{scaling}",
+                m,
+                s,
+                d=d,
+                ell=d // 2,
+                m=int(m),
+                output_scaling=scaling,
+                train_output=False,
+            )
             for m in s["widths"]
         }
 
@@ -128,7 +187,9 @@ def _width_needs(scaling: str):
 def _width_rule(ctx, pops, scaling: str, key: str) -> Outcome:
     xs = list(SIZES[ctx.profile]["widths"])
     predicted = float(get("R7").exponent(key))
-    return exponent_rule(ctx, pops, xs, _g2_over_active_fraction, predicted, "m", "||g||^2 m / k", f"width_{scaling}")
+    return exponent_rule(
+        ctx, pops, xs, _g2_over_active_fraction, predicted, "m", "||g||^2 m / k", f"width_{scaling}"
+    )
 
 
 @claim(

@@ -27,10 +27,14 @@ def _rule(fn: Callable[[], SelfCheck]):
     def rule(ctx, measurements) -> Outcome:
         sc = fn()
         return Outcome(
-            verdicts=(threshold(f"self-check ({sc.id}) identities that fail", 0 if sc.passed else 1, "<=", 0),),
+            verdicts=(
+                threshold(f"self-check ({sc.id}) identities that fail", 0 if sc.passed else 1, "<=", 0),
+            ),
             prediction=sc.claim,
             method=sc.detail,
-            tables=(table("Numbers", ["quantity", "value"], tuple(sc.numbers.items())),) if sc.numbers else (),
+            tables=(table("Numbers", ["quantity", "value"], tuple(sc.numbers.items())),)
+            if sc.numbers
+            else (),
         )
 
     return rule

@@ -40,12 +40,32 @@ def adam(ctx, pops) -> Outcome:
         Q = chi_square_statistic(pop)
         ks = ks_test(Q, law_of_q(pop.ell), alpha=ctx.reference_alpha, name=f"of Q under {label} vs chi2_ell")
         reported.append(ks)
-        rows.append((label, len(Q), pop.train_accuracy.mean(), move.min(), float(np.median(move)), move.max(), float(np.median(pop.gradient.g_norm[:, 0])), float(np.median(pop.gradient.S[:, 0])), Q.mean(), ks.statistic, ks.p_value))
+        rows.append(
+            (
+                label,
+                len(Q),
+                pop.train_accuracy.mean(),
+                move.min(),
+                float(np.median(move)),
+                move.max(),
+                float(np.median(pop.gradient.g_norm[:, 0])),
+                float(np.median(pop.gradient.S[:, 0])),
+                Q.mean(),
+                ks.statistic,
+                ks.p_value,
+            )
+        )
     gd_defect = relative_defect(gd.weights, 1.0)
     adam_move = orthogonal_motion(adam_pop.weights)
     return Outcome(
         verdicts=(
-            threshold("Adam: min orthogonal motion / budget", adam_move.min() / budget, ">", FAR_BEYOND, n=len(adam_move)),
+            threshold(
+                "Adam: min orthogonal motion / budget",
+                adam_move.min() / budget,
+                ">",
+                FAR_BEYOND,
+                n=len(adam_move),
+            ),
             threshold("GD: max R1 defect / budget", gd_defect.max() / budget, "<=", 1.0, n=len(gd_defect)),
         ),
         reported=tuple(reported),
@@ -56,5 +76,23 @@ def adam(ctx, pops) -> Outcome:
         "coordinate of an in-P gradient by its own running RMS, which takes it out of P; Pi w_i then carries training "
         "information, Pi w_i(T) is no longer independent of the active set, and nothing forces Q to be chi2_ell. The KS "
         "tests are at one claim's rate, for reference.",
-        tables=(table("Adam against GD at the same data", ["arm", ("networks", "d"), ("train acc", ".3f"), ("min movement", ".2e"), ("median movement", ".2e"), ("max movement", ".2e"), ("median ||g||", ".4f"), ("median S", ".4f"), ("mean Q", ".2f"), ("KS D vs chi2_ell", ".4f"), ("KS p", ".3g")], rows),),
+        tables=(
+            table(
+                "Adam against GD at the same data",
+                [
+                    "arm",
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("min movement", ".2e"),
+                    ("median movement", ".2e"),
+                    ("max movement", ".2e"),
+                    ("median ||g||", ".4f"),
+                    ("median S", ".4f"),
+                    ("mean Q", ".2f"),
+                    ("KS D vs chi2_ell", ".4f"),
+                    ("KS p", ".3g"),
+                ],
+                rows,
+            ),
+        ),
     )

@@ -30,6 +30,8 @@ SMALL = dict(d=SMALL_LAW.d, ell=SMALL_LAW.ell, n=SMALL_LAW.n, m=SMALL_LAW.m)
 def _runs(claim_id: str, profile: str) -> int:
     assert SMALL_LAW.d is not None and SMALL_LAW.ell is not None
     return runs_for_chi_square(SMALL_LAW.ell, SMALL_LAW.d, design_alpha(claim_id, profile))
+
+
 BIAS_SCALE = 0.5  # s_b: comparable to the std sqrt(r/d) of <w_i, x> at initialization
 
 
@@ -43,22 +45,63 @@ def two_arm_rule(ctx, pops, *, expectation: str) -> Outcome:
         defect = relative_defect(pop.weights, population_decay(pop))
         Q = chi_square_statistic(pop)
         ks, mean = law_verdicts(Q, law_of_q(pop.ell), ctx.test_alpha)
-        verdicts += [threshold(f"{label}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)), ks, mean]
+        verdicts += [
+            threshold(f"{label}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)),
+            ks,
+            mean,
+        ]
         detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, label)
         g = pop.gradient
-        rows.append((label, len(Q), pop.train_accuracy.mean(), defect.max(), float(np.median(g.S[:, 0])), float(np.median(g.k[:, 0])), float(np.median(g.g_norm[:, 0])), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.passed and mean.passed and defect.max() <= budget))
+        rows.append(
+            (
+                label,
+                len(Q),
+                pop.train_accuracy.mean(),
+                defect.max(),
+                float(np.median(g.S[:, 0])),
+                float(np.median(g.k[:, 0])),
+                float(np.median(g.g_norm[:, 0])),
+                Q.mean(),
+                ks.statistic,
+                ks.p_value,
+                mean.p_value,
+                ks.passed and mean.passed and defect.max() <= budget,
+            )
+        )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction=f"R1 within the budget and Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom in every arm. {expectation}",
         method=f"{first.runs} networks per arm ({describe(first.spec)}), the same data in both arms, one held-out x0 in P per network.",
-        tables=(table("Arms", ["arm", ("networks", "d"), ("train acc", ".3f"), ("R1 defect", ".1e"), ("median S", ".4f"), ("median k", ".1f"), ("median ||g||", ".4f"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), "pass"], rows),),
+        tables=(
+            table(
+                "Arms",
+                [
+                    "arm",
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("R1 defect", ".1e"),
+                    ("median S", ".4f"),
+                    ("median k", ".1f"),
+                    ("median ||g||", ".4f"),
+                    ("mean Q", ".3f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                    "pass",
+                ],
+                rows,
+            ),
+        ),
         detections=tuple(detections),
     )
 
 
 def _output_needs(profile: str):
     runs, steps = _runs("violation.output_layer", profile), STEPS[profile]
-    return {"output trained": arm("output", runs, steps, **SMALL), "output fixed": arm("output", runs, steps, train_output=False, **SMALL)}
+    return {
+        "output trained": arm("output", runs, steps, **SMALL),
+        "output fixed": arm("output", runs, steps, train_output=False, **SMALL),
+    }
 
 
 @claim(
@@ -83,7 +126,9 @@ def _bias_needs(profile: str):
     runs, steps = _runs("violation.bias", profile), STEPS[profile]
     return {
         "no bias": arm("bias", runs, steps, **SMALL),
-        f"bias (s_b={BIAS_SCALE:g}, trained)": arm("bias", runs, steps, bias=True, s_b=BIAS_SCALE, train_bias=True, **SMALL),
+        f"bias (s_b={BIAS_SCALE:g}, trained)": arm(
+            "bias", runs, steps, bias=True, s_b=BIAS_SCALE, train_bias=True, **SMALL
+        ),
     }
 
 

@@ -36,15 +36,31 @@ def _needs(profile: str) -> dict[str, Request]:
     s = dict(SIZES[profile])
     ells = s.pop("ells")
     small = s | {"runs": runs_for_chi_square(3, 6, design_alpha("violation.deep_chi_square", profile))}
-    return {SMALL_LABEL: Request("deep", DeepSpec(ell=3, r=3, **small), seed_parts=("violation", "deep", "small law"), cost=small["runs"] * 1e-2)} | {
-        f"ell={ell}": Request("deep", DeepSpec(ell=ell, **s), seed_parts=("violation", "deep"), cost=s["runs"] * 1e-2) for ell in ells
+    return {
+        SMALL_LABEL: Request(
+            "deep",
+            DeepSpec(ell=3, r=3, **small),
+            seed_parts=("violation", "deep", "small law"),
+            cost=small["runs"] * 1e-2,
+        )
+    } | {
+        f"ell={ell}": Request(
+            "deep", DeepSpec(ell=ell, **s), seed_parts=("violation", "deep"), cost=s["runs"] * 1e-2
+        )
+        for ell in ells
     }
 
 
 def deep_q(run: DeepMeasurement) -> np.ndarray:
     """R3d's Q for the networks that trained and have ||z|| > 0."""
     ok = run.finite & (run.z_norm_sq > 0)
-    values = {"d": run.d, "beta": 1.0, "s_w": run.spec.s_w, "g_norm": run.g_norm[ok], "z_norm_sq": run.z_norm_sq[ok]}
+    values = {
+        "d": run.d,
+        "beta": 1.0,
+        "s_w": run.spec.s_w,
+        "g_norm": run.g_norm[ok],
+        "z_norm_sq": run.z_norm_sq[ok],
+    }
     return get("R3d").array("chi_square_statistic", values)
 
 
@@ -65,12 +81,44 @@ def deep_network(ctx, runs) -> Outcome:
         ok = run.finite & (run.z_norm_sq > 0)
         defect = relative_defect(run.weights, 1.0)[ok]
         budget = invariance_budget(run.spec.steps, run.spec.n, run.d)
-        verdicts.append(threshold(f"ell={run.spec.ell}: max first-layer R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect)))
+        verdicts.append(
+            threshold(
+                f"ell={run.spec.ell}: max first-layer R1 defect / budget",
+                defect.max() / budget,
+                "<=",
+                1.0,
+                n=len(defect),
+            )
+        )
         Q = deep_q(run)
-        ks = ks_test(Q, chi_square_law("R3d", {"ell": run.spec.ell}), alpha=ctx.reference_alpha, name=f"of Q (three layers, ell={run.spec.ell}) vs chi2_ell")
+        ks = ks_test(
+            Q,
+            chi_square_law("R3d", {"ell": run.spec.ell}),
+            alpha=ctx.reference_alpha,
+            name=f"of Q (three layers, ell={run.spec.ell}) vs chi2_ell",
+        )
         reported.append(ks)
         x = run.x0_norm[ok]
-        rows.append((run.d, run.spec.ell, int(ok.sum()), run.train_accuracy, run.two_layer_train_accuracy, defect.max(), float(np.median(run.g_norm[ok] / run.grad_norm[ok])), math.sqrt(run.spec.ell / run.d), float(np.median(run.g_norm[ok])), float(np.median(run.two_layer_g_norm)), float(np.median(run.radius[ok] / x)), float(np.median(run.two_layer_radius / run.x0_norm)), float(np.isfinite(run.radius[ok]).mean()), float(np.isfinite(run.two_layer_radius).mean()), Q.mean(), ks.p_value))
+        rows.append(
+            (
+                run.d,
+                run.spec.ell,
+                int(ok.sum()),
+                run.train_accuracy,
+                run.two_layer_train_accuracy,
+                defect.max(),
+                float(np.median(run.g_norm[ok] / run.grad_norm[ok])),
+                math.sqrt(run.spec.ell / run.d),
+                float(np.median(run.g_norm[ok])),
+                float(np.median(run.two_layer_g_norm)),
+                float(np.median(run.radius[ok] / x)),
+                float(np.median(run.two_layer_radius / run.x0_norm)),
+                float(np.isfinite(run.radius[ok]).mean()),
+                float(np.isfinite(run.two_layer_radius).mean()),
+                Q.mean(),
+                ks.p_value,
+            )
+        )
     if len(runs) >= 2:
         okays = [r.finite & (r.z_norm_sq > 0) for r in runs.values()]
         reported.append(slope_test(
@@ -89,7 +137,30 @@ def deep_network(ctx, runs) -> Outcome:
         f"two-layer networks of width m = m1 trained on the same data. Radii: orthogonal DeepFool plus bisection "
         "(three layers; an upper bound on the minimal radius) and the two-layer attack, both verified by a forward pass; "
         "a point without a flip counts as inf in the medians.",
-        tables=(table("Three-layer against two-layer networks", [("d", "d"), ("ell", "d"), ("networks", "d"), ("train acc deep", ".3f"), ("train acc 2-layer", ".3f"), ("first-layer R1 defect", ".1e"), ("median ||g||/||grad N||", ".3f"), ("sqrt(ell/d)", ".3f"), ("median ||g|| deep", ".3f"), ("median ||g|| 2-layer", ".3f"), ("median orth. radius/||x0|| deep", ".4f"), ("median orth. radius/||x0|| 2-layer", ".4f"), ("flip found deep", ".2f"), ("flip found 2-layer", ".2f"), ("mean Q deep", ".2f"), ("KS p Q deep", ".3g")], rows),),
+        tables=(
+            table(
+                "Three-layer against two-layer networks",
+                [
+                    ("d", "d"),
+                    ("ell", "d"),
+                    ("networks", "d"),
+                    ("train acc deep", ".3f"),
+                    ("train acc 2-layer", ".3f"),
+                    ("first-layer R1 defect", ".1e"),
+                    ("median ||g||/||grad N||", ".3f"),
+                    ("sqrt(ell/d)", ".3f"),
+                    ("median ||g|| deep", ".3f"),
+                    ("median ||g|| 2-layer", ".3f"),
+                    ("median orth. radius/||x0|| deep", ".4f"),
+                    ("median orth. radius/||x0|| 2-layer", ".4f"),
+                    ("flip found deep", ".2f"),
+                    ("flip found 2-layer", ".2f"),
+                    ("mean Q deep", ".2f"),
+                    ("KS p Q deep", ".3g"),
+                ],
+                rows,
+            ),
+        ),
     )
 
 
@@ -115,7 +186,9 @@ def deep_chi_square(ctx, runs) -> Outcome:
         verdicts += [ks, mean]
         if key == SMALL_LABEL:
             detections += chi_square_detections(run.spec.ell, run.d, len(Q), ctx.test_alpha, SMALL_LABEL)
-        rows.append((run.d, run.spec.ell, len(Q), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.detectable))
+        rows.append(
+            (run.d, run.spec.ell, len(Q), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.detectable)
+        )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Q = R3d.chi_square_statistic ~ chi2 with R3d.degrees_of_freedom, with ||z||^2 in place of R3's S",
@@ -124,5 +197,20 @@ def deep_chi_square(ctx, runs) -> Outcome:
         "at the first layer, in place of u restricted to the active set. Same networks as violation.deep, one held-out x0 "
         f"per network; the '{SMALL_LABEL}' population is sized for the detection targets below.",
         detections=tuple(detections),
-        tables=(table("Q of the three-layer network against the predicted law", [("d", "d"), ("ell", "d"), ("networks", "d"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), ("KS detectable", ".3f")], rows),),
+        tables=(
+            table(
+                "Q of the three-layer network against the predicted law",
+                [
+                    ("d", "d"),
+                    ("ell", "d"),
+                    ("networks", "d"),
+                    ("mean Q", ".3f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                    ("KS detectable", ".3f"),
+                ],
+                rows,
+            ),
+        ),
     )

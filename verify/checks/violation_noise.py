@@ -40,9 +40,23 @@ def noise(ctx, pops) -> Outcome:
         defect = relative_defect(pop.weights, 1.0)  # no weight decay anywhere here: c_T = 1
         defects.append(defect)
         Q = chi_square_statistic(pop)
-        ks = ks_test(Q, law_of_q(pop.ell), alpha=ctx.reference_alpha, name=f"of Q at noise {sigma:g} vs chi2_ell")
+        ks = ks_test(
+            Q, law_of_q(pop.ell), alpha=ctx.reference_alpha, name=f"of Q at noise {sigma:g} vs chi2_ell"
+        )
         reported.append(ks)
-        rows.append((sigma, defect.min(), float(np.median(defect)), defect.max(), float(np.median(defect)) / budget, pop.train_accuracy.mean(), Q.mean(), ks.statistic, ks.p_value))
+        rows.append(
+            (
+                sigma,
+                defect.min(),
+                float(np.median(defect)),
+                defect.max(),
+                float(np.median(defect)) / budget,
+                pop.train_accuracy.mean(),
+                Q.mean(),
+                ks.statistic,
+                ks.p_value,
+            )
+        )
     medians = np.array([np.median(e) for e in defects])
     growth = float((medians[1:] / medians[:-1]).min())
     fig, axes = figures.new()
@@ -60,9 +74,17 @@ def noise(ctx, pops) -> Outcome:
     slope = float(np.polyfit(np.log(levels), np.log(medians[1:]), 1)[0])
     return Outcome(
         verdicts=(
-            threshold("noise 0: max R1 defect / budget", defects[0].max() / budget, "<=", 1.0, n=len(defects[0])),
+            threshold(
+                "noise 0: max R1 defect / budget", defects[0].max() / budget, "<=", 1.0, n=len(defects[0])
+            ),
             threshold("smallest ratio of successive median defects", growth, ">", 1.0, n=len(LEVELS)),
-            threshold(f"noise {LEVELS[-1]:g}: min defect / budget", defects[-1].min() / budget, ">", FAR_BEYOND, n=len(defects[-1])),
+            threshold(
+                f"noise {LEVELS[-1]:g}: min defect / budget",
+                defects[-1].min() / budget,
+                ">",
+                FAR_BEYOND,
+                n=len(defects[-1]),
+            ),
         ),
         reported=tuple(reported),
         prediction=f"R1's defect within the budget at noise 0, strictly increasing with the noise (median over networks), "
@@ -71,6 +93,22 @@ def noise(ctx, pops) -> Outcome:
         "level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training point, so dL/dw_i picks up sum_j (...) "
         f"Pi e_j and Pi w_i drifts in proportion to sigma (log-log slope of the median defect on sigma: {slope:.3f}, "
         "reported). Q is measured at clean held-out points of P; its KS tests (one claim's rate) are reported, not judged.",
-        tables=(table("Invariance and chi-square fit against the noise", [("noise", "g"), ("min defect", ".2e"), ("median defect", ".2e"), ("max defect", ".2e"), ("median/budget", ".2g"), ("train acc", ".3f"), ("mean Q", ".3f"), ("KS D", ".4f"), ("KS p", ".3g")], rows),),
+        tables=(
+            table(
+                "Invariance and chi-square fit against the noise",
+                [
+                    ("noise", "g"),
+                    ("min defect", ".2e"),
+                    ("median defect", ".2e"),
+                    ("max defect", ".2e"),
+                    ("median/budget", ".2g"),
+                    ("train acc", ".3f"),
+                    ("mean Q", ".3f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                ],
+                rows,
+            ),
+        ),
         figures=(figures.save(fig, ctx.figure_path("violation_noise.png")),),
     )

@@ -31,8 +31,14 @@ def variance_z(Q: np.ndarray, ell: int) -> float:
 
 
 def _needs(profile: str):
-    runs = max(RUNS[profile], runs_for_chi_square(SMALL["ell"], SMALL["d"], design_alpha("violation.uniform_init", profile)))
-    return {init: arm("uniform", runs, STEPS[profile], hidden_init=init, **SMALL) for init in ("gaussian", "uniform")}
+    runs = max(
+        RUNS[profile],
+        runs_for_chi_square(SMALL["ell"], SMALL["d"], design_alpha("violation.uniform_init", profile)),
+    )
+    return {
+        init: arm("uniform", runs, STEPS[profile], hidden_init=init, **SMALL)
+        for init in ("gaussian", "uniform")
+    }
 
 
 @claim(
@@ -53,11 +59,28 @@ def uniform_init(ctx, pops) -> Outcome:
         alpha = ctx.test_alpha if init == "gaussian" else ctx.reference_alpha
         tests[init] = law_verdicts(Q, law_of_q(pop.ell), alpha, name=f"Q ({init} init)")
         ks, mean = tests[init]
-        rows.append((init, len(Q), pop.train_accuracy.mean(), float(relative_defect(pop.weights, 1.0).max()), Q.mean(), Q.var(ddof=1), variance_z(Q, pop.ell), ks.statistic, ks.p_value, mean.p_value, ks.detectable))
+        rows.append(
+            (
+                init,
+                len(Q),
+                pop.train_accuracy.mean(),
+                float(relative_defect(pop.weights, 1.0).max()),
+                Q.mean(),
+                Q.var(ddof=1),
+                variance_z(Q, pop.ell),
+                ks.statistic,
+                ks.p_value,
+                mean.p_value,
+                ks.detectable,
+            )
+        )
     first, n = pops["gaussian"], tests["gaussian"][0].n
     return Outcome(
         verdicts=tests["gaussian"],
-        detections=(*chi_square_detections(first.ell, first.d, n, ctx.test_alpha, "Gaussian arm"), *chi_square_ks_detections(first.ell, first.d, n, ctx.test_alpha, "Gaussian arm")),
+        detections=(
+            *chi_square_detections(first.ell, first.d, n, ctx.test_alpha, "Gaussian arm"),
+            *chi_square_ks_detections(first.ell, first.d, n, ctx.test_alpha, "Gaussian arm"),
+        ),
         reported=tests["uniform"],
         prediction="Gaussian init: Q ~ chi2 with R3.degrees_of_freedom exactly; uniform init: close to chi-square by the "
         "CLT (Pi w_i(0) mixes d uniform entries) but not exactly (reported, not judged)",
@@ -68,5 +91,23 @@ def uniform_init(ctx, pops) -> Outcome:
         "the sample variance's distance from 2 ell in its large-sample standard errors (asymptotic, reported only). "
         "The Gaussian arm is judged by KS and the exact mean test; its size is the larger of the profile's and the "
         "fewest networks at which the mean test catches a variance scale off by 1/d with power 0.9.",
-        tables=(table("Q against chi2_ell by hidden initialization", ["hidden init", ("networks", "d"), ("train acc", ".3f"), ("R1 defect", ".1e"), ("mean Q", ".3f"), ("var Q (chi2: 2 ell)", ".2f"), ("z of var Q", "+.2f"), ("KS D", ".4f"), ("KS p", ".3g"), ("mean p", ".3g"), ("KS detectable", ".4f")], rows),),
+        tables=(
+            table(
+                "Q against chi2_ell by hidden initialization",
+                [
+                    "hidden init",
+                    ("networks", "d"),
+                    ("train acc", ".3f"),
+                    ("R1 defect", ".1e"),
+                    ("mean Q", ".3f"),
+                    ("var Q (chi2: 2 ell)", ".2f"),
+                    ("z of var Q", "+.2f"),
+                    ("KS D", ".4f"),
+                    ("KS p", ".3g"),
+                    ("mean p", ".3g"),
+                    ("KS detectable", ".4f"),
+                ],
+                rows,
+            ),
+        ),
     )

@@ -60,7 +60,9 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 @experiment("decay_curve")
 def decay_curve(spec: DecayCurveSpec, seed: int, device: str) -> DecayCurve:
-    data = make_dataset("gaussian_linear", runs=spec.runs, seed=seed, d=spec.d, ell=spec.ell, n=spec.n + 1, device=device)
+    data = make_dataset(
+        "gaussian_linear", runs=spec.runs, seed=seed, d=spec.d, ell=spec.ell, n=spec.n + 1, device=device
+    )
     assert data.subspace is not None
     X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
     perp = data.subspace.perp_projector()

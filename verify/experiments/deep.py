@@ -63,7 +63,9 @@ def _np(t: torch.Tensor) -> np.ndarray:
 @experiment("deep")
 def deep_population(spec: DeepSpec, seed: int, device: str) -> DeepMeasurement:
     d = spec.r + spec.ell
-    data = make_dataset("gaussian_linear", runs=spec.runs, seed=seed, d=d, ell=spec.ell, n=spec.n + 1, device=device)
+    data = make_dataset(
+        "gaussian_linear", runs=spec.runs, seed=seed, d=d, ell=spec.ell, n=spec.n + 1, device=device
+    )
     assert data.subspace is not None
     X, y, X0 = data.X[:, :-1], data.y[:, :-1], data.X[:, -1:]
     perp = data.subspace.perp_projector()
@@ -91,7 +93,9 @@ def deep_population(spec: DeepSpec, seed: int, device: str) -> DeepMeasurement:
         weights=OrthogonalWeights(
             initial=_np(res.net0.W @ complement),
             final=_np(res.net.W @ complement),
-            scale=_np(torch.maximum(res.net.W.norm(dim=-1).amax(dim=-1), res.net0.W.norm(dim=-1).amax(dim=-1))),
+            scale=_np(
+                torch.maximum(res.net.W.norm(dim=-1).amax(dim=-1), res.net0.W.norm(dim=-1).amax(dim=-1))
+            ),
         ),
         train_accuracy=float(res.train_accuracy.mean()),
         two_layer_g_norm=_np((input_gradient(two.net, X0)[:, 0] @ perp).norm(dim=-1)),

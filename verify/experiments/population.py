@@ -466,7 +466,11 @@ def _normal_radii(net: Network, X: torch.Tensor, spec: PopulationSpec, seed: int
     attack = minimal_flip(
         net, X, normal.unsqueeze(-1), seed=seed, iterations=spec.attack_iterations, restarts=NORMAL_RESTARTS
     )
-    flips = {"radius": torch.where(nearer, up.delta, down.delta), "gradient_flip": gradient.delta, "attack": attack.delta}
+    flips = {
+        "radius": torch.where(nearer, up.delta, down.delta),
+        "gradient_flip": gradient.delta,
+        "attack": attack.delta,
+    }
     condition = {key: _np(flip_condition(net, X, delta, perp)) for key, delta in flips.items()}
     condition["certified"] = _np(certificate_condition(net, X, perp))
     return Normal(

@@ -40,7 +40,9 @@ class Rule:
 
     def __post_init__(self) -> None:
         if self.passes_if not in _COMPARATORS:
-            raise ValueError(f"passes_if={self.passes_if!r} is invalid: expected one of {', '.join(_COMPARATORS)}")
+            raise ValueError(
+                f"passes_if={self.passes_if!r} is invalid: expected one of {', '.join(_COMPARATORS)}"
+            )
 
     def holds(self) -> bool:
         return bool(_COMPARATORS[self.passes_if](self.value, self.threshold))
@@ -69,6 +71,7 @@ class Rule:
             "threshold": _jsonable(self.threshold),
             "passes_if": self.passes_if,
         }
+
 
 # Accepted ranges of the inputs that have no entry in theory.parameters.PARAMETERS (same messages).
 _ACCEPTED: dict[str, Range] = {

@@ -215,7 +215,9 @@ class TwoSidedBinomialResult(_Verdict):
             sides.append(f"a rate <= {self.p0 - self.detectable_fall:.3g}")
         caught = f"detects {' or '.join(sides)} at power {self.power:g}" if sides else "detects no rate"
         if not math.isfinite(self.detectable_fall):
-            caught += f"; no rate below p0 can fail it at n={self.n} (P(0 events) >= alpha)" if self.p0 > 0 else ""
+            caught += (
+                f"; no rate below p0 can fail it at n={self.n} (P(0 events) >= alpha)" if self.p0 > 0 else ""
+            )
         if not math.isfinite(self.detectable_rise):
             caught += f"; no rate above p0 reaches power {self.power:g} at n={self.n}"
         return caught
@@ -267,7 +269,9 @@ def binomial_two_sided_power(n: int, p0: float, p1: float, alpha: float) -> floa
     return float(stats.binom.pmf(np.arange(n + 1), n, p1)[reject].sum())
 
 
-def samples_for_binomial_two_sided(p0: float, p1: float, alpha: float, power: float = DETECTION_POWER, limit: int = 10**6) -> int:
+def samples_for_binomial_two_sided(
+    p0: float, p1: float, alpha: float, power: float = DETECTION_POWER, limit: int = 10**6
+) -> int:
     """Smallest n at which `binomial_two_sided_test` rejects p0 with probability >= power when the true rate
     is p1 (the power is not monotone in n for a discrete test: the smallest n from which every n up to
     twice it has the power, found by doubling then a linear scan)."""
@@ -283,7 +287,9 @@ def samples_for_binomial_two_sided(p0: float, p1: float, alpha: float, power: fl
     return n
 
 
-def binomial_two_sided_detectable(n: int, p0: float, alpha: float, power: float = DETECTION_POWER) -> tuple[float, float]:
+def binomial_two_sided_detectable(
+    n: int, p0: float, alpha: float, power: float = DETECTION_POWER
+) -> tuple[float, float]:
     """(rise, fall): the smallest p1 - p0 > 0 and p0 - p1 > 0 at which `binomial_two_sided_test` rejects with
     probability >= ``power`` (bisection on each side, where the power grows with |p1 - p0|); inf on a side
     no rate reaches. At small n p0 the lower side is out of reach: P(0 events) = (1 - p0)^n >= alpha."""

@@ -143,7 +143,9 @@ def samples_for_chi_square_mean(
     while not enough(high):
         high *= 2
         if high > limit:
-            raise ParameterError(f"the discrepancy is not detectable with n <= {limit}: expected a larger one")
+            raise ParameterError(
+                f"the discrepancy is not detectable with n <= {limit}: expected a larger one"
+            )
     low = high // 2
     while high - low > 1:
         mid = (low + high) // 2

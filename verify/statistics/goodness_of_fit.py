@@ -114,7 +114,11 @@ class GofResult(_Verdict):
 
     def statement(self, units: str = "samples") -> str:
         """The power sentence for this check."""
-        what = f"the sup-distance between the CDF and the predicted law ({self.name})" if self.name else "the sup-distance between the CDF and the predicted law"
+        what = (
+            f"the sup-distance between the CDF and the predicted law ({self.name})"
+            if self.name
+            else "the sup-distance between the CDF and the predicted law"
+        )
         return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 

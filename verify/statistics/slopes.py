@@ -111,7 +111,9 @@ def slope_test(
     """
     _validate(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
     if alternative not in _ALTERNATIVES:
-        raise ParameterError(f"alternative={alternative!r} is invalid: expected one of {', '.join(_ALTERNATIVES)}")
+        raise ParameterError(
+            f"alternative={alternative!r} is invalid: expected one of {', '.join(_ALTERNATIVES)}"
+        )
     xs = np.asarray(x, dtype=np.float64).ravel()
     ys = np.asarray(y, dtype=np.float64)
     if ys.ndim == 2 and ys.shape[0] == xs.size:

@@ -179,7 +179,9 @@ def _r6(pop, alpha: float | None) -> Evaluation:
     worst = worst_ratios(radii)  # raises SandwichViolation: a certificate above a flip found
     found = np.isfinite(radii["attack"])
     highest = max(worst["R6/flip"], worst["tight/flip"])
-    verdict = threshold("max certified/flip radius (R6 and tight)", highest, "<=", 1 + SANDWICH_RTOL, n=int(found.sum()))
+    verdict = threshold(
+        "max certified/flip radius (R6 and tight)", highest, "<=", 1 + SANDWICH_RTOL, n=int(found.sum())
+    )
     return Evaluation(
         (verdict,),
         prediction=1.0,

@@ -45,7 +45,10 @@ WRONG: dict[str, tuple[Callable[[], AbstractContextManager[None]], tuple[str, ..
         (*R3_LAW, "violation.uniform_init", "real.chi_square"),
     ),
     "R3 variance scale (beta s_w)^2 as beta^2.2 s_w^2": (
-        lambda: R.replaced("R3", chi_square_statistic=_expr("R3", "chi_square_statistic").subs(beta, beta ** sp.Rational(11, 10))),
+        lambda: R.replaced(
+            "R3",
+            chi_square_statistic=_expr("R3", "chi_square_statistic").subs(beta, beta ** sp.Rational(11, 10)),
+        ),
         ("R7.chi_square",),
     ),
     "R3d degrees of freedom ell + 1": (
@@ -57,17 +60,28 @@ WRONG: dict[str, tuple[Callable[[], AbstractContextManager[None]], tuple[str, ..
         ("violation.deep_chi_square",),
     ),
     "R4 bound sqrt(S ell/(3d)) for sqrt(S ell/(2d))": (
-        lambda: R.replaced("R4", orth_grad_lower_bound=_expr("R4", "orth_grad_lower_bound") * sp.sqrt(sp.Rational(2, 3))),
+        lambda: R.replaced(
+            "R4", orth_grad_lower_bound=_expr("R4", "orth_grad_lower_bound") * sp.sqrt(sp.Rational(2, 3))
+        ),
         ("R4.lower_bound", "symbolic.r4_consistent_with_r3"),
     ),
     "R5 bound off by sqrt(3/2)": (
-        lambda: R.replaced("R5", flip_distance_bound=_expr("R5", "flip_distance_bound") * sp.sqrt(sp.Rational(3, 2))),
+        lambda: R.replaced(
+            "R5", flip_distance_bound=_expr("R5", "flip_distance_bound") * sp.sqrt(sp.Rational(3, 2))
+        ),
         ("R5.flip",),
     ),
     "decay factor off by one step (T + 1)": (
         lambda: R.replaced(transform=lambda e: e.subs(T, T + 1)),
-        ("R1.weight_decay", "R3.chi_square_trained", "R4.lower_bound", "R5.flip", "R8.shrinkage",
-         "symbolic.decay_recurrence", "symbolic.weight_decay_step"),
+        (
+            "R1.weight_decay",
+            "R3.chi_square_trained",
+            "R4.lower_bound",
+            "R5.flip",
+            "R8.shrinkage",
+            "symbolic.decay_recurrence",
+            "symbolic.weight_decay_step",
+        ),
     ),
     "R7 exponent of ||g|| in ell/d off by 0.1": (
         lambda: R.replaced("R7", exponent_ell_over_d=sp.Rational(1, 2) + sp.Rational(1, 10)),
@@ -151,7 +165,9 @@ def test_each_detection_target_has_power_at_the_quick_profile(cid, baseline):
     assert [(x.target, x.power) for x in outcome.detections if x.power < 0.9] == []
 
 
-@pytest.mark.parametrize(("cid", "test"), [("real.chi_square", "digits, r=3, d=6"), ("violation.uniform_init", "exact mean test")])
+@pytest.mark.parametrize(
+    ("cid", "test"), [("real.chi_square", "digits, r=3, d=6"), ("violation.uniform_init", "exact mean test")]
+)
 def test_the_designed_population_of_a_claim_with_weaker_ones_has_power(cid, test):
     """Digits cannot be had at the profile's (d, ell) in the numbers a 1/d scale error needs, and KS cannot
     see it at the uniform-init control's size: the designed small-(d, ell) digits and the exact mean test
