@@ -9,7 +9,7 @@ Objective: L(theta) + (lambda/2) ||theta||^2 with coupled weight decay (every up
 grad + lambda theta) on W, b and, if decay_output, u. Every update of GD/SGD/momentum/flow is a
 combination of loss gradients (in P) and theta itself, so the theory (R1, theory.results) predicts
 Pi w_i(T) = c_T Pi w_i(0); the trainer only trains, and the factor it applied is read off the weights
-(verify.checks.invariance_rule), never computed here.
+(verify.checks.helpers.invariance_rule), never computed here.
 "flow" integrates gradient flow by exponential Euler: theta <- e^{-lambda eta} theta
 - (1 - e^{-lambda eta})/lambda grad, exact for the decay term, first order in eta for the rest.
 """

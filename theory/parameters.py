@@ -126,7 +126,7 @@ PARAMETERS: dict[str, Range] = {
     "s_a": POSITIVE_REAL,
     "s_v": POSITIVE_REAL,
     "bisections": POSITIVE_INT,
-    # bench.command
+    # verify.commands.bench
     "repeats": Range("int", 1, meaning="timed runs per benchmark measurement"),
     "peak_size": Range("int", 1, meaning="side of the square matmul timed for the peak rate"),
 }

@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from theory.parameters import ParameterError, validate
 from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
-from verify.execution import Interrupted, add_execution_options, staged_run
+from verify.runtime.execution import Interrupted, add_execution_options, staged_run
 
 EPILOG = """\
 examples:
@@ -68,9 +68,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bench import command as bench_command
-    from verify import at_command, bounds_command, calibrate_command
-    from verify.sweep import command as sweep_command
+    from verify.commands import at as at_command
+    from verify.commands import bench as bench_command
+    from verify.commands import bounds as bounds_command
+    from verify.commands import calibrate as calibrate_command
+    from verify.commands import sweep as sweep_command
 
     parser = _Parser(
         prog="python -m verify",
@@ -104,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.harness import run_claims
-    from verify.manifest import manifest, now
     from verify.report import write_all
+    from verify.runtime.manifest import manifest, now
 
     validate(false_fail_rate=args.false_fail_rate, seed=args.seed, threads=args.threads)
     if args.jobs is not None:
@@ -161,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, args.ids)
         if args.command == "list":
             return _list()
-        from bench import command as bench_command
-        from verify import at_command, bounds_command, calibrate_command
-        from verify.sweep import command as sweep_command
+        from verify.commands import at as at_command
+        from verify.commands import bench as bench_command
+        from verify.commands import bounds as bounds_command
+        from verify.commands import calibrate as calibrate_command
+        from verify.commands import sweep as sweep_command
 
         commands = {
             "bounds": bounds_command,

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from verify import experiments
 from verify.claim import Claim, Outcome, RuleContext, check_rate, per_test_rate
-from verify.executors import InlineExecutor
+from verify.runtime.executors import InlineExecutor
 
 
 @dataclass

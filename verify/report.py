@@ -3,7 +3,7 @@
 Formatting lives here only: tables hold numbers with declared columns (`verify.claim.Column`), verdicts
 render their own one-line summaries, and the JSON carries every verdict's rule (value, threshold,
 direction) so a reader's script can re-decide each claim without the code. The folder is written into a
-staging directory that `verify.output` swaps in atomically.
+staging directory that `verify.runtime.output` swaps in atomically.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bench import command as bench_command
 from verify.cli import main
+from verify.commands import bench as bench_command
 
 KEYS = {"baseline_seconds", "batched_seconds", "speedup", "achieved_gflops", "peak_gflops", "fraction_of_peak",
         "max_relative_difference"}  # fmt: skip

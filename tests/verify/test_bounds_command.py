@@ -1,4 +1,4 @@
-"""verify/bounds_command.py: `python -m verify bounds` output formats, digits and error handling."""
+"""verify/commands/bounds.py: `python -m verify bounds` output formats, digits and error handling."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import mpmath
 import pytest
 
 from theory.bounds import DESCRIPTIONS
-from verify import bounds_command
-from verify.bounds_command import configure, format_bounds, main
+from verify.commands import bounds as bounds_command
+from verify.commands.bounds import configure, format_bounds, main
 
 POINT = ["--d", "10001", "--ell", "10000", "--m", "512", "--k", "256"]
 

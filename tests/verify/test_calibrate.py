@@ -8,9 +8,9 @@ import json
 from theory import results as R
 from theory.symbols import ell
 from verify import cli
-from verify.calibrate_command import calibrate, judge
 from verify.claim import select
-from verify.executors import InlineExecutor
+from verify.commands.calibrate import calibrate, judge
+from verify.runtime.executors import InlineExecutor
 
 CLAIM = "R3.chi_square_fixed"
 

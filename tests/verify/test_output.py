@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from verify import output
 from verify.cli import main
+from verify.runtime import output
 
 FAST = ["run", "symbolic.decay_recurrence"]
 

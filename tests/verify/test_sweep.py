@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from verify import cli
-from verify.executors import DaskExecutor, InlineExecutor, LocalExecutor
+from verify.runtime.executors import DaskExecutor, InlineExecutor, LocalExecutor
 from verify.sweep.run import run_sweep
 from verify.sweep.spec import parse
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.checks.invariance_rule import read_off_allowance, read_off_decay, relative_defect
+from verify.checks.helpers.invariance_rule import read_off_allowance, read_off_decay, relative_defect
 from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from verify import figures
-from verify.checks.chi_square_law import TESTS_PER_LAW, draw_histogram, law_verdicts
-from verify.checks.designed_populations import (
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, draw_histogram, law_verdicts
+from verify.checks.helpers.designed_populations import (
     DECAY_LABEL,
     decay_population,
     decay_scale_detection,

@@ -14,7 +14,7 @@ from typing import Any
 import mpmath
 
 from theory.results import get
-from verify.checks.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
+from verify.checks.helpers.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
 from verify.claim import Detection, Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec

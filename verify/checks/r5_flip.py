@@ -16,7 +16,7 @@ import numpy as np
 
 from theory.results import get
 from verify import figures
-from verify.checks.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
+from verify.checks.helpers.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import reversed_direction_detection
 from verify.experiments import Request

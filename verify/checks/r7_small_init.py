@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from theory.results import get
-from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
 from verify.checks.scaling import exponent_rule
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import reversed_direction_detection

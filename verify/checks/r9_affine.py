@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from theory.results import get
-from verify.checks.figure_settings import FIGURE3, SECTION
+from verify.checks.helpers.figure_settings import FIGURE3, SECTION
 from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from theory.results import get
-from verify.checks.figure_drawing import figure2_picture
-from verify.checks.figure_settings import FIGURE2, SECTION, SETTINGS, figure_outcome, figure_requests
+from verify.checks.helpers.figure_drawing import figure2_picture
+from verify.checks.helpers.figure_settings import FIGURE2, SECTION, SETTINGS, figure_outcome, figure_requests
 from verify.claim import Outcome, claim
 
 

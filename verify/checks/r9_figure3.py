@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from verify.checks.figure_drawing import figure3_picture
-from verify.checks.figure_settings import FIGURE3, SECTION, SETTINGS, figure_outcome, figure_requests
+from verify.checks.helpers.figure_drawing import figure3_picture
+from verify.checks.helpers.figure_settings import FIGURE3, SECTION, SETTINGS, figure_outcome, figure_requests
 from verify.claim import Outcome, claim
 
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from theory.results import get
 from verify import figures
-from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
-from verify.checks.invariance_rule import relative_defect
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.invariance_rule import relative_defect
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import (
     chi_square_detections,

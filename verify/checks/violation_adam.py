@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.checks.invariance_rule import orthogonal_motion, relative_defect
-from verify.checks.violation_setting import FAR_BEYOND, SECTION, arm, describe
+from verify.checks.helpers.invariance_rule import orthogonal_motion, relative_defect
+from verify.checks.helpers.violation_setting import FAR_BEYOND, SECTION, arm, describe
 from verify.claim import Outcome, claim, table
 from verify.predictions import chi_square_statistic, law_of_q
 from verify.statistics import ks_test

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
-from verify.checks.designed_populations import SMALL_LAW
-from verify.checks.invariance_rule import relative_defect
-from verify.checks.violation_setting import SECTION, arm, describe
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.designed_populations import SMALL_LAW
+from verify.checks.helpers.invariance_rule import relative_defect
+from verify.checks.helpers.violation_setting import SECTION, arm, describe
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import chi_square_detections, design_alpha, runs_for_chi_square
 from verify.predictions import chi_square_statistic, law_of_q, population_decay

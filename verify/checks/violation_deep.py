@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from theory.results import chi_square_law, get
-from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
-from verify.checks.invariance_rule import relative_defect
-from verify.checks.violation_setting import SECTION
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.invariance_rule import relative_defect
+from verify.checks.helpers.violation_setting import SECTION
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import chi_square_detections, design_alpha, runs_for_chi_square
 from verify.experiments import Request

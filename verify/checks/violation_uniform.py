@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from verify.checks.chi_square_law import TESTS_PER_LAW, law_verdicts
-from verify.checks.invariance_rule import relative_defect
-from verify.checks.violation_setting import SECTION, arm, describe
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.invariance_rule import relative_defect
+from verify.checks.helpers.violation_setting import SECTION, arm, describe
 from verify.claim import Outcome, claim, table
 from verify.design import chi_square_detections, chi_square_ks_detections, design_alpha, runs_for_chi_square
 from verify.predictions import chi_square_statistic, law_of_q

@@ -145,7 +145,7 @@ def run_cell(job: tuple[Cell, str]) -> dict[str, Any]:
     """
     import torch
 
-    torch.set_default_dtype(torch.float64)  # as on every worker of verify.executors
+    torch.set_default_dtype(torch.float64)  # as on every worker of verify.runtime.executors
     cell, device = job
     start = time.perf_counter()
     try:

@@ -3,7 +3,7 @@
 - R1.invariance: R1's rule (`verify.checks.r1_invariance.invariance_rule`): max_i ||Pi w_i(T) - c_T Pi w_i(0)||
   / max_i ||w_i|| within the float64 budget gamma_{T(n+d)} (exact); tightness = defect / budget.
 - R3.law: Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) against chi2_ell by KS and the exact mean test
-  (`verify.checks.chi_square_law.law_verdicts`); tightness = mean Q / ell.
+  (`verify.checks.helpers.chi_square_law.law_verdicts`); tightness = mean Q / ell.
 - R4.bound: the count of networks with ||g|| < |c_T| beta s_w sqrt(S ell/(2d)) against e^{-ell/16} and the
   Chernoff bound (one-sided) and P(chi2_ell <= ell/2) (two-sided), as `verify.checks.r4_lower_bound`;
   tightness = median ||g|| / bound, and the failure frequency over the exact and over the e^{-ell/16} rate.
@@ -102,7 +102,7 @@ def _r1(pop, alpha: float | None) -> Evaluation:
 
 
 def _r3(pop, alpha: float | None) -> Evaluation:
-    from verify.checks.chi_square_law import law_verdicts
+    from verify.checks.helpers.chi_square_law import law_verdicts
     from verify.predictions import chi_square_statistic, law_of_q
 
     Q = chi_square_statistic(pop)

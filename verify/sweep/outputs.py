@@ -8,7 +8,7 @@
   log10 tightness heat map), one panel per claim, faceted by the other axes;
 - manifest.json: the spec, versions, git commit, executor, per-cell seconds (not bitwise stable: times).
 
-Every file is written atomically (a temporary file beside it, then one rename), as `verify.output` does
+Every file is written atomically (a temporary file beside it, then one rename), as `verify.runtime.output` does
 for whole report folders.
 """
 

@@ -1,4 +1,4 @@
-"""Running a sweep: its cells on an executor of `verify.executors` (the local process pool, or a Dask
+"""Running a sweep: its cells on an executor of `verify.runtime.executors` (the local process pool, or a Dask
 cluster: a LocalCluster, or the scheduler at an address), each record written atomically as it finishes,
 the outputs rendered from the records on disk.
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from verify.output import GENERATOR, OutputError
+from verify.runtime.output import GENERATOR, OutputError
 from verify.sweep.cells import Cell, error_record, run_cell
 from verify.sweep.claims import rate_statement, test_rates
 from verify.sweep.outputs import write_all, write_atomic
@@ -106,7 +106,7 @@ def run_sweep(
 
     Each record is written as its cell completes, so an interrupted sweep loses only the cells running.
     """
-    from verify.manifest import git_commit, hardware, now, versions
+    from verify.runtime.manifest import git_commit, hardware, now, versions
 
     check_out(out, resume)
     started, clock = now(), time.perf_counter()

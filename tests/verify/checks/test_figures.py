@@ -11,7 +11,7 @@ import pytest
 
 from numerics.attacks import SandwichViolation
 from verify import claim
-from verify.checks.figure_settings import sandwich_verdict
+from verify.checks.helpers.figure_settings import sandwich_verdict
 from verify.harness import measure
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

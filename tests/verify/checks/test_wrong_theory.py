@@ -27,7 +27,7 @@ def _expr(result: str, name: str) -> sp.Expr:
     return R.get(result).expressions[name]
 
 
-#: The claims that test R3's law on designed populations (verify.checks.designed_populations).
+#: The claims that test R3's law on designed populations (verify.checks.helpers.designed_populations).
 R3_LAW = ("R3.chi_square_trained", "R3.chi_square_fixed", "violation.output_layer", "violation.bias")
 
 #: name -> (the wrong theory, the claims it must fail at the quick profile)

@@ -65,8 +65,8 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
 
 def execution(args: argparse.Namespace):
     """(device, executor) from the shared execution options, validated (ParameterError on bad input)."""
-    from verify.devices import resolve_device
-    from verify.executors import make_executor
+    from verify.runtime.devices import resolve_device
+    from verify.runtime.executors import make_executor
 
     validate(seed=args.seed, threads=args.threads)
     device = resolve_device(args.device)
@@ -84,7 +84,7 @@ def staged_run(args: argparse.Namespace, out: str) -> Iterator[tuple[str, Any, P
     """Check `out` before anything runs, then yield (device, executor, staging folder): on success the
     report is swapped in and the workers end; on any exception (an interrupt included) the workers are
     killed and the staging folder removed, so the previous report stays as it was."""
-    from verify import output
+    from verify.runtime import output
 
     staging = output.prepare(out)  # before any training: a refused --out costs nothing
     executor = None

@@ -10,7 +10,14 @@ import torch
 
 from numerics.model import Network, forward
 from verify import figures
-from verify.checks.figure_settings import FIGURE2, FIGURE3, capped, medians, representative, setting_title
+from verify.checks.helpers.figure_settings import (
+    FIGURE2,
+    FIGURE3,
+    capped,
+    medians,
+    representative,
+    setting_title,
+)
 from verify.experiments.population import PopulationMeasurement
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from verify.output import GENERATOR
+from verify.runtime.output import GENERATOR
 
 _PACKAGES = ("torch", "sympy", "numpy", "mpmath", "scipy", "matplotlib", "tabulate", "scikit-learn", "tqdm")
 
@@ -84,7 +84,7 @@ def manifest(
     jobs: int = 1,
     executor: str = "local",
 ) -> dict:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     return {
         "generator": GENERATOR,
         "command": " ".join(["python -m verify", *sys.argv[1:]]),

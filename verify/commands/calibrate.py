@@ -35,7 +35,7 @@ UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from verify.execution import add_execution_options
+    from verify.runtime.execution import add_execution_options
 
     p.add_argument(
         "ids", nargs="*", metavar="ID", help="claim ids or prefixes (default: every statistical claim)"
@@ -258,9 +258,9 @@ def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from verify import output
-    from verify.execution import staged_run
-    from verify.manifest import manifest, now
+    from verify.runtime import output
+    from verify.runtime.execution import staged_run
+    from verify.runtime.manifest import manifest, now
 
     validate(seeds=args.seeds, seed=args.first_seed, false_fail_rate=args.false_fail_rate)
     validate(false_fail_rate=args.calibration_rate)

@@ -37,7 +37,7 @@ PAIRS = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of `at` to `parser`: every sweep parameter as --name (numbers read as text)."""
-    from verify.execution import add_execution_options
+    from verify.runtime.execution import add_execution_options
     from verify.sweep.spec import FLAGS, KEYS, OPTIONS, REQUIRED, defaults
 
     point = parser.add_argument_group("the cell (defaults as in a sweep spec; docs/sweeps.md)")
@@ -244,7 +244,7 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run the cell of `args` and print it; 0 all claims pass, 1 one fails, 2 bad input."""
-    from verify.execution import execution
+    from verify.runtime.execution import execution
     from verify.sweep.cells import Cell, error_record, run_cell
     from verify.sweep.claims import test_rates
     from verify.sweep.spec import check_value

@@ -32,8 +32,8 @@ from numerics.datasets import make_dataset
 from numerics.model import InitConfig, Network, initialize
 from numerics.train import TrainConfig, train
 from theory.parameters import ParameterError, choice, validate
-from verify.devices import resolve_device
-from verify.manifest import cpu_model
+from verify.runtime.devices import resolve_device
+from verify.runtime.manifest import cpu_model
 
 FORMATS = ("table", "json")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}

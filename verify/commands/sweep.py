@@ -15,7 +15,7 @@ from pathlib import Path
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of `sweep` to `parser`."""
-    from verify.execution import add_execution_options
+    from verify.runtime.execution import add_execution_options
 
     parser.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (docs/sweeps.md)")
     parser.add_argument(
@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the sweep of `args`; ParameterError (exit 2, nothing written) for any bad input."""
-    from verify.execution import Interrupted, execution
+    from verify.runtime.execution import Interrupted, execution
     from verify.sweep.run import check_out, run_sweep
     from verify.sweep.spec import load, with_default
 

@@ -1,0 +1,1 @@
+"""Helpers shared by the claim modules of `verify.checks` (they define no claim themselves)."""

@@ -1,0 +1,1 @@
+"""The commands of `python -m verify`, one module per command; `verify.cli` parses and dispatches."""

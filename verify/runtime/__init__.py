@@ -1,0 +1,1 @@
+"""Where and how a run executes: devices, executors, staged output folders, the manifest."""
