@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verify.statistics import Verdict
+from verify.statistics import Verdict, split_rate
+
+__all__ = [
+    "CHECK_MODULES", "PROFILES", "Claim", "Column", "Detection", "Outcome", "RuleContext", "Table", "UnknownClaim",
+    "all_claims", "check_rate", "claim", "get", "per_test_rate", "select", "split_family_rate", "table",
+]  # fmt: skip
 
 PROFILES = ("quick", "standard", "full")
 
@@ -79,13 +84,26 @@ class Table:
 
 
 def table(
-    title: str, columns: Iterable[Column | tuple[str, str] | str], rows: Iterable[Iterable[Any]]
+    title: str,
+    columns: Iterable[Column | tuple[str, str] | str],
+    rows: Iterable[Iterable[Any] | Mapping[str, Any]],
 ) -> Table:
-    """A `Table`, with columns given as Column, (name, format) or a bare name; numpy scalars become floats."""
+    """A `Table`, with columns given as Column, (name, format) or a bare name; numpy scalars become floats.
+    A row given as a mapping is read by column name and must name every column, and only those."""
     cols = tuple(
         c if isinstance(c, Column) else Column(*c) if isinstance(c, tuple) else Column(c) for c in columns
     )
-    return Table(title, cols, tuple(tuple(_plain(cell) for cell in row) for row in rows))
+    names = [c.name for c in cols]
+    cells = []
+    for row in rows:
+        if isinstance(row, Mapping):
+            if sorted(row) != sorted(names):
+                raise ValueError(
+                    f"table {title!r}: a row names {sorted(row)}, the columns are {sorted(names)}"
+                )
+            row = [row[name] for name in names]
+        cells.append(tuple(_plain(cell) for cell in row))
+    return Table(title, cols, tuple(cells))
 
 
 def _plain(cell: Any) -> Any:
@@ -209,6 +227,10 @@ class Claim:
     tests: Callable[[str], int]  # profile -> number of statistical tests the rule makes (0: exact)
     rule: Callable[[RuleContext, Mapping[str, Any]], Outcome]
     violation: bool = False  # an assumption-violation study
+    #: How the claim is decided on one population (`verify.per_cell.PerCell`: measure, decide, scope);
+    #: None where it is not a statement about one population, and `cell_note` says why.
+    cell: Any = None
+    cell_note: str = ""
 
     @property
     def statistical(self) -> bool:
@@ -232,6 +254,8 @@ def claim(
     needs: Callable[[str], Mapping[str, Any]] | None = None,
     tests: int | Callable[[str], int] = 0,
     violation: bool = False,
+    cell: Any = None,
+    cell_note: str = "",
 ) -> Callable[[Callable[[RuleContext, Mapping[str, Any]], Outcome]], Callable[..., Outcome]]:
     """Register the decorated rule as the claim `id` (see `Claim`)."""
 
@@ -248,6 +272,8 @@ def claim(
             tests=tests if callable(tests) else _constant(tests),
             rule=rule,
             violation=violation,
+            cell=cell,
+            cell_note=cell_note,
         )
         return rule
 
@@ -287,16 +313,23 @@ def select(ids: Iterable[str]) -> list[Claim]:
     return chosen
 
 
+def split_family_rate(family_rate: float, shares: int, tests: int = 1) -> float | None:
+    """The one Bonferroni split of the suite: alpha / shares / tests, the family rate over `shares` (the
+    statistical claims, times the cells of a sweep), then a share over its claim's `tests`; None for an exact
+    claim (tests = 0). The union bound holds under any dependence between the tests (`split_rate`)."""
+    if tests == 0:
+        return None
+    return split_rate(split_rate(family_rate, max(shares, 1)), tests)
+
+
 def check_rate(family_rate: float) -> float:
     """Bonferroni share of the family false-fail rate per statistical claim: split over every statistical
     claim in the registry (not only those selected), so a claim's threshold never depends on what else runs."""
-    n = sum(c.statistical for c in all_claims())
-    return family_rate / max(n, 1)
+    share = split_family_rate(family_rate, sum(c.statistical for c in all_claims()))
+    assert share is not None
+    return share
 
 
 def per_test_rate(c: Claim, profile: str, family_rate: float) -> float | None:
     """The rate each statistical test of `c` runs at: its claim's share, split over its declared tests."""
-    tests = c.tests(profile)
-    if tests == 0:
-        return None
-    return check_rate(family_rate) / tests
+    return split_family_rate(family_rate, sum(c.statistical for c in all_claims()), c.tests(profile))

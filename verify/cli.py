@@ -139,11 +139,16 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
 def _list() -> int:
     claims = all_claims()
     rate = check_rate(1e-3)
+    from verify.per_cell import why_not
+
     rows = [
-        [c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title]
+        [c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title,
+         "yes" if c.cell is not None else "no: " + why_not(c)]
         for c in claims
-    ]
-    print(tabulate(rows, headers=["id", "theory", "rule", "claim"], tablefmt="simple"))
+    ]  # fmt: skip
+    print(
+        tabulate(rows, headers=["id", "theory", "rule", "claim", "per cell (sweep, at)"], tablefmt="simple")
+    )
     print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
     return 0
 

@@ -8,8 +8,12 @@ networks per configuration. Rule: KS and the exact mean test per configuration, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from theory.chi_square import ChiSquareLaw
 from verify import figures
 from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, draw_histogram, law_verdicts
 from verify.checks.helpers.designed_populations import (
@@ -18,10 +22,11 @@ from verify.checks.helpers.designed_populations import (
     decay_scale_detection,
     small_law,
 )
-from verify.claim import Detection, Outcome, claim, table
+from verify.claim import Detection, Outcome, claim
 from verify.design import chi_square_detections
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
+from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
 from verify.predictions import chi_square_statistic, law_of_q
 from verify.statistics import Verdict
 
@@ -71,37 +76,72 @@ def needs(label: str, train_output: bool):
     return requests
 
 
+@dataclass(frozen=True)
+class LawRecord:
+    """One population's Q against R3's law: the sample (hidden) and its summary columns."""
+
+    eta_lam: float = column("g", "eta lam")
+    T: int = column("d")
+    networks: int = column("d")
+    train_acc: float = column(".3f", "train acc")
+    mean_Q: float = column(".3f", "mean Q")
+    predicted_mean: float = column(".0f", "predicted mean")
+    Q: np.ndarray = hidden()
+    law: ChiSquareLaw = hidden()
+
+
+def measure_law(pop) -> LawRecord:
+    """R3's Q per network (theory's normalisation) and its predicted law chi2_ell."""
+    Q = chi_square_statistic(pop)
+    law = law_of_q(pop.ell)
+    return LawRecord(
+        eta_lam=pop.spec.lr * pop.spec.weight_decay, T=pop.spec.steps, networks=len(Q),
+        train_acc=float(pop.train_accuracy.mean()), mean_Q=float(Q.mean()), predicted_mean=law.mean, Q=Q, law=law,
+    )  # fmt: skip
+
+
+def decide_law(records, alpha) -> tuple[Verdict, ...]:
+    """KS and the exact mean test of each population's Q against its law, each at the per-test `alpha`."""
+    return tuple(v for r in records.values() for v in law_verdicts(r.Q, r.law, alpha))
+
+
+def law_headline(r: LawRecord) -> Headline:
+    return Headline(r.law.mean, r.mean_Q, {"tightness": r.mean_Q / r.law.mean})
+
+
+def _scope(train_output: bool):
+    def scope(point) -> str | None:
+        if point["train_output"] != train_output:
+            return f"train_output={point['train_output']}: this claim is R3 with the output layer {'trained' if train_output else 'fixed'}"
+        return gradient_scope(point)
+
+    return scope
+
+
+def law_per_cell(scope) -> PerCell:
+    """R3's law decided on one population (also R7's, at the cell's init scale)."""
+    return PerCell(
+        measure_law, decide_law, tests=TESTS_PER_LAW, measurements=("gradient",),
+        quantity="mean of Q: chi2_ell's (theory) vs measured", headline=law_headline, scope=scope,
+    )  # fmt: skip
+
+
 def chi_square_rule(ctx, pops, label: str) -> Outcome:
-    verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    records = {key: measure_law(pop) for key, pop in pops.items()}
+    verdicts = decide_law(records, ctx.test_alpha)
     detections: list[Detection] = []
+    decided: dict[str, dict[str, Any]] = {}
     fig, axes = figures.new(len(pops), width=3.8, height=3.0)
-    for j, (key, pop) in enumerate(pops.items()):
-        Q = chi_square_statistic(pop)
-        law = law_of_q(pop.ell)
-        ks, mean = law_verdicts(Q, law, ctx.test_alpha)
-        verdicts += [ks, mean]
+    for j, ((key, pop), ks, mean) in enumerate(zip(pops.items(), verdicts[::2], verdicts[1::2], strict=True)):
+        Q, law = records[key].Q, records[key].law
         if key == SMALL_LABEL:
             detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, SMALL_LABEL)
         elif key == DECAY_LABEL:
             detections.append(decay_scale_detection(pop, len(Q), ctx.test_alpha, DECAY_LABEL))
-        rows.append(
-            (
-                key,
-                pop.spec.lr * pop.spec.weight_decay,
-                pop.spec.steps,
-                len(Q),
-                pop.train_accuracy.mean(),
-                Q.mean(),
-                law.mean,
-                ks.statistic,
-                ks.p_value,
-                mean.p_value,
-                ks.detectable,
-                mean.detectable,
-                ks.passed and mean.passed,
-            )
-        )
+        decided[key] = {
+            "KS D": ks.statistic, "KS p": ks.p_value, "mean p": mean.p_value, "KS detectable": ks.detectable,
+            "mean detectable": mean.detectable, "pass": ks.passed and mean.passed,
+        }  # fmt: skip
         draw_histogram(
             axes[0, j],
             Q,
@@ -128,26 +168,20 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
         )
         + "; the detection table gives each power at the sample and rate used.",
         tables=(
-            table(
+            record_table(
                 "Q against the predicted law",
-                [
-                    "population",
-                    ("eta lam", "g"),
-                    ("T", "d"),
-                    ("networks", "d"),
-                    ("train acc", ".3f"),
-                    ("mean Q", ".3f"),
-                    ("predicted mean", ".0f"),
+                records,
+                more=decided,
+                extra=(
                     ("KS D", ".4f"),
                     ("KS p", ".3g"),
                     ("mean p", ".3g"),
                     ("KS detectable", ".3f"),
                     ("mean detectable", ".3f"),
                     "pass",
-                ],
-                rows,
+                ),
             ),
-        ),
+        ),  # fmt: skip
         figures=(figures.save(fig, ctx.figure_path(f"R3_{label}_hist.png")),),
         detections=tuple(detections),
     )
@@ -165,6 +199,7 @@ def _tests(train_output: bool):
     section=SECTION,
     needs=needs("trained", True),
     tests=_tests(True),
+    cell=law_per_cell(_scope(True)),
 )
 def chi_square_trained(ctx, pops) -> Outcome:
     return chi_square_rule(ctx, pops, "trained")
@@ -178,6 +213,7 @@ def chi_square_trained(ctx, pops) -> Outcome:
     section=SECTION,
     needs=needs("fixed", False),
     tests=_tests(False),
+    cell=law_per_cell(_scope(False)),
 )
 def chi_square_fixed(ctx, pops) -> Outcome:
     return chi_square_rule(ctx, pops, "fixed")

@@ -9,15 +9,19 @@ against both bounds far below float64, at 30 digits (exact).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import mpmath
+import numpy as np
 
 from theory.results import get
 from verify.checks.helpers.designed_populations import DECAY_LABEL, decay_population, decay_rate_detections
 from verify.claim import Detection, Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
+from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
 from verify.predictions import symbols_of
 from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test
 from verify.tolerance import threshold
@@ -66,59 +70,43 @@ def below_bound(pop) -> tuple[int, int]:
     return int((pop.gradient.g_norm[ok, 0] < bound).sum()), int(ok.sum())
 
 
-@claim(
-    "R4.lower_bound",
-    title="||g|| >= the R4 bound except w.p. <= exp(-ell/16)",
-    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and at most "
-    "the Chernoff bound); the failure rate is exactly P(chi2_ell <= ell/2).",
-    results=("R4",),
-    section=SECTION,
-    needs=_needs,
-    tests=lambda profile: 3 * (len(ELLS[profile]) + 1),
-)
-def lower_bound(ctx, pops) -> Outcome:
-    verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
-    detections: list[Detection] = []
-    for key, pop in pops.items():
-        below, n = below_bound(pop)
-        if key == DECAY_LABEL:
-            detections += decay_rate_detections(n, ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}")
-        rates = failure_rates(pop.ell)
-        tests = (
-            binomial_upper_test(
-                below, n, rates["exp(-ell/16)"], alpha=ctx.test_alpha, name="||g|| < bound (vs exp(-ell/16))"
-            ),
-            binomial_upper_test(
-                below, n, rates["Chernoff"], alpha=ctx.test_alpha, name="||g|| < bound (vs Chernoff)"
-            ),
-            binomial_two_sided_test(
-                below, n, rates["exact"], alpha=ctx.test_alpha, name="||g|| < bound (vs exact)"
-            ),
-        )
-        verdicts += tests
-        rows.append(
-            (
-                key,
-                pop.ell,
-                pop.d,
-                n,
-                below,
-                below / n,
-                float(rates["exact"]),
-                float(rates["Chernoff"]),
-                float(rates["exp(-ell/16)"]),
-                tests[2].p_value,
-                tests[0].p_value,
-                _side(float(rates["exact"]) + tests[2].detectable_rise),
-                _side(float(rates["exact"]) - tests[2].detectable_fall),
-                all(t.passed for t in tests),
-            )
-        )
-    precision = []
+@dataclass(frozen=True)
+class BoundRecord:
+    """One population's count below R4's bound and R4's three predictions of its rate."""
+
+    ell: int = column("d")
+    d: int = column("d")
+    networks: int = column("d")
+    below: int = column("d")
+    fraction: float = column(".4f")
+    exact: float = column(".4g")
+    chernoff: float = column(".4g", "Chernoff")
+    exp_bound: float = column(".4g", "exp(-ell/16)")
+    rates: dict = hidden()
+    median_ratio: float = hidden()  # median ||g|| / bound: how tight the bound is
+
+
+def measure_bound(pop) -> BoundRecord:
+    """||g|| against R4's bound at each network's own S and c_T; R4's failure rates at the population's ell."""
+    ok = pop.ok
+    values = symbols_of(pop.spec, pop.steps_taken[ok], pop.d, pop.ell) | {"S": pop.gradient.S[ok, 0]}
+    bound = get("R4").array("orth_grad_lower_bound", values)
+    below, n = below_bound(pop)
+    rates = failure_rates(pop.ell)
+    return BoundRecord(
+        ell=pop.ell, d=pop.d, networks=n, below=below, fraction=below / n, exact=float(rates["exact"]),
+        chernoff=float(rates["Chernoff"]), exp_bound=float(rates["exp(-ell/16)"]), rates=rates,
+        median_ratio=float(np.median(pop.gradient.g_norm[ok, 0] / bound)),
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _precision() -> tuple[tuple[Any, ...], ...]:
+    """The exact tail against both bounds at 30 digits, ell up to 1e4 (a table row per ell)."""
+    rows = []
     for ell in PRECISION_ELLS:
         r = failure_rates(ell)
-        precision.append(
+        rows.append(
             (
                 ell,
                 mpmath.nstr(r["exact"], 12),
@@ -128,10 +116,84 @@ def lower_bound(ctx, pops) -> Outcome:
                 float(r["exact"] / r["exp(-ell/16)"]),
             )
         )
-    worst = max(max(row[4], row[5]) for row in precision)
+    return tuple(rows)
+
+
+def decide_bound(records, alpha) -> tuple[Verdict, ...]:
+    """Per population the count below the bound against exp(-ell/16) and Chernoff (one-sided) and the exact
+    rate (two-sided), at `alpha` each; then the exact tail below both bounds far past float64 (exact)."""
+    verdicts: list[Verdict] = []
+    for r in records.values():
+        verdicts += [
+            binomial_upper_test(
+                r.below,
+                r.networks,
+                r.rates["exp(-ell/16)"],
+                alpha=alpha,
+                name="||g|| < bound (vs exp(-ell/16))",
+            ),
+            binomial_upper_test(
+                r.below, r.networks, r.rates["Chernoff"], alpha=alpha, name="||g|| < bound (vs Chernoff)"
+            ),
+            binomial_two_sided_test(
+                r.below, r.networks, r.rates["exact"], alpha=alpha, name="||g|| < bound (vs exact)"
+            ),
+        ]
+    worst = max(max(row[4], row[5]) for row in _precision())
     verdicts.append(
-        threshold("max exact/bound at 30 digits, ell up to 1e4", worst, "<=", 1.0, n=len(precision))
+        threshold("max exact/bound at 30 digits, ell up to 1e4", worst, "<=", 1.0, n=len(PRECISION_ELLS))
     )
+    return tuple(verdicts)
+
+
+def bound_headline(r: BoundRecord) -> Headline:
+    return Headline(
+        r.exp_bound,
+        r.fraction,
+        {
+            "tightness": r.median_ratio,
+            "tightness_exact": r.fraction / r.exact,
+            "tightness_bound": r.fraction / r.exp_bound,
+        },
+    )
+
+
+@claim(
+    "R4.lower_bound",
+    title="||g|| >= the R4 bound except w.p. <= exp(-ell/16)",
+    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and at most "
+    "the Chernoff bound); the failure rate is exactly P(chi2_ell <= ell/2).",
+    results=("R4",),
+    section=SECTION,
+    needs=_needs,
+    tests=lambda profile: 3 * (len(ELLS[profile]) + 1),
+    cell=PerCell(
+        measure_bound,
+        decide_bound,
+        tests=3,
+        measurements=("gradient",),
+        quantity="P(||g|| < R4 bound): exp(-ell/16) vs measured frequency",
+        headline=bound_headline,
+        scope=gradient_scope,
+    ),  # fmt: skip
+)
+def lower_bound(ctx, pops) -> Outcome:
+    records = {key: measure_bound(pop) for key, pop in pops.items()}
+    verdicts = decide_bound(records, ctx.test_alpha)
+    detections: list[Detection] = []
+    decided: dict[str, dict[str, Any]] = {}
+    for i, (key, r) in enumerate(records.items()):
+        if key == DECAY_LABEL:
+            detections += decay_rate_detections(
+                r.networks, ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}"
+            )
+        tests = verdicts[3 * i : 3 * i + 3]
+        decided[key] = {
+            "p (exact, 2-sided)": tests[2].p_value, "p (exp bound)": tests[0].p_value,
+            "caught if rate >=": _side(r.exact + tests[2].detectable_rise),
+            "caught if rate <=": _side(r.exact - tests[2].detectable_fall), "pass": all(t.passed for t in tests),
+        }  # fmt: skip
+    precision = _precision()
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) and "
@@ -146,26 +208,18 @@ def lower_bound(ctx, pops) -> Outcome:
         "off by one step with power 0.9.",
         detections=tuple(detections),
         tables=(
-            table(
+            record_table(
                 "Fraction of networks below the bound",
-                [
-                    "population",
-                    ("ell", "d"),
-                    ("d", "d"),
-                    ("networks", "d"),
-                    ("below", "d"),
-                    ("fraction", ".4f"),
-                    ("exact", ".4g"),
-                    ("Chernoff", ".4g"),
-                    ("exp(-ell/16)", ".4g"),
+                records,
+                more=decided,
+                extra=(
                     ("p (exact, 2-sided)", ".3g"),
                     ("p (exp bound)", ".3g"),
                     ("caught if rate >=", ".3g"),
                     ("caught if rate <=", ".3g"),
                     "pass",
-                ],
-                rows,
-            ),
+                ),
+            ),  # fmt: skip
             table(
                 "Failure probability at high precision (30 digits)",
                 [

@@ -10,6 +10,7 @@ unrestricted, at one held-out x0 per network (the population R6 uses too).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from verify.claim import Detection, Outcome, claim, table
 from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
+from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
 from verify.predictions import symbols_of
 from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test, slope_test
 from verify.tolerance import compare, threshold
@@ -72,6 +74,92 @@ def _flip_needs(profile: str) -> dict[str, Request]:
     return {DECAY_LABEL: decay_population(profile)} | attacked_populations(profile)
 
 
+@dataclass(frozen=True)
+class FlipRecord:
+    """One population's flips along the orthogonal gradient against R5's distance and bound."""
+
+    ell: int = column("d")
+    networks: int = column("d")
+    certificate_rate: float = column(".3f", "certificate rate")
+    over: int = column("d", "t* > bound")
+    median_flip: float = column(".4f", "median t/||x0||")
+    median_bound: float = column(".4f", "median bound/||x0||")
+    found_rate: float = column(".3f", "flip found along v")
+    walked: np.ndarray = hidden()  # where t* precedes the first breakpoint
+    predicted: np.ndarray = hidden()  # R5's flip_distance there
+    rates: dict = hidden()
+    unverified: int = hidden()
+    found: int = hidden()
+    median_ratio: float = hidden()  # median t* / R5 bound
+
+
+#: The order of the flip table's columns (the record's, and the p-values the rule decided).
+FLIP_COLUMNS = (
+    "population", "ell", "networks", "certificate rate", "max rel |t - t*|", "t* > bound", "p vs exp(-ell/16)",
+    "p vs exact (2-sided)", "median t/||x0||", "median bound/||x0||", "flip found along v",
+)  # fmt: skip
+
+
+def measure_flip(pop) -> FlipRecord:
+    """The walked flip, t* and R5's flip distance and bound per measured network; R4's failure rates."""
+    m = pop.measured
+    theory = flip_theory(pop, ("flip_distance", "flip_distance_bound"))
+    walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
+    found = np.isfinite(walked)
+    x = pop.gradient.x0_norm[m, 0]
+    return FlipRecord(
+        ell=pop.ell, networks=len(t_star), certificate_rate=float(first.mean()),
+        over=int((t_star > theory["flip_distance_bound"]).sum()),
+        median_flip=float(np.median(walked[found] / x[found])),
+        median_bound=float(np.median(theory["flip_distance_bound"] / x)), found_rate=float(found.mean()),
+        walked=walked[first], predicted=theory["flip_distance"][first],
+        rates=get("R4").predict({"ell": pop.ell}, digits=30),
+        unverified=int((found & ~pop.flip.verified[m, 0]).sum()), found=int(found.sum()),
+        median_ratio=float(np.median(t_star / theory["flip_distance_bound"])),
+    )  # fmt: skip
+
+
+def decide_flip(records, alpha) -> tuple[Verdict, ...]:
+    """Per population: the walked flip = t* where t* precedes the first breakpoint (exact), the count of t*
+    above the bound against exp(-ell/16) (one-sided) and the exact rate (two-sided), every flip verified."""
+    verdicts: list[Verdict] = []
+    for r in records.values():
+        exact = compare(
+            r.walked,
+            r.predicted,
+            rtol=FLIP_RTOL,
+            what=f"ell={r.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint",
+        )
+        bound = binomial_upper_test(
+            r.over, r.networks, r.rates["failure_probability_bound"], alpha=alpha,
+            name=f"ell={r.ell}: t* > R5 bound (vs exp(-ell/16))",
+        )  # fmt: skip
+        # t* > bound exactly when ||g|| < the R4 bound, so its rate is P(chi2_ell < ell/2) exactly.
+        sharp = binomial_two_sided_test(
+            r.over, r.networks, float(r.rates["failure_probability_exact"]), alpha=alpha,
+            name=f"ell={r.ell}: t* > R5 bound (vs exact)",
+        )  # fmt: skip
+        unverified = threshold(
+            f"ell={r.ell}: flips found but not verified by a forward pass", r.unverified, "<=", 0, n=r.found
+        )
+        verdicts += [exact, bound, sharp, unverified]
+    return tuple(verdicts)
+
+
+def flip_headline(r: FlipRecord) -> Headline:
+    bound, exact = float(r.rates["failure_probability_bound"]), float(r.rates["failure_probability_exact"])
+    frequency = r.over / r.networks
+    return Headline(
+        bound,
+        frequency,
+        {
+            "tightness": r.median_ratio,
+            "tightness_exact": frequency / exact,
+            "tightness_bound": frequency / bound,
+        },
+    )
+
+
 @claim(
     "R5.flip",
     title="flip at t* = |N(x0)|/||g||, below the R5 bound",
@@ -81,72 +169,31 @@ def _flip_needs(profile: str) -> dict[str, Request]:
     section=SECTION,
     needs=_flip_needs,
     tests=lambda profile: 2 * (len(SIZES[profile]["ells"]) + 1),
+    cell=PerCell(
+        measure_flip,
+        decide_flip,
+        tests=2,
+        measurements=("gradient", "flip"),
+        quantity="P(t* > R5 bound): exp(-ell/16) vs measured frequency",
+        headline=flip_headline,
+        scope=gradient_scope,
+    ),  # fmt: skip
 )
 def flip(ctx, pops) -> Outcome:
-    verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    records = {key: measure_flip(pop) for key, pop in pops.items()}
+    verdicts = decide_flip(records, ctx.test_alpha)
     detections: list[Detection] = []
-    for key, pop in pops.items():
-        m = pop.measured
-        theory = flip_theory(pop, ("flip_distance", "flip_distance_bound"))
-        walked, t_star, first = pop.flip.distance[m, 0], pop.flip.t_star[m, 0], pop.flip.first_segment[m, 0]
-        exact = compare(
-            walked[first],
-            theory["flip_distance"][first],
-            rtol=FLIP_RTOL,
-            what=f"ell={pop.ell}: walked flip = R5 flip_distance where t* precedes the first breakpoint",
-        )
-        over = int((t_star > theory["flip_distance_bound"]).sum())
-        rates = get("R4").predict({"ell": pop.ell}, digits=30)
-        bound = binomial_upper_test(
-            over,
-            len(t_star),
-            rates["failure_probability_bound"],
-            alpha=ctx.test_alpha,
-            name=f"ell={pop.ell}: t* > R5 bound (vs exp(-ell/16))",
-        )
-        # t* > bound exactly when ||g|| < the R4 bound, so its rate is P(chi2_ell < ell/2) exactly.
-        sharp = binomial_two_sided_test(
-            over,
-            len(t_star),
-            float(rates["failure_probability_exact"]),
-            alpha=ctx.test_alpha,
-            name=f"ell={pop.ell}: t* > R5 bound (vs exact)",
-        )
-        found = np.isfinite(walked)
-        unverified = int((found & ~pop.flip.verified[m, 0]).sum())
+    decided: dict[str, dict[str, Any]] = {}
+    for i, (key, r) in enumerate(records.items()):
+        exact, bound, sharp, _ = verdicts[4 * i : 4 * i + 4]
         if key == DECAY_LABEL:
             detections += decay_rate_detections(
-                len(t_star), ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}"
+                r.networks, ctx.test_alpha, f"two-sided test vs exact, {DECAY_LABEL}"
             )
-        verdicts += [
-            exact,
-            bound,
-            sharp,
-            threshold(
-                f"ell={pop.ell}: flips found but not verified by a forward pass",
-                unverified,
-                "<=",
-                0,
-                n=int(found.sum()),
-            ),
-        ]
-        x = pop.gradient.x0_norm[m, 0]
-        rows.append(
-            (
-                key,
-                pop.ell,
-                len(t_star),
-                first.mean(),
-                exact.max_rel_error,
-                over,
-                bound.p_value,
-                sharp.p_value,
-                float(np.median(walked[found] / x[found])),
-                float(np.median(theory["flip_distance_bound"] / x)),
-                found.mean(),
-            )
-        )
+        decided[key] = {
+            "max rel |t - t*|": exact.max_rel_error, "p vs exp(-ell/16)": bound.p_value,
+            "p vs exact (2-sided)": sharp.p_value,
+        }  # fmt: skip
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
@@ -160,22 +207,16 @@ def flip(ctx, pops) -> Outcome:
         "a decay factor off by one step with power 0.9.",
         detections=tuple(detections),
         tables=(
-            table(
+            record_table(
                 "Flip along the orthogonal gradient",
-                [
-                    "population",
-                    ("ell", "d"),
-                    ("networks", "d"),
-                    ("certificate rate", ".3f"),
+                records,
+                more=decided,
+                extra=(
                     ("max rel |t - t*|", ".1e"),
-                    ("t* > bound", "d"),
                     ("p vs exp(-ell/16)", ".3g"),
                     ("p vs exact (2-sided)", ".3g"),
-                    ("median t/||x0||", ".4f"),
-                    ("median bound/||x0||", ".4f"),
-                    ("flip found along v", ".3f"),
-                ],
-                rows,
+                ),
+                order=FLIP_COLUMNS,
             ),
         ),
     )

@@ -161,6 +161,7 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     "by SCIP) lies between the certified radii (|N(x0)|/L and the tight certificate) and the best attack's radius.",
     results=("R6",),
     section=SECTION,
+    cell_note="it needs SCIP's exact radius on small designed populations (not wired per cell yet)",
     needs=exact_populations,
 )
 def exact(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcome:

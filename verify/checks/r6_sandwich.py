@@ -20,6 +20,7 @@ The table and the figure show how tight the sandwich is: each lower end over the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,9 +30,11 @@ from numerics.exact_radius import EXACT_RTOL
 from verify import figures
 from verify.checks.r5_flip import SECTION, attacked_populations
 from verify.checks.r6_exact import certified_radius, exact_populations, max_ratio
-from verify.claim import Column, Outcome, RuleContext, claim, table
+from verify.claim import Outcome, RuleContext, claim
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement
+from verify.per_cell import Headline, PerCell, column, hidden, record_table
+from verify.statistics import Verdict
 from verify.tolerance import compare, float64_rounding_budget, threshold
 
 #: check_sandwich's allowance for float64 rounding of both sides (its docstring derives it).
@@ -70,6 +73,48 @@ def sandwich_radii(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
     return out
 
 
+@dataclass(frozen=True)
+class IdentityRecord:
+    """One population's measured certificate against R6's |N(x0)|/L at the measured N(x0) and L."""
+
+    d: int = column("d")
+    ell: int = column("d")
+    m: int = column("d")
+    points: int = column("d")
+    median_L: float = column(".4g", "median L")
+    median_certified: float = column(".4g", "median certified/||x0||")
+    label: str = hidden()
+    measured: np.ndarray = hidden()
+    predicted: np.ndarray = hidden()
+
+
+def measure_identity(pop: PopulationMeasurement) -> IdentityRecord:
+    """The certificate the numerics computed and theory's expression at the same N(x0) and L."""
+    assert pop.gradient is not None and pop.certified is not None and pop.lipschitz is not None
+    m = pop.measured
+    measured, predicted = pop.certified[m, 0], certified_radius(pop)
+    x0 = pop.gradient.x0_norm[m, 0]
+    return IdentityRecord(
+        d=pop.d, ell=pop.ell, m=pop.spec.m, points=measured.size, median_L=float(np.median(pop.lipschitz[m])),
+        median_certified=float(np.median(measured / x0)), label=_label(pop), measured=measured, predicted=predicted,
+    )  # fmt: skip
+
+
+def decide_identity(records, alpha=None) -> tuple[Verdict, ...]:
+    """Per population: measured = predicted within gamma_2 relative, on every point (exact)."""
+    return tuple(
+        compare(
+            r.measured, r.predicted, rtol=IDENTITY_RTOL, what=f"{r.label}: certified = R6.certified_radius"
+        )
+        for r in records.values()
+    )
+
+
+def identity_headline(r: IdentityRecord) -> Headline:
+    worst = float(np.max(np.abs(r.measured - r.predicted) / np.abs(r.predicted))) if r.points else 0.0
+    return Headline(0.0, worst, {})
+
+
 @claim(
     "R6.identity",
     title="measured certificate = R6's |N(x0)|/L",
@@ -78,27 +123,35 @@ def sandwich_radii(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
     results=("R6",),
     section=SECTION,
     needs=populations,
+    cell=PerCell(
+        measure_identity,
+        decide_identity,
+        tests=0,
+        measurements=("gradient", "attacks", "certificate"),
+        quantity="relative error of the measured certificate against R6.certified_radius",
+        headline=identity_headline,
+        data_in_p=False,
+    ),  # fmt: skip
 )
 def identity(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcome:
-    verdicts, rows = [], []
-    for pop in pops.values():
-        assert pop.gradient is not None and pop.certified is not None and pop.lipschitz is not None
-        m = pop.measured
-        measured, predicted = pop.certified[m, 0], certified_radius(pop)
-        what = f"{_label(pop)}: certified = R6.certified_radius"
-        comparison = compare(measured, predicted, rtol=IDENTITY_RTOL, what=what)
-        verdicts.append(comparison)
-        x0 = pop.gradient.x0_norm[m, 0]
-        rows.append((pop.d, pop.ell, pop.spec.m, measured.size, float(np.median(pop.lipschitz[m])), float(np.median(measured / x0)), comparison.max_rel_error))  # fmt: skip
-    columns = [("d", "d"), ("ell", "d"), ("m", "d"), ("points", "d"), ("median L", ".4g"),
-               ("median certified/||x0||", ".4g"), ("max rel error", ".1e")]  # fmt: skip
+    records = {key: measure_identity(pop) for key, pop in pops.items()}
+    verdicts = decide_identity(records)
+    errors = {key: {"max rel error": v.max_rel_error} for key, v in zip(records, verdicts, strict=True)}
     return Outcome(
-        verdicts=tuple(verdicts),
+        verdicts=verdicts,
         prediction="R6.certified_radius = |N(x0)|/L at the measured N(x0) and L",
         method="N(x0) is a forward pass at x0 and L = sum_i |u_i| ||Pi w_i|| is computed from the trained weights "
         "(numerics.measure.orthogonal_lipschitz); the certificate (numerics.attacks.certified_orthogonal_radius) "
         "must equal theory's expression evaluated at them, within gamma_2 relative (one rounded division each).",
-        tables=(table("R6's certified radius against theory's expression", columns, rows),),
+        tables=(
+            record_table(
+                "R6's certified radius against theory's expression",
+                records,
+                label=None,
+                more=errors,
+                extra=(("max rel error", ".1e"),),
+            ),
+        ),  # fmt: skip
     )
 
 
@@ -129,20 +182,6 @@ def _median(x: np.ndarray) -> float | None:
     return float(np.median(x)) if x.size else None
 
 
-def _ratio_row(pop: PopulationMeasurement, r: dict[str, np.ndarray]) -> tuple:
-    """Per population: points, tight/attack (median, 1st percentile, min), R6/attack (median, max), and
-    r_perp/attack where computed."""
-    found = np.isfinite(r["attack"])
-    tight, global_ = r["tight"][found] / r["attack"][found], r["R6"][found] / r["attack"][found]
-    exact = r["exact"][found] / r["attack"][found] if "exact" in r else np.array([])
-    exact = exact[np.isfinite(exact)]
-    return (
-        _label(pop), int(found.sum()), _median(tight), float(np.percentile(tight, 1)) if tight.size else None,
-        float(tight.min()) if tight.size else None, _median(global_), float(global_.max()) if global_.size else None,
-        int(exact.size), _median(exact),
-    )  # fmt: skip
-
-
 def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     """Per population, the distribution over points of each lower end relative to the attack radius."""
     fig, axes = figures.new(len(pops), width=2.6, height=3.2)
@@ -161,6 +200,67 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     return figures.save(fig, ctx.figure_path("R6_sandwich.png"))
 
 
+@dataclass(frozen=True)
+class SandwichRecord:
+    """One population's sandwich: each lower end over the attack radius, and the worst ratios."""
+
+    population: str = column()
+    points: int = column("d")
+    median_tight: float | None = column(".4f", "median tight/attack")
+    p1_tight: float | None = column(".4f", "p1 tight/attack")
+    min_tight: float | None = column(".4f", "min tight/attack")
+    median_R6: float | None = column(".4f", "median R6/attack")
+    max_R6: float | None = column(".4f", "max R6/attack")
+    exact_points: int = column("d", "exact points")
+    median_exact: float | None = column(".6f", "median exact/attack")
+    worst: dict = hidden()
+
+
+def measure_sandwich(pop: PopulationMeasurement) -> SandwichRecord:
+    """The radii of the sandwich at every point; SandwichViolation (an internal error) where two numerical
+    routes disagree past their allowance."""
+    r = sandwich_radii(pop)
+    worst = worst_ratios(r)
+    found = np.isfinite(r["attack"])
+    tight, global_ = r["tight"][found] / r["attack"][found], r["R6"][found] / r["attack"][found]
+    exact = r["exact"][found] / r["attack"][found] if "exact" in r else np.array([])
+    exact = exact[np.isfinite(exact)]
+    return SandwichRecord(
+        population=_label(pop), points=int(found.sum()), median_tight=_median(tight),
+        p1_tight=float(np.percentile(tight, 1)) if tight.size else None,
+        min_tight=float(tight.min()) if tight.size else None, median_R6=_median(global_),
+        max_R6=float(global_.max()) if global_.size else None,
+        exact_points=int(np.isfinite(r["exact"]).sum()) if "exact" in r else 0, median_exact=_median(exact),
+        worst=worst,
+    )  # fmt: skip
+
+
+def decide_sandwich(records, alpha=None) -> tuple[Verdict, ...]:
+    """Theory's certificate and the tight one below every flip found (float64 rounding) and below r_perp
+    where SCIP computed it (its tolerance), over every point of every population (exact)."""
+    worst: dict[str, float] = {}
+    for r in records.values():
+        for key, ratio in r.worst.items():
+            worst[key] = max(worst.get(key, 0.0), ratio)
+    points = sum(r.points for r in records.values())
+    exact_points = sum(r.exact_points for r in records.values())
+    return (
+        threshold("max R6 certified/flip radius", worst["R6/flip"], "<=", 1 + SANDWICH_RTOL, n=points),
+        threshold("max tight certified/flip radius", worst["tight/flip"], "<=", 1 + SANDWICH_RTOL, n=points),
+        threshold("max R6 certified/exact", worst["R6/exact"], "<=", 1 + EXACT_RTOL, n=exact_points),
+        threshold(
+            "max tight/exact and exact/attack", worst["tight/exact and exact/attack"], "<=", 1 + EXACT_RTOL,
+            n=exact_points,
+        ),
+    )  # fmt: skip
+
+
+def sandwich_headline(r: SandwichRecord) -> Headline:
+    highest = max(r.worst["R6/flip"], r.worst["tight/flip"])
+    tightness = {"tightness": r.median_tight, "tightness_global": r.median_R6}
+    return Headline(1.0, highest, {k: v for k, v in tightness.items() if v is not None})
+
+
 @claim(
     "R6.sandwich",
     title="certified <= r_perp <= every orthogonal flip",
@@ -169,35 +269,20 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     results=("R6",),
     section=SECTION,
     needs=populations,
+    cell=PerCell(
+        measure_sandwich,
+        decide_sandwich,
+        tests=0,
+        measurements=("gradient", "flip", "attacks", "certificate"),
+        quantity="max certified/attack radius: <= 1 (theory) vs measured",
+        headline=sandwich_headline,
+        data_in_p=False,
+    ),  # fmt: skip
 )
 def sandwich(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcome:
-    rows, points, exact_points = [], 0, 0
-    worst: dict[str, float] = {}
-    for pop in pops.values():
-        r = sandwich_radii(pop)
-        for key, ratio in worst_ratios(r).items():
-            worst[key] = max(worst.get(key, 0.0), ratio)
-        points += int(np.isfinite(r["attack"]).sum())
-        exact_points += int(np.isfinite(r["exact"]).sum()) if "exact" in r else 0
-        rows.append(_ratio_row(pop, r))
-    columns: list[Column | tuple[str, str] | str] = ["population", ("points", "d"), ("median tight/attack", ".4f"), ("p1 tight/attack", ".4f"),
-               ("min tight/attack", ".4f"), ("median R6/attack", ".4f"), ("max R6/attack", ".4f"),
-               ("exact points", "d"), ("median exact/attack", ".6f")]  # fmt: skip
+    records = {key: measure_sandwich(pop) for key, pop in pops.items()}
     return Outcome(
-        verdicts=(
-            threshold("max R6 certified/flip radius", worst["R6/flip"], "<=", 1 + SANDWICH_RTOL, n=points),
-            threshold(
-                "max tight certified/flip radius", worst["tight/flip"], "<=", 1 + SANDWICH_RTOL, n=points
-            ),
-            threshold("max R6 certified/exact", worst["R6/exact"], "<=", 1 + EXACT_RTOL, n=exact_points),
-            threshold(
-                "max tight/exact and exact/attack",
-                worst["tight/exact and exact/attack"],
-                "<=",
-                1 + EXACT_RTOL,
-                n=exact_points,
-            ),
-        ),  # fmt: skip
+        verdicts=decide_sandwich(records),
         prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius of every "
         "orthogonal flip found; the tight certificate is a proof too, so it obeys the same sandwich",
         method="Attack radii are the best of DeepFool, DDN and FMN with seeded restarts, polished by region QPs and "
@@ -207,6 +292,6 @@ def sandwich(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
         "end fails the claim; a violation between two numerical routes raises SandwichViolation (an internal error, "
         f"exit 3). Allowances: float64 rounding ({SANDWICH_RTOL:g}) against flips, SCIP's tolerance ({EXACT_RTOL:g}) "
         "against r_perp.",
-        tables=(table("The sandwich: lower ends relative to the attack radius", columns, rows),),
+        tables=(record_table("The sandwich: lower ends relative to the attack radius", records, label=None),),
         figures=(_figure(ctx, pops),),
     )

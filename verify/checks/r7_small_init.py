@@ -13,14 +13,16 @@ from typing import Any
 import numpy as np
 
 from theory.results import get
-from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.chi_square_law import TESTS_PER_LAW
+from verify.checks.r3_chi_square import decide_law, law_per_cell, measure_law
 from verify.checks.scaling import exponent_rule
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
-from verify.predictions import chi_square_statistic, law_of_q
-from verify.statistics import Verdict, chi_square_mean_power, mann_whitney_greater
+from verify.per_cell import gradient_scope
+from verify.predictions import law_of_q
+from verify.statistics import chi_square_mean_power, mann_whitney_greater
 
 SECTION = "R7: small initialization"
 
@@ -63,20 +65,20 @@ def populations(profile: str) -> dict[str, Request]:
     section=SECTION,
     needs=populations,
     tests=TESTS_PER_LAW * len(BETAS),
+    cell=law_per_cell(gradient_scope),
 )
 def chi_square_every_beta(ctx, pops) -> Outcome:
-    verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
-    for beta, pop in zip(BETAS, pops.values(), strict=True):
-        Q = chi_square_statistic(pop)
-        ks, mean = law_verdicts(Q, law_of_q(pop.ell), ctx.test_alpha)
-        verdicts += [ks, mean]
+    records = {key: measure_law(pop) for key, pop in pops.items()}
+    verdicts = decide_law(records, ctx.test_alpha)
+    rows: list[dict[str, Any]] = []
+    for beta, r, ks, mean in zip(BETAS, records.values(), verdicts[::2], verdicts[1::2], strict=True):
         rows.append(
-            (beta, ks.n, pop.train_accuracy.mean(), mean.mean, ks.statistic, ks.p_value, mean.p_value)
-        )
+            {"beta": beta, "networks": ks.n, "train acc": r.train_acc, "mean Q": mean.mean, "KS D": ks.statistic,
+             "KS p": ks.p_value, "mean p": mean.p_value}
+        )  # fmt: skip
     # The claim's own mistake: beta's exponent in Q's scale off by 0.1 scales Q by beta^-0.2 at each beta.
     smallest = min(BETAS)
-    n = int(next(r[1] for r in rows if r[0] == smallest))
+    n = int(next(r["networks"] for r in rows if r["beta"] == smallest))
     detection = Detection(f"exponent of beta in Q's scale 2.2 for 2 (Q scaled by {smallest ** -0.2:.3g} at beta={smallest:g})",
                           f"exact mean test, beta={smallest:g}", n, ctx.test_alpha,
                           chi_square_mean_power(n, law_of_q(pops[f"beta={smallest:g}"].ell), ctx.test_alpha, scale=smallest**-0.2))  # fmt: skip

@@ -127,6 +127,7 @@ def _setup(s: RealSizes) -> str:
     statement="GD on embedded digits leaves Pi W unchanged to float64 rounding.",
     results=("R1",),
     section=SECTION,
+    cell_note="it needs the handwritten digits (real data), not a synthetic cell",
     needs=_needs,
 )
 def real_invariance(ctx, pops) -> Outcome:
@@ -167,6 +168,7 @@ def real_invariance(ctx, pops) -> Outcome:
     statement="Q at held-out digits is chi-square(ell) for every d.",
     results=("R3",),
     section=SECTION,
+    cell_note="it needs the handwritten digits (real data), not a synthetic cell",
     needs=_chi_square_needs,
     tests=lambda profile: TESTS_PER_LAW * (len(SIZES[profile].ds) + 1),
 )
@@ -238,6 +240,7 @@ NAMES = ("orthogonal", "on_manifold", "unrestricted")
     statement="On digits, orthogonal flips get cheaper relative to on-manifold ones as ell grows.",
     results=("R7",),
     section=SECTION,
+    cell_note="it needs the handwritten digits (real data), not a synthetic cell",
     needs=_needs,
     tests=1,
 )

@@ -28,6 +28,7 @@ def _needs(profile: str):
     "the same data and initialization keeps it.",
     results=("R1",),
     section=SECTION,
+    cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
     needs=_needs,
     violation=True,
 )

@@ -70,6 +70,7 @@ def deep_q(run: DeepMeasurement) -> np.ndarray:
     statement="A three-layer ReLU network keeps the first layer's invariance Pi W(T) = Pi W(0).",
     results=("R3d",),
     section=SECTION,
+    cell_note="three-layer networks (a deep experiment), not a two-layer cell",
     needs=_needs,
     violation=True,
 )
@@ -171,6 +172,7 @@ def deep_network(ctx, runs) -> Outcome:
     "no theorem of the paper).",
     results=("R3d",),
     section=SECTION,
+    cell_note="three-layer networks (a deep experiment), not a two-layer cell",
     needs=_needs,
     tests=lambda profile: TESTS_PER_LAW * (len(SIZES[profile]["ells"]) + 1),
     violation=True,

@@ -29,6 +29,7 @@ def _needs(profile: str):
     "rounding on every network at noise 0.1, while the noise-free arm keeps R1.",
     results=("R1",),
     section=SECTION,
+    cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
     needs=_needs,
     violation=True,
 )

@@ -48,6 +48,7 @@ def _needs(profile: str):
     "arm must follow the exact law.",
     results=("R3",),
     section=SECTION,
+    cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
     needs=_needs,
     tests=TESTS_PER_LAW,
     violation=True,

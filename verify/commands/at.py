@@ -5,7 +5,8 @@ predictions of `python -m verify bounds` at the same point, and each claim's pre
 decisive rule and verdict (`verify.sweep.claims`, the checks' own rules, at the family false-fail rate
 split over the claims). `bounds` needs one k and one N(x0): the point's are the medians over the trained
 networks (k, |N(x0)|), and its S is the fixed-output s_u^2 k/m; the claims use each network's own k, S
-and N(x0). Exit status 0 every claim passes, 1 one fails, 2 bad input (one line on stderr), like `run`.
+and N(x0). Exit status 0 every claim passes, 1 one fails, 2 bad input (one line on stderr), 3 an internal
+error (a claim's row says `error`), like `run`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ PAIRS = (
         "g_norm_q10",
         "10% quantile of ||g|| (R4: below the bound w.p. <= exp(-ell/16))",
     ),
-    ("failure_probability_exact", "R4.bound", "fraction of networks with ||g|| < their R4 bound"),
-    ("failure_probability_bound", "R4.bound", "fraction of networks with ||g|| < their R4 bound"),
+    ("failure_probability_exact", "R4.lower_bound", "fraction of networks with ||g|| < their R4 bound"),
+    ("failure_probability_bound", "R4.lower_bound", "fraction of networks with ||g|| < their R4 bound"),
     ("decay_factor", "R1.invariance", "factor read off the trained weights (median)"),
     ("flip_distance_bound", "flip_q50", "median flip distance along -sign(N) g/||g||"),
     ("certified_radius_at_expected_lipschitz", "certified_q50", "median certified radius |N(x0)|/L"),
@@ -97,7 +98,7 @@ def _number(key: str, text: str) -> Any:
 
 def point_of(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The validated point and claims of `args` (ParameterError, one line, otherwise)."""
-    from verify.sweep.claims import CLAIMS, resolve
+    from verify.per_cell import applicable, cell_claims, resolve
     from verify.sweep.spec import FLAGS, KEYS, OPTIONS, check_point, check_value, defaults
 
     point = defaults() | {"seed": args.seed}
@@ -109,11 +110,7 @@ def point_of(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...]]
         point[key] = check_value(key, raw, f"--{key.replace('_', '-')}")
     point["seed"] = check_value("seed", args.seed, "--seed")
     point = {key: point[key] for key in KEYS}
-    claims = (
-        resolve(args.claims, where="--claims")
-        if args.claims
-        else tuple(c for c in CLAIMS if CLAIMS[c].scope(point) is None)
-    )
+    claims = resolve(args.claims, where="--claims") if args.claims else applicable(cell_claims(), point)
     check_point(point, claims, ("d", "ell", "m"))
     return point, claims
 
@@ -142,7 +139,7 @@ def report(record: dict[str, Any], digits: int) -> dict[str, Any]:
     prediction, measurement, rule and verdict."""
     import mpmath
 
-    from verify.sweep.claims import CLAIMS
+    from verify.per_cell import cell_claims
 
     quantities = record["quantities"]
     theory = theory_at(record["point"], quantities, digits) if record["status"] == "ok" else {}
@@ -151,7 +148,7 @@ def report(record: dict[str, Any], digits: int) -> dict[str, Any]:
     for key, measured, meaning in PAIRS:
         if key not in theory:
             continue
-        if measured in CLAIMS:
+        if measured in cell_claims():
             if measured not in claims:
                 continue
             value = claims[measured].get("measurement")
@@ -243,10 +240,10 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the cell of `args` and print it; 0 all claims pass, 1 one fails, 2 bad input."""
+    """Run the cell of `args` and print it; 0 all claims pass, 1 one fails, 2 bad input, 3 internal error."""
+    from verify.per_cell import exit_status, test_rates
     from verify.runtime.execution import execution
     from verify.sweep.cells import Cell, error_record, run_cell
-    from verify.sweep.claims import test_rates
     from verify.sweep.spec import check_value
 
     check_value("false_fail_rate", args.false_fail_rate, "--false-fail-rate")
@@ -263,4 +260,4 @@ def main(args: argparse.Namespace) -> int:
     executor.close()
     record = record if not error else error_record(cell, error)
     print(format_report(report(record, args.digits), args.format))
-    return 0 if all(r["verdict"] == "pass" for r in record["claims"]) else 1
+    return exit_status([r["verdict"] for r in record["claims"]])

@@ -3,7 +3,8 @@
 Validates the spec, the output folder and the execution options before anything runs (a bad one is one
 line on stderr, exit 2, nothing written); then runs the cells (`verify.sweep.run`) and prints where the
 outputs are. Exit status 0 once every cell has a record (failing verdicts are results of the sweep, in its
-table), 2 for bad input; an interrupt keeps the finished cells for --resume (130 / 143).
+table), 2 for bad input, 3 when a cell or a claim row met an internal error (its row says `error`; the
+other cells still ran); an interrupt keeps the finished cells for --resume (130 / 143).
 """
 
 from __future__ import annotations
@@ -76,4 +77,4 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"{len(records)} cells, {len(rows)} claim rows ({counts}); table in {out}/table.csv, {out}/table.md"
     )
-    return 0
+    return 3 if any(r["verdict"] == "error" for r in rows) else 0

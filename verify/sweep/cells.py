@@ -20,8 +20,8 @@ import numpy as np
 
 from verify.experiments import Request, run
 from verify.experiments.population import MEASUREMENTS, PopulationMeasurement, PopulationSpec
+from verify.per_cell import cell_claims, evaluate
 from verify.statistics import _jsonable
-from verify.sweep.claims import CLAIMS, evaluate
 
 #: Bumped when a record's content changes, so --resume never mixes two formats.
 FORMAT = 1
@@ -32,7 +32,8 @@ QUANTILES = (0.1, 0.5, 0.9)
 def population_spec(point: dict[str, Any], claims: tuple[str, ...]) -> PopulationSpec:
     """The population of a cell: the point's parameters, one held-out x0 in P per network, and the
     measurements its claims need ("gradient" always: the quantities)."""
-    wanted = {"gradient", *(m for c in claims for m in CLAIMS[c].measure)}
+    per_cell = cell_claims()
+    wanted = {"gradient", *(m for c in claims for m in per_cell[c].cell.measurements)}
     return PopulationSpec(
         runs=point["runs"], d=point["d"], ell=point["ell"], n=point["n"], m=point["m"], dataset=point["dataset"],
         noise=point["noise"], s_w=point["s_w"], s_u=point["s_u"], beta=point["beta"], bias=point["bias"],

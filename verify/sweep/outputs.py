@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from verify.claim import table
+from verify.per_cell import cell_claims
 from verify.report import _rows, _table_md, _table_tex
-from verify.sweep.claims import CLAIMS
 from verify.sweep.spec import KEYS, SweepSpec, show
 
 #: Leading columns of the tidy table; the measured quantities follow, then the verdict's summary.
@@ -130,7 +130,7 @@ def markdown(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str
         f"# Sweep {spec.name!r}",
         "",
         "- axes: " + "; ".join(f"{name} = {list(values)}" for name, values in spec.axes),
-        "- claims: " + ", ".join(f"{c} ({CLAIMS[c].quantity})" for c in spec.claims),
+        "- claims: " + ", ".join(f"{c} ({cell_claims()[c].cell.quantity})" for c in spec.claims),
         f"- {statement}",
         "- verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()),
         "- tightness: measured / predicted (R1 defect/budget, R3 mean Q/ell, R4 median ||g||/bound, "

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from verify.per_cell import rate_statement, test_rates
 from verify.runtime.output import GENERATOR, OutputError
 from verify.sweep.cells import Cell, error_record, run_cell
-from verify.sweep.claims import rate_statement, test_rates
 from verify.sweep.outputs import write_all, write_atomic
 from verify.sweep.spec import SweepSpec
 

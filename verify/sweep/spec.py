@@ -169,7 +169,7 @@ def _table(data: dict[str, Any], section: str) -> dict[str, Any]:
 
 def parse(text: str, *, source: str = "spec") -> SweepSpec:
     """The validated spec of the TOML `text` (SpecError, one line naming the key, when it is not)."""
-    from verify.sweep.claims import resolve
+    from verify.per_cell import resolve
 
     try:
         data = tomllib.loads(text)
@@ -218,8 +218,8 @@ def with_default(spec: SweepSpec, key: str, value: Any) -> SweepSpec:
 
 def check_point(point: dict[str, Any], claims: tuple[str, ...], keys: tuple[str, ...] = REQUIRED) -> None:
     """One cell as a whole: cross-constraints (ell < d), the numerics' own checks, and every claim's scope."""
+    from verify.per_cell import check_applicable
     from verify.sweep.cells import population_spec
-    from verify.sweep.claims import check_applicable
 
     where = "cell " + describe(point, keys)
     try:
