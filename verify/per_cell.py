@@ -23,7 +23,7 @@ from verify.statistics import Verdict
 
 __all__ = [
     "GRADIENT_METHODS", "Headline", "PerCell", "applicable", "column", "cell_claims", "check_applicable", "decide_cell",
-    "evaluate", "exit_status", "gradient_scope", "hidden", "rate_statement", "record_cells", "record_columns", "record_table", "resolve",
+    "evaluate", "exit_status", "gradient_scope", "hidden", "rate_statement", "record_cells", "record_columns", "record_table", "resolve", "select", "select",
     "test_rates", "why_not", "within_hypotheses",
 ]  # fmt: skip
 
@@ -163,6 +163,21 @@ def resolve(ids: Any, *, where: str = "claims") -> tuple[str, ...]:
             )
         chosen += [c for c in hits if c not in chosen]
     return tuple(c for c in claims if c in chosen)
+
+
+def select(ids: Any, points: Iterable[Mapping[str, Any]], *, where: str = "claims") -> tuple[str, ...]:
+    """The per-cell claims to decide at `points`: an id named exactly must apply at every point (else a
+    ParameterError says why not); a family prefix, or no ids at all (every per-cell claim), keeps the
+    claims that apply at every point, and must keep at least one."""
+    points = list(points)
+    chosen = resolve(ids, where=where)
+    exact = set(ids or ()) & set(chosen)
+    for point in points:
+        check_applicable(point, [c for c in chosen if c in exact], where)
+    kept = tuple(c for c in chosen if c in exact or all(applicable([c], point) for point in points))
+    if not kept:
+        check_applicable(points[0], chosen[:1], where)
+    return kept
 
 
 def applicable(claim_ids: Iterable[str], point: Mapping[str, Any]) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ def test_json_has_the_point_and_every_claim(capsys):
     status = cli.main(["at", *POINT, "--format", "json"])
     obj = json.loads(capsys.readouterr().out)
     assert obj["point"]["d"] == 24 and obj["point"]["ell"] == 12 and obj["status"] == "ok"
-    assert set(obj["claims"]) == {"R1.invariance", "R3.law", "R4.bound", "R5.flip", "R6.sandwich"}
+    assert set(obj["claims"]) == {"R1.invariance", "R3.chi_square_trained", "R4.lower_bound", "R5.flip",
+                                  "R6.identity", "R6.sandwich", "R7.chi_square"}  # fmt: skip
     for claim in obj["claims"].values():
         assert {"prediction", "measurement", "rule", "verdict"} <= set(claim)
     assert status == (0 if all(c["verdict"] == "pass" for c in obj["claims"].values()) else 1)
@@ -27,7 +28,7 @@ def test_json_has_the_point_and_every_claim(capsys):
 def test_table_format(capsys):
     cli.main(["at", *POINT, "--claims", "R4", "R6"])
     out = capsys.readouterr().out
-    assert "R4.bound" in out and "R6.sandwich" in out and "R3.law" not in out
+    assert "R4.lower_bound" in out and "R6.sandwich" in out and "R3.chi_square" not in out
     assert "orth_grad_lower_bound" in out
 
 

@@ -46,7 +46,11 @@ BAD = [
     ("[fixed]\nd = 40\n[axes]\nell = [10, 40]\n", "ell=40 is invalid: expected an integer >= 1 and < d=40"),
     ("[fixed]\nd = 40\nell = 10\nlr = -1\n", "fixed.lr: lr=-1 is invalid: expected a finite real > 0"),
     ("[fixed]\nd = 40\n[axes]\nell = {start = 1, stop = 3, num = 2, scale = 'log'}\n", "axes.ell.scale"),
-    ("[fixed]\nd = 40\nell = 10\noptimizer = 'adam'\n", "claim R1.invariance does not apply"),
+    (
+        "[fixed]\nd = 40\nell = 10\noptimizer = 'adam'\n[sweep]\nclaims = ['R1.invariance']\n",
+        "claim R1.invariance does not apply",
+    ),
+    ("[fixed]\nd = 40\nell = 10\n[sweep]\nclaims = ['R9.figure2']\n", "it is not decidable per cell"),
     ("[fixed]\nd = 40\nell = 10\n[sweep]\nclaims = ['R9']\n", "sweep.claims: claim 'R9' is invalid"),
     ("[fixed]\nd = 40\nell = 10\nbias = 1\n", "fixed.bias: bias=1 is invalid: expected true or false"),
     ("[fixed]\nd = 40\nell = 10\n[axes]\nm = [4, 4]\n", "axes.m: m takes a value twice"),
@@ -86,13 +90,15 @@ def test_tiny_sweep_rows_and_rate(reference):
     import json
 
     rows = json.loads((reference / "table.json").read_text())
-    assert len(rows) == 4 * 5
+    claims = ("R1.invariance", "R3.chi_square_trained", "R4.lower_bound", "R5.flip", "R6.identity", "R6.sandwich",
+              "R7.chi_square")  # fmt: skip
+    assert len(rows) == 4 * len(claims) and {r["claim"] for r in rows} == set(claims)
     by = {(r["ell"], r["noise"], r["claim"]): r for r in rows}
     assert by[(6, 0.0, "R1.invariance")]["verdict"] == "pass"
     assert by[(6, 0.1, "R1.invariance")]["verdict"] == "fail"  # off-subspace noise breaks R1
     assert by[(6, 0.1, "R1.invariance")]["within_hypotheses"] is False
-    # Bonferroni over 4 cells x 3 statistical claims, then over each claim's tests
-    assert by[(6, 0.0, "R4.bound")]["alpha"] == pytest.approx(1e-3 / 12 / 3)
+    # Bonferroni over 4 cells x 4 statistical claims, then over each claim's tests
+    assert by[(6, 0.0, "R4.lower_bound")]["alpha"] == pytest.approx(1e-3 / 16 / 3)
     assert "Bonferroni" in (reference / "table.md").read_text()
 
 

@@ -98,7 +98,7 @@ def _number(key: str, text: str) -> Any:
 
 def point_of(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The validated point and claims of `args` (ParameterError, one line, otherwise)."""
-    from verify.per_cell import applicable, cell_claims, resolve
+    from verify.per_cell import select
     from verify.sweep.spec import FLAGS, KEYS, OPTIONS, check_point, check_value, defaults
 
     point = defaults() | {"seed": args.seed}
@@ -110,7 +110,8 @@ def point_of(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...]]
         point[key] = check_value(key, raw, f"--{key.replace('_', '-')}")
     point["seed"] = check_value("seed", args.seed, "--seed")
     point = {key: point[key] for key in KEYS}
-    claims = resolve(args.claims, where="--claims") if args.claims else applicable(cell_claims(), point)
+    check_point(point, (), ("d", "ell", "m"))
+    claims = select(args.claims, [point], where="--claims")
     check_point(point, claims, ("d", "ell", "m"))
     return point, claims
 

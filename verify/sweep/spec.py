@@ -169,7 +169,7 @@ def _table(data: dict[str, Any], section: str) -> dict[str, Any]:
 
 def parse(text: str, *, source: str = "spec") -> SweepSpec:
     """The validated spec of the TOML `text` (SpecError, one line naming the key, when it is not)."""
-    from verify.per_cell import resolve
+    from verify.per_cell import select
 
     try:
         data = tomllib.loads(text)
@@ -191,21 +191,30 @@ def parse(text: str, *, source: str = "spec") -> SweepSpec:
     name = head.get("name", Path(source).stem)
     if not isinstance(name, str):
         raise _fail("sweep.name", f"name={name!r} is invalid: expected a string")
-    claims = resolve(head.get("claims"), where="sweep.claims")
     spec = SweepSpec(
         name=name,
         axes=grid,
         fixed=tuple((k, v) for k, v in values.items() if k not in axes),
-        claims=claims,
+        claims=(),
         false_fail_rate=rate,
         figure_axes=_figure_axes(figures, [k for k, _ in grid]),
         text=text,
         given=(*fixed, *axes),
     )
     keys = tuple(dict.fromkeys((*REQUIRED, *(k for k, _ in grid))))
+    claims = select(head.get("claims"), _valid_points(spec, keys), where="sweep.claims")
+    spec = dataclasses.replace(spec, claims=claims)
     for point in spec.points():
         check_point(point, claims, keys)
     return spec
+
+
+def _valid_points(spec: SweepSpec, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The spec's points, each first checked without claims (so a bad value is named before a claim)."""
+    points = spec.points()
+    for point in points:
+        check_point(point, (), keys)
+    return points
 
 
 def with_default(spec: SweepSpec, key: str, value: Any) -> SweepSpec:

@@ -1,0 +1,114 @@
+"""One claim, one judge: the report's rule and a sweep cell / `verify at` decide a population alike; a wrong
+theory fails the per-cell claims through `verify at`; an internal error in a cell is an `error` row and
+exit 3, never a fail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy as sp
+
+from numerics.attacks import SandwichViolation
+from theory import results as R
+from theory.symbols import T, ell
+from verify import cli
+from verify.claim import RuleContext, all_claims, get
+from verify.experiments import run
+from verify.per_cell import cell_claims, decide_cell, evaluate, select, why_not
+from verify.report import format_rule
+from verify.sweep.cells import Cell
+from verify.sweep.spec import defaults
+
+POINT = defaults() | {"d": 14, "ell": 8, "m": 16, "n": 20, "runs": 120, "steps": 60, "seed": 3}
+
+
+def _verdicts(verdicts):
+    return [(v.summary(), format_rule(v.rule), v.passed) for v in verdicts]
+
+
+@pytest.fixture(scope="module")
+def population():
+    claims = select(None, [POINT])
+    cell = Cell(0, tuple(POINT.items()), claims, tuple((c, 1e-4) for c in claims))
+    return claims, run(cell.request(), POINT["seed"], "cpu")
+
+
+def test_the_report_rule_and_a_cell_give_identical_verdicts(population, tmp_path):
+    claims, pop = population
+    assert {"R1.invariance", "R4.lower_bound", "R5.flip", "R6.sandwich"} <= set(claims)
+    for claim_id in claims:
+        claim = get(claim_id)
+        rate = 1e-4 if claim.cell.tests else None
+        ctx = RuleContext("quick", rate, tmp_path, reference_alpha=1e-4)
+        report = claim.rule(ctx, {"this cell": pop})
+        _, cell = decide_cell(claim, pop, rate)
+        assert _verdicts(report.verdicts) == _verdicts(cell.verdicts), claim_id
+        row = evaluate(claim_id, pop, rate, POINT)
+        assert row["rule"] == format_rule(report.decisive.rule), claim_id
+        assert row["verdict"] == ("pass" if report.passed else "fail"), claim_id
+
+
+def test_list_says_per_claim_whether_it_is_decided_per_cell(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "per cell" in out
+    for claim in all_claims():
+        line = next(line for line in out.splitlines() if line.startswith(claim.id + " "))
+        assert ("yes" in line) == (claim.cell is not None) or why_not(claim) in line
+    assert {"R1.invariance", "R1.weight_decay", "R3.chi_square_fixed", "R4.lower_bound", "R5.flip",
+            "R6.identity", "R6.sandwich", "R7.chi_square"} <= set(cell_claims())  # fmt: skip
+
+
+def _at(capsys, claim_id: str, *point: str) -> dict:
+    status = cli.main(["at", *point, "--claims", claim_id, "--format", "json", "--jobs", "1"])
+    obj = json.loads(capsys.readouterr().out)
+    assert status == (0 if obj["claims"][claim_id]["verdict"] == "pass" else 1)
+    return obj["claims"][claim_id]
+
+
+SMALL = ("--runs", "300", "--steps", "60", "--n", "20", "--m", "16")
+#: (wrong theory, claim, cell): the wrong-theory cases of tests/verify/checks/test_wrong_theory.py that
+#: apply to one population, each on one cell large enough to see it.
+WRONG = [
+    (lambda: R.replaced("R3", degrees_of_freedom=ell + 1), "R3.chi_square_trained",
+     ("--d", "6", "--ell", "3", *SMALL)),
+    (lambda: R.replaced("R4", orth_grad_lower_bound=R.get("R4").expressions["orth_grad_lower_bound"]
+                        * sp.sqrt(sp.Rational(2, 3))), "R4.lower_bound", ("--d", "10", "--ell", "4", *SMALL)),
+    (lambda: R.replaced("R5", flip_distance_bound=R.get("R5").expressions["flip_distance_bound"]
+                        * sp.sqrt(sp.Rational(3, 2))), "R5.flip", ("--d", "10", "--ell", "4", *SMALL)),
+    (lambda: R.replaced(transform=lambda e: e.subs(T, T + 1)), "R1.weight_decay",
+     ("--d", "10", "--ell", "4", "--weight-decay", "0.01", "--runs", "8", "--steps", "40", "--m", "8")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("wrong", "claim_id", "point"), WRONG, ids=[w[1] for w in WRONG])
+def test_a_wrong_theory_fails_the_claim_through_verify_at(capsys, wrong, claim_id, point):
+    assert _at(capsys, claim_id, *point)["verdict"] == "pass"
+    with wrong():
+        assert _at(capsys, claim_id, *point)["verdict"] == "fail"
+
+
+def test_an_internal_error_in_a_cell_is_an_error_row_and_exit_3(tmp_path, monkeypatch, capsys):
+    import verify.checks.r6_sandwich as sandwich
+
+    def broken(radii):
+        raise SandwichViolation("tight certificate 1.5 above a verified flip 1.0")
+
+    monkeypatch.setattr(sandwich, "worst_ratios", broken)
+    spec = tmp_path / "one.toml"
+    spec.write_text(
+        "[fixed]\nd = 12\nell = 6\nm = 8\nn = 20\nruns = 20\nsteps = 30\n[sweep]\nclaims = ['R6', 'R4']\n"
+    )
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(spec), "--out", str(out), "--jobs", "1"]) == 3
+    rows = {r["claim"]: r for r in json.loads((out / "table.json").read_text())}
+    assert rows["R6.sandwich"]["verdict"] == "error"
+    assert (
+        "SandwichViolation" in rows["R6.sandwich"]["error"]
+        and "above a verified flip" in rows["R6.sandwich"]["error"]
+    )
+    assert rows["R4.lower_bound"]["verdict"] in ("pass", "fail")  # the other claims of the cell still ran
+    # through `verify at` the same error is exit 3
+    assert cli.main(["at", "--d", "12", "--ell", "6", "--m", "8", "--runs", "20", "--steps", "30",
+                     "--claims", "R6.sandwich", "--jobs", "1"]) == 3  # fmt: skip
