@@ -198,7 +198,7 @@ def lower_bound(ctx, pops) -> Outcome:
         verdicts=tuple(verdicts),
         prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) and "
         "<= R4.failure_probability_chernoff, and = R4.failure_probability_exact (P(chi2_ell <= ell/2))",
-        method=f"{pops[f'ell={ELLS[ctx.profile][0]}'].spec.runs} networks per ell (d = ell + 24, m = 64, output layer trained, GD), "
+        method=f"{next(p for k, p in pops.items() if k != DECAY_LABEL).spec.runs} networks per ell (d = ell + 24, m = 64, output layer trained, GD), "
         "one held-out x0 each; the bound uses each network's own S. By R3 the event ||g|| < bound is exactly "
         "chi2_ell < ell/2, so the two-sided test against the exact tail is the sharp one ('caught if': the "
         "true rates it catches at power 0.9; '-' where no rate on that side can fail it, as below p0 when n p0 is "

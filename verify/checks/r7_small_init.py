@@ -71,17 +71,17 @@ def chi_square_every_beta(ctx, pops) -> Outcome:
     records = {key: measure_law(pop) for key, pop in pops.items()}
     verdicts = decide_law(records, ctx.test_alpha)
     rows: list[dict[str, Any]] = []
-    for beta, r, ks, mean in zip(BETAS, records.values(), verdicts[::2], verdicts[1::2], strict=True):
+    for pop, r, ks, mean in zip(pops.values(), records.values(), verdicts[::2], verdicts[1::2], strict=True):
         rows.append(
-            {"beta": beta, "networks": ks.n, "train acc": r.train_acc, "mean Q": mean.mean, "KS D": ks.statistic,
+            {"beta": pop.spec.beta, "networks": ks.n, "train acc": r.train_acc, "mean Q": mean.mean, "KS D": ks.statistic,
              "KS p": ks.p_value, "mean p": mean.p_value}
         )  # fmt: skip
     # The claim's own mistake: beta's exponent in Q's scale off by 0.1 scales Q by beta^-0.2 at each beta.
-    smallest = min(BETAS)
+    smallest = min(r["beta"] for r in rows)
     n = int(next(r["networks"] for r in rows if r["beta"] == smallest))
     detection = Detection(f"exponent of beta in Q's scale 2.2 for 2 (Q scaled by {smallest ** -0.2:.3g} at beta={smallest:g})",
                           f"exact mean test, beta={smallest:g}", n, ctx.test_alpha,
-                          chi_square_mean_power(n, law_of_q(pops[f"beta={smallest:g}"].ell), ctx.test_alpha, scale=smallest**-0.2))  # fmt: skip
+                          chi_square_mean_power(n, law_of_q(next(p for p in pops.values() if p.spec.beta == smallest).ell), ctx.test_alpha, scale=smallest**-0.2))  # fmt: skip
     return Outcome(
         verdicts=tuple(verdicts),
         prediction=f"Q (R3.chi_square_statistic, with beta in its scale) ~ chi2 with R3.degrees_of_freedom for beta in {BETAS}",
