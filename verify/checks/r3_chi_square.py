@@ -28,7 +28,6 @@ from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
 from verify.predictions import chi_square_statistic, law_of_q
-from verify.statistics import Verdict
 
 SECTION = "R3: the exact chi-square law of the orthogonal gradient"
 
@@ -100,7 +99,7 @@ def measure_law(pop) -> LawRecord:
     )  # fmt: skip
 
 
-def decide_law(records, alpha) -> tuple[Verdict, ...]:
+def decide_law(records, alpha) -> tuple[Any, ...]:
     """KS and the exact mean test of each population's Q against its law, each at the per-test `alpha`."""
     return tuple(v for r in records.values() for v in law_verdicts(r.Q, r.law, alpha))
 

@@ -119,7 +119,7 @@ def _precision() -> tuple[tuple[Any, ...], ...]:
     return tuple(rows)
 
 
-def decide_bound(records, alpha) -> tuple[Verdict, ...]:
+def decide_bound(records, alpha) -> tuple[Any, ...]:
     """Per population the count below the bound against exp(-ell/16) and Chernoff (one-sided) and the exact
     rate (two-sided), at `alpha` each; then the exact tail below both bounds far past float64 (exact)."""
     verdicts: list[Verdict] = []

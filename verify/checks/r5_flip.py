@@ -119,7 +119,7 @@ def measure_flip(pop) -> FlipRecord:
     )  # fmt: skip
 
 
-def decide_flip(records, alpha) -> tuple[Verdict, ...]:
+def decide_flip(records, alpha) -> tuple[Any, ...]:
     """Per population: the walked flip = t* where t* precedes the first breakpoint (exact), the count of t*
     above the bound against exp(-ell/16) (one-sided) and the exact rate (two-sided), every flip verified."""
     verdicts: list[Verdict] = []

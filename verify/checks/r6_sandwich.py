@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,6 @@ from verify.claim import Outcome, RuleContext, claim
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement
 from verify.per_cell import Headline, PerCell, column, hidden, record_table
-from verify.statistics import Verdict
 from verify.tolerance import compare, float64_rounding_budget, threshold
 
 #: check_sandwich's allowance for float64 rounding of both sides (its docstring derives it).
@@ -100,7 +100,7 @@ def measure_identity(pop: PopulationMeasurement) -> IdentityRecord:
     )  # fmt: skip
 
 
-def decide_identity(records, alpha=None) -> tuple[Verdict, ...]:
+def decide_identity(records, alpha=None) -> tuple[Any, ...]:
     """Per population: measured = predicted within gamma_2 relative, on every point (exact)."""
     return tuple(
         compare(
@@ -235,7 +235,7 @@ def measure_sandwich(pop: PopulationMeasurement) -> SandwichRecord:
     )  # fmt: skip
 
 
-def decide_sandwich(records, alpha=None) -> tuple[Verdict, ...]:
+def decide_sandwich(records, alpha=None) -> tuple[Any, ...]:
     """Theory's certificate and the tight one below every flip found (float64 rounding) and below r_perp
     where SCIP computed it (its tolerance), over every point of every population (exact)."""
     worst: dict[str, float] = {}
