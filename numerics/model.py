@@ -8,7 +8,7 @@ b_i = 0 or N(0, s_b^2).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -126,8 +126,3 @@ def initialize(
         b = torch.zeros(runs, m, dtype=torch.float64)
     # Drawn on the CPU in float64 so the same seed gives the same network on every device and dtype.
     return Network(W, b, u).to(dtype=dtype, device=device)
-
-
-def with_init(config: InitConfig, **changes) -> InitConfig:
-    """A copy of `config` with some fields changed (validated again)."""
-    return replace(config, **changes)

@@ -196,38 +196,6 @@ def run_claims(
     return [records[c.id] for c in work.claims]
 
 
-def measure(
-    requests: Mapping[str, experiments.Request], *, seed: int = 0, device: str = "cpu"
-) -> dict[str, Any]:
-    """label -> measurement, in this process (for tests and one-off use); memoised per key."""
-    out = {}
-    for label, request in requests.items():
-        key = request.key(seed, device)
-        if key not in _MEMO:
-            _MEMO[key] = experiments.run(request, seed, device)
-        out[label] = _MEMO[key]
-    return out
-
-
-_MEMO: dict[tuple[Any, ...], Any] = {}
-
-
-def run_claim(
-    c: Claim,
-    *,
-    profile: str = "quick",
-    seed: int = 0,
-    family_rate: float = 1e-3,
-    figures_dir: Path | None = None,
-) -> Outcome:
-    """Decide one claim in this process (experiments memoised across calls): the tests' entry point."""
-    import tempfile
-
-    figures = figures_dir or Path(tempfile.mkdtemp(prefix="offsub-figures-"))
-    measurements = measure(c.needs(profile), seed=seed)
-    return decide(c, measurements, profile=profile, family_rate=family_rate, figures_dir=figures)[0]
-
-
 def exit_status(records: list[Record]) -> int:
     """0 all pass, 1 any claim fails, 3 any internal error."""
     if any(r.verdict == "error" for r in records):

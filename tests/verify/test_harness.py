@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.verify import deciding
 from verify import harness
 from verify.claim import Claim, Outcome, check_rate, per_test_rate
 from verify.experiments import Request
@@ -93,6 +94,6 @@ def test_rates_are_split_over_every_registered_claim_and_sum_to_the_family_rate(
 def test_run_claim_memoises_experiments(tmp_path):
     need = lambda p: {"pop": Request("population", TINY, seed_parts=("memo",))}  # noqa: E731
     c = _claim("x.memo", _exact, need)
-    harness.run_claim(c, figures_dir=Path(tmp_path))
+    deciding.run_claim(c, figures_dir=Path(tmp_path))
     key = need("quick")["pop"].key(0, "cpu")
-    assert key in harness._MEMO
+    assert key in deciding.MEMO

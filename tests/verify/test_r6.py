@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from tests.verify.deciding import measure, run_claim
 from theory.results import replaced
 from theory.symbols import N0, L, m
 from verify import claim, experiments
 from verify.checks.r6_exact import exact_populations
 from verify.checks.r6_sandwich import populations
 from verify.experiments.population import ATTACK_METHODS, ATTACK_SPACES, PopulationSpec
-from verify.harness import measure, run_claim, run_claims
+from verify.harness import run_claims
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

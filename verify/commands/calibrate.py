@@ -27,7 +27,7 @@ import numpy as np
 from tabulate import tabulate
 
 from theory.parameters import validate
-from verify.claim import PROFILES, all_claims, select
+from verify.claim import PROFILES, all_claims, select, split_family_rate
 from verify.statistics import DETECTION_POWER, binomial_upper_test, ks_test
 
 #: Verdict kinds whose p-value is exactly uniform under a right theory.
@@ -155,7 +155,8 @@ def judge(
 ) -> tuple[list[dict], list[dict]]:
     """Per claim the binomial test of its failures against its share; per test the KS test of uniformity."""
     uniform_tests = sum(len(e["p_values"]) for e in results.values())
-    rate = calibration_rate / max(1, len(results) + uniform_tests)
+    rate = split_family_rate(calibration_rate, len(results) + uniform_tests)
+    assert rate is not None
     claims, tests = [], []
     for cid, e in results.items():
         runs = seeds - e["errors"]

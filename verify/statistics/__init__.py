@@ -34,7 +34,6 @@ from verify.statistics._base import (  # noqa: F401
     _jsonable,
     _validate,
     _Verdict,
-    power_statement,
     split_rate,
 )
 from verify.statistics.binomial import (  # noqa: F401

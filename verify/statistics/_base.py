@@ -204,30 +204,3 @@ def split_rate(alpha: float, n: int) -> float:
     """
     _validate(false_fail_rate=alpha, checks=n)
     return alpha / n
-
-
-def power_statement(
-    alpha: float,
-    n: int,
-    delta: float,
-    what: str,
-    *,
-    checks: int | None = None,
-    units: str = "samples",
-) -> str:
-    """Render "with false-fail rate {alpha:.0e}, {n} samples detect a change of {delta:.3g} in {what}".
-
-    Args:
-        alpha: the false-fail rate; with ``checks`` given it is the family's total rate, and ``delta``
-            must then have been computed at ``split_rate(alpha, checks)``.
-        n: number of samples the check used.
-        delta: the smallest discrepancy detected with power >= 1/2 (a result's ``detectable``).
-        what: the quantity ``delta`` is measured in ("the sup-distance between CDFs", ...).
-        checks: number of checks the rate is split over, if any.
-        units: what one sample is ("networks", "seeds", ...).
-    """
-    _validate(false_fail_rate=alpha, samples=n)
-    if checks is not None:
-        _validate(checks=checks)
-    split = f" split over {checks} checks" if checks is not None else ""
-    return f"with false-fail rate {alpha:.0e}{split}, {n} {units} detect a change of {delta:.3g} in {what}"

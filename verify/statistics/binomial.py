@@ -21,7 +21,6 @@ from verify.statistics._base import (
     _validate,
     _Verdict,
     _verdict_word,
-    power_statement,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -109,12 +108,6 @@ class BinomialResult(_Verdict):
             f"(fail at >= {self.critical_count}); rate <= {self.upper_confidence_limit:.3g} at "
             f"{1 - self.alpha:.4g} confidence; {reach}"
         )
-
-    def statement(self, units: str = "trials") -> str:
-        """The power sentence for this check (the change is the detectable rate minus p0)."""
-        delta = self.detectable_rate - float(self.p0)
-        what = f"the failure rate of {self.name or 'the event'} above its bound"
-        return power_statement(self.alpha, self.n, delta, what, units=units)
 
 
 def binomial_upper_test(

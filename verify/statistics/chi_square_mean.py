@@ -16,7 +16,6 @@ from verify.statistics._base import (
     _validate,
     _Verdict,
     _verdict_word,
-    power_statement,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -49,11 +48,6 @@ class ChiSquareMeanResult(_Verdict):
             f"(accept [{self.acceptance_low:.5g}, {self.acceptance_high:.5g}]), p={self.p_value:.3g} vs "
             f"alpha={self.alpha:.1e}, n={self.n}; detects a relative scale error >= {self.detectable:.3g}"
         )
-
-    def statement(self, units: str = "samples") -> str:
-        """The power sentence for this check."""
-        what = f"the relative scale of {self.name or 'Q'}"
-        return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 
 def _chi_square_law(law: ChiSquareLaw | int) -> ChiSquareLaw:

@@ -18,7 +18,6 @@ from verify.statistics._base import (
     _validate,
     _Verdict,
     _verdict_word,
-    power_statement,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -111,15 +110,6 @@ class GofResult(_Verdict):
             f"D={self.statistic:.4g} (critical {self.critical_value:.4g}), p={self.p_value:.3g} "
             f"vs alpha={self.alpha:.1e}, n={self.n}; detects sup-CDF distance >= {self.detectable:.3g}"
         )
-
-    def statement(self, units: str = "samples") -> str:
-        """The power sentence for this check."""
-        what = (
-            f"the sup-distance between the CDF and the predicted law ({self.name})"
-            if self.name
-            else "the sup-distance between the CDF and the predicted law"
-        )
-        return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 
 def _ks_statistic(sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:

@@ -18,7 +18,6 @@ from verify.statistics._base import (
     _validate,
     _Verdict,
     _verdict_word,
-    power_statement,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -68,11 +67,6 @@ class SlopeResult(_Verdict):
             f"({1 - self.alpha:.4g} CI [{self.ci_low:.4g}, {self.ci_high:.4g}], n={self.n} at "
             f"{self.distinct_x} x) {claim} {self.predicted:.4g}; detects a deviation >= {self.detectable:.3g}"
         )
-
-    def statement(self, units: str = "points") -> str:
-        """The power sentence for this check."""
-        what = f"the exponent of {self.name}" if self.name else "the slope"
-        return power_statement(self.alpha, self.n, self.detectable, what, units=units)
 
 
 _ALTERNATIVES = ("two-sided", "less", "greater")

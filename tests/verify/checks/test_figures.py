@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from numerics.attacks import SandwichViolation
+from tests.verify.deciding import measure
 from verify import claim
 from verify.checks.helpers.figure_settings import sandwich_verdict
-from verify.harness import measure
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

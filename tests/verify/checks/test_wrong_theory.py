@@ -3,7 +3,7 @@
 Each wrong theory is a mistake a derivation could really make (degrees of freedom off by one, a
 constant or a variance scale off by a factor, an exponent off by 0.1, a decay factor off by one step),
 fed through the one mechanism, `theory.results.replaced`. Measurements are shared (memoised by
-`verify.harness.measure`), so each wrong theory re-decides the rules only. A claim may be exempt only
+`tests.verify.deciding.measure`), so each wrong theory re-decides the rules only. A claim may be exempt only
 with a stated reason: its prediction is a sign or an ordering, which no realistic small error reverses.
 """
 
@@ -15,9 +15,9 @@ from contextlib import AbstractContextManager
 import pytest
 import sympy as sp
 
+from tests.verify import deciding
 from theory import results as R
 from theory.symbols import T, beta, d, ell
-from verify import harness
 from verify.claim import all_claims, get
 
 pytestmark = pytest.mark.slow
@@ -121,7 +121,7 @@ EXEMPT = {
 
 @pytest.fixture(scope="module")
 def baseline() -> dict[str, bool]:
-    return {c.id: harness.run_claim(c, profile="quick").passed for c in all_claims()}
+    return {c.id: deciding.run_claim(c, profile="quick").passed for c in all_claims()}
 
 
 def test_every_claim_passes_under_the_right_theory(baseline):
@@ -132,7 +132,7 @@ def test_every_claim_passes_under_the_right_theory(baseline):
 def test_a_wrong_theory_fails_the_claims_that_test_it(name, baseline):
     wrong, expected = WRONG[name]
     with wrong():
-        still_passing = [cid for cid in expected if harness.run_claim(get(cid), profile="quick").passed]
+        still_passing = [cid for cid in expected if deciding.run_claim(get(cid), profile="quick").passed]
     assert still_passing == [], f"under '{name}' these claims still pass"
     assert all(baseline[cid] for cid in expected)
 
@@ -160,7 +160,7 @@ POWERED = ("R3.chi_square_trained", "R3.chi_square_fixed", "R4.lower_bound", "R5
 @pytest.mark.parametrize("cid", POWERED)
 def test_each_detection_target_has_power_at_the_quick_profile(cid, baseline):
     """The designed populations reach the power they were sized for, at the rate the run uses."""
-    outcome = harness.run_claim(get(cid), profile="quick")
+    outcome = deciding.run_claim(get(cid), profile="quick")
     assert outcome.detections
     assert [(x.target, x.power) for x in outcome.detections if x.power < 0.9] == []
 
@@ -172,6 +172,6 @@ def test_the_designed_population_of_a_claim_with_weaker_ones_has_power(cid, test
     """Digits cannot be had at the profile's (d, ell) in the numbers a 1/d scale error needs, and KS cannot
     see it at the uniform-init control's size: the designed small-(d, ell) digits and the exact mean test
     catch every chi-square target at power 0.9; the weaker rows stay in the table, stated."""
-    outcome = harness.run_claim(get(cid), profile="quick")
+    outcome = deciding.run_claim(get(cid), profile="quick")
     designed = [x for x in outcome.detections if test in x.test]
     assert len(designed) == 4 and [(x.target, x.power) for x in designed if x.power < 0.9] == []
