@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from theory.parameters import validate
+from verify.commands.options import validate_options
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def peak_matmul_gflops(
     The best, not the median, of the repeats: the peak is what the machine can do, and every disturbance
     (another process, a page fault) only slows a repeat down.
     """
-    validate(peak_size=size, repeats=repeats)
+    validate_options(peak_size=size, repeats=repeats)
     gen = torch.Generator(device="cpu").manual_seed(0)
     A, B = (torch.randn(size, size, generator=gen, dtype=dtype).to(device) for _ in range(2))
     C = torch.empty_like(A)

@@ -12,6 +12,7 @@ theory/precision.py. The setting is the one the numerics simulate (numerics/mode
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import mpmath
@@ -80,24 +81,30 @@ def bounds_at(
     m: Any,
     k: Any,
     *,
-    init_scale: Any = 1,
+    beta: Any = None,
     s_w: Any = 1,
     s_u: Any = 1,
-    eta: Any = None,
-    lam: Any = None,
+    lr: Any = None,
+    weight_decay: Any = None,
     steps: Any = None,
     flow_time: Any = None,
     output_value: Any = None,
     digits: Any = 30,
+    init_scale: Any = None,
+    eta: Any = None,
+    lam: Any = None,
 ) -> dict[str, mpmath.mpf]:
     """The theory's predictions at one point, each to `digits` significant digits.
 
     Args:
         d, ell, m, k: input dimension, codimension (ell < d), width, active neurons at x0 (k <= m).
-        init_scale: beta, multiplier of the hidden scale s_w (the paper's smaller initialization).
+        beta: multiplier of the hidden scale s_w (the paper's smaller initialization; default 1).
         s_w, s_u: hidden and output scales (w_i(0) ~ N(0, (s_w beta)^2/d I), |u_i| = s_u/sqrt(m)).
-        eta, lam, steps: GD with weight decay, c_T = (1 - eta*lam)^steps (lam defaults to 0).
+        lr, weight_decay, steps: GD with weight decay, c_T = (1 - eta*lam)^steps with eta = lr and
+            lam = weight_decay (default 0): the names of the numerics, `verify at` and sweep specs.
         flow_time: gradient flow instead, c = exp(-lam*flow_time).
+        init_scale, eta, lam: the former spellings of beta, lr and weight_decay, accepted with a
+            FutureWarning naming the new one.
         output_value: N(x0); adds the flip-distance bound (R5) and the certified radius at E L (R6).
         digits: significant digits of every value.
     Reals may be ints, fractions or decimal strings ("0.1" is exactly 1/10); none goes through a float.
@@ -110,20 +117,24 @@ def bounds_at(
         certified_radius_at_expected_lipschitz (+inf where the denominator is 0 and N(x0) != 0).
         Raises ParameterError (naming the parameter) outside the accepted ranges.
     """
+    beta = renamed("init_scale", init_scale, "beta", beta)
+    lr = renamed("eta", eta, "lr", lr)
+    weight_decay = renamed("lam", lam, "weight_decay", weight_decay)
     sizes = {"d": _integer("d", d), "ell": _integer("ell", ell), "m": _integer("m", m), "k": _integer("k", k)}
     steps, digits = _integer("steps", steps), _integer("digits", digits)
-    scale, hidden, output = to_exact(init_scale, "init_scale"), to_exact(s_w, "s_w"), to_exact(s_u, "s_u")
-    eta_, lam_, time_ = _real("eta", eta), _real("lam", lam), _real("flow_time", flow_time)
+    scale = to_exact(1 if beta is None else beta, "beta")
+    hidden, output = to_exact(s_w, "s_w"), to_exact(s_u, "s_u")
+    eta_, lam_, time_ = _real("lr", lr), _real("weight_decay", weight_decay), _real("flow_time", flow_time)
     output_ = _real("output_value", output_value)
     validate(
         **sizes,
         steps=steps,
         digits=digits,
-        init_scale=scale,
+        beta=scale,
         s_w=hidden,
         s_u=output,
-        eta=eta_,
-        lam=lam_,
+        lr=eta_,
+        weight_decay=lam_,
         flow_time=time_,
         output_value=output_,
     )
@@ -160,12 +171,24 @@ def bounds_at(
     return out
 
 
-def outside_hypotheses(eta: Any = None, lam: Any = None) -> list[str]:
-    """The hypotheses a point violates, one sentence each: GD with weight decay needs 0 <= eta*lam < 2,
-    so that |c_T| = |1 - eta*lam|^T <= 1 (R8); beyond it the "decay factor" grows with T."""
-    if eta is None or lam is None:
+def renamed(old: str, old_value: Any, new: str, value: Any) -> Any:
+    """The value of a parameter given under its former name `old` or its name `new` (a FutureWarning
+    names the new one; both at once is a ParameterError)."""
+    if old_value is None:
+        return value
+    if value is not None:
+        raise ParameterError(f"{old}={old_value!r} is invalid: it is {new}, given too; give {new} only")
+    warnings.warn(f"{old} is now called {new}", FutureWarning, stacklevel=3)
+    return old_value
+
+
+def outside_hypotheses(lr: Any = None, weight_decay: Any = None) -> list[str]:
+    """The hypotheses a point violates, one sentence each: GD with weight decay needs 0 <= eta*lam < 2
+    (eta = lr, lam = weight_decay), so that |c_T| = |1 - eta*lam|^T <= 1 (R8); beyond it the "decay
+    factor" grows with T."""
+    if lr is None or weight_decay is None:
         return []
-    product = to_exact(eta, "eta") * to_exact(lam, "lam")
+    product = to_exact(lr, "lr") * to_exact(weight_decay, "weight_decay")
     if product < 2:
         return []
     return [
@@ -179,15 +202,15 @@ def _decay_mode(eta: Exact | None, lam: Exact | None, steps: int | None, flow_ti
     if flow_time is not None:
         if eta is not None or steps is not None:
             raise ParameterError(
-                f"flow_time={flow_time!r} is invalid: give flow_time (gradient flow) or eta and steps (GD)"
+                f"flow_time={flow_time!r} is invalid: give flow_time (gradient flow) or lr and steps (GD)"
             )
         return True
     if (eta is None) != (steps is None):
-        missing = "eta" if eta is None else "steps"
-        raise ParameterError(f"{missing}=None is invalid: eta and steps (GD) must be given together")
+        missing = "lr" if eta is None else "steps"
+        raise ParameterError(f"{missing}=None is invalid: lr and steps (GD) must be given together")
     if lam is not None and eta is None:
         raise ParameterError(
-            f"lam={lam!r} is invalid: weight decay needs eta and steps (GD) or flow_time (gradient flow)"
+            f"weight_decay={lam!r} is invalid: weight decay needs lr and steps (GD) or flow_time (gradient flow)"
         )
     return False
 

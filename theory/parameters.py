@@ -1,7 +1,9 @@
 """The accepted range of every named parameter, in one declarative table.
 
-Every entry point of the suite (the theory, the numerics, the command line) validates its inputs here,
-so a bad value always produces the same kind of one-line message naming the parameter and its range.
+Every entry point of the suite (the theory, the numerics, the command line) validates its mathematical
+inputs here, so a bad value always produces the same kind of one-line message naming the parameter and its
+range. Options of the command line alone (jobs, threads, seeds, repeats, peak_size) are validated beside
+the commands, in `verify.commands.options`.
 """
 
 from __future__ import annotations
@@ -95,9 +97,6 @@ PARAMETERS: dict[str, Range] = {
     "target_loss": POSITIVE_REAL,
     "t": NONNEG_REAL,
     "output_value": Range("real"),
-    "threads": Range("int", 1, 1024, meaning="CPU threads for torch"),
-    "jobs": Range("int", 1, 1024, meaning="worker processes running checks"),
-    "seeds": Range("int", 1, 100000, meaning="master seeds of a calibration"),
     # theory: symbols of theory/symbols.py and the arguments of theory/bounds.py
     "x": Range("real", 0, low_open=True, meaning="Laurent-Massart tail parameter"),
     "Q": Range("real", 0, meaning="value of a chi-square variable"),
@@ -126,9 +125,6 @@ PARAMETERS: dict[str, Range] = {
     "s_a": POSITIVE_REAL,
     "s_v": POSITIVE_REAL,
     "bisections": POSITIVE_INT,
-    # verify.commands.bench
-    "repeats": Range("int", 1, meaning="timed runs per benchmark measurement"),
-    "peak_size": Range("int", 1, meaning="side of the square matmul timed for the peak rate"),
 }
 
 

@@ -105,13 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
+    from verify.commands.options import validate_options
     from verify.harness import run_claims
     from verify.report import write_all
     from verify.runtime.manifest import manifest, now
 
-    validate(false_fail_rate=args.false_fail_rate, seed=args.seed, threads=args.threads)
-    if args.jobs is not None:
-        validate(jobs=args.jobs)
+    validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
+    validate_options(threads=args.threads, jobs=args.jobs)
     claims = all_claims() if ids is None else select(ids)
     with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()

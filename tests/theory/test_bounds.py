@@ -67,8 +67,8 @@ def test_bound_grows_with_ell_and_k_and_falls_with_m_and_d(point):
 )
 def test_bound_is_linear_in_the_init_scale(point, scale, factor):
     d, ell, m, k = point
-    base = lower_bound(d, ell, m, k, init_scale=scale)
-    scaled = lower_bound(d, ell, m, k, init_scale=scale * factor)
+    base = lower_bound(d, ell, m, k, beta=scale)
+    scaled = lower_bound(d, ell, m, k, beta=scale * factor)
     with wide():
         assert close(scaled, factor * base)
 
@@ -128,9 +128,9 @@ def test_flip_distance_times_bound_is_the_output():
         200,
         64,
         20,
-        init_scale="0.3",
-        eta="0.05",
-        lam="0.1",
+        beta="0.3",
+        lr="0.05",
+        weight_decay="0.1",
         steps=40,
         output_value="-1.7",
         digits=DIGITS,
@@ -143,8 +143,10 @@ def test_flip_distance_times_bound_is_the_output():
 
 
 def test_decimal_inputs_are_exact_and_floats_read_as_decimals():
-    from_text = bounds_at(100, 50, 10, 5, eta="0.1", lam="0.01", steps=1000, digits=40)["decay_factor"]
-    from_float = bounds_at(100, 50, 10, 5, eta=0.1, lam=0.01, steps=1000, digits=40)["decay_factor"]
+    from_text = bounds_at(100, 50, 10, 5, lr="0.1", weight_decay="0.01", steps=1000, digits=40)[
+        "decay_factor"
+    ]
+    from_float = bounds_at(100, 50, 10, 5, lr=0.1, weight_decay=0.01, steps=1000, digits=40)["decay_factor"]
     with mpmath.workdps(60):
         exact = (1 - mpmath.mpf(1) / 1000) ** 1000
         assert abs(from_text - exact) <= exact * mpmath.mpf(10) ** -40
@@ -152,7 +154,7 @@ def test_decimal_inputs_are_exact_and_floats_read_as_decimals():
 
 
 def test_gradient_flow_decay():
-    values = bounds_at(100, 50, 10, 5, lam="0.01", flow_time=100, digits=DIGITS)
+    values = bounds_at(100, 50, 10, 5, weight_decay="0.01", flow_time=100, digits=DIGITS)
     plain = bounds_at(100, 50, 10, 5, digits=DIGITS)
     with wide():
         assert close(values["decay_factor"], mpmath.exp(-1))
@@ -179,17 +181,17 @@ def test_digits_are_honored():
         ({"ell": 10}, r"^ell=10 is invalid: .*< d=10"),
         ({"ell": 11}, r"^ell=11 is invalid"),
         ({"k": 6}, r"^k=6 is invalid: .*<= m=5"),
-        ({"init_scale": "-1"}, r"^init_scale=-1 is invalid"),
-        ({"init_scale": 0}, r"^init_scale=0 is invalid"),
+        ({"beta": "-1"}, r"^beta=-1 is invalid"),
+        ({"beta": 0}, r"^beta=0 is invalid"),
         ({"s_u": "-0.5"}, r"^s_u=-1/2 is invalid"),
         ({"digits": 0}, r"^digits=0 is invalid"),
         ({"d": 10.0}, r"^d=10.0 is invalid: expected an integer"),
         ({"d": "ten"}, r"^d='ten' is invalid"),
-        ({"eta": "0.1"}, r"^steps=None is invalid"),
-        ({"steps": 3}, r"^eta=None is invalid"),
-        ({"lam": "0.1"}, r"^lam=1/10 is invalid: weight decay needs"),
-        ({"eta": 1, "steps": 2, "flow_time": 3}, r"^flow_time=3 is invalid"),
-        ({"eta": -1, "steps": 2}, r"^eta=-1 is invalid"),
+        ({"lr": "0.1"}, r"^steps=None is invalid"),
+        ({"steps": 3}, r"^lr=None is invalid"),
+        ({"weight_decay": "0.1"}, r"^weight_decay=1/10 is invalid: weight decay needs"),
+        ({"lr": 1, "steps": 2, "flow_time": 3}, r"^flow_time=3 is invalid"),
+        ({"lr": -1, "steps": 2}, r"^lr=-1 is invalid"),
     ],
 )
 def test_invalid_points_raise_a_parameter_error_naming_the_parameter(kwargs, message):
@@ -197,3 +199,12 @@ def test_invalid_points_raise_a_parameter_error_naming_the_parameter(kwargs, mes
     sizes = {key: kwargs.pop(key) for key in list(kwargs) if key in point}
     with pytest.raises(ParameterError, match=message):
         bounds_at(**{**point, **sizes}, **kwargs)
+
+
+def test_the_former_names_are_accepted_with_a_warning_naming_the_new_one():
+    new = bounds_at(100, 50, 10, 5, beta="0.3", lr="0.1", weight_decay="0.01", steps=10)
+    with pytest.warns(FutureWarning, match="init_scale is now called beta"):
+        old = bounds_at(100, 50, 10, 5, init_scale="0.3", lr="0.1", weight_decay="0.01", steps=10)
+    assert old == new
+    with pytest.raises(ParameterError, match="eta=.* give lr only"):
+        bounds_at(100, 50, 10, 5, eta="0.1", lr="0.1", steps=10)

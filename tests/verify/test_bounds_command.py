@@ -58,7 +58,7 @@ def test_digits_are_honored(capsys, digits):
 
 def test_table_has_the_three_columns_and_every_quantity(capsys):
     code, out, err = run(
-        [*POINT, "--eta", "0.1", "--lam", "0.01", "--steps", "100", "--output-value", "-2"], capsys
+        [*POINT, "--lr", "0.1", "--weight-decay", "0.01", "--steps", "100", "--output-value", "-2"], capsys
     )
     assert code == 0 and err == ""
     header = out.splitlines()[0].split()
@@ -81,9 +81,9 @@ def test_format_bounds_rejects_an_unknown_format():
         (["--d", "10", "--ell", "10", "--m", "5", "--k", "2"], "ell"),
         (["--d", "10", "--ell", "12", "--m", "5", "--k", "2"], "ell"),
         (["--d", "10", "--ell", "5", "--m", "5", "--k", "6"], "k"),
-        (["--d", "10", "--ell", "5", "--m", "5", "--k", "2", "--init-scale", "-1"], "init_scale"),
+        (["--d", "10", "--ell", "5", "--m", "5", "--k", "2", "--beta", "-1"], "beta"),
         (["--d", "10", "--ell", "5", "--m", "5", "--k", "2", "--digits", "0"], "digits"),
-        (["--d", "10", "--ell", "5", "--m", "5", "--k", "2", "--lam", "0.1"], "lam"),
+        (["--d", "10", "--ell", "5", "--m", "5", "--k", "2", "--weight-decay", "0.1"], "weight_decay"),
         (["--d", "x", "--ell", "5", "--m", "5", "--k", "2"], "d"),
     ],
 )
@@ -99,13 +99,29 @@ def test_registered_as_a_sub_command_of_verify():
     parser = argparse.ArgumentParser()
     configure(parser)
     args = parser.parse_args(POINT)
-    assert (args.format, args.digits, args.init_scale) == ("table", "30", "1")
+    assert (args.format, args.digits, args.beta) == ("table", "30", None)
     assert bounds_command.FORMATS == ("table", "json")
 
 
 def test_a_point_outside_the_decay_hypothesis_is_flagged(capsys):
-    code, out, err = run([*POINT, "--eta", "1", "--lam", "2.5", "--steps", "10"], capsys)
+    code, out, err = run([*POINT, "--lr", "1", "--weight-decay", "2.5", "--steps", "10"], capsys)
     assert code == 0 and out
     assert err.count("\n") == 1 and err.startswith("warning: eta*lam = 5/2 is outside R8's hypothesis")
-    code, out, err = run([*POINT, "--eta", "1", "--lam", "1.5", "--steps", "10"], capsys)
+    code, out, err = run([*POINT, "--lr", "1", "--weight-decay", "1.5", "--steps", "10"], capsys)
     assert code == 0 and err == ""
+
+
+def test_the_former_spellings_are_accepted_with_a_note_naming_the_new_one(capsys):
+    code, new, err = run(
+        [*POINT, "--beta", "0.3", "--lr", "0.1", "--weight-decay", "0.01", "--steps", "10"], capsys
+    )
+    assert code == 0 and err == ""
+    code, old, err = run(
+        [*POINT, "--init-scale", "0.3", "--eta", "0.1", "--lam", "0.01", "--steps", "10"], capsys
+    )
+    assert code == 0 and old == new
+    assert err.splitlines() == [
+        "note: --init-scale is now --beta",
+        "note: --eta is now --lr",
+        "note: --lam is now --weight-decay",
+    ]

@@ -126,11 +126,18 @@ def theory_at(point: dict[str, Any], quantities: dict[str, Any], digits: int) ->
     decay: dict[str, Any] = {}
     if point["weight_decay"]:
         if point["optimizer"] == "flow":
-            decay = {"lam": repr(point["weight_decay"]), "flow_time": repr(point["lr"] * point["steps"])}
+            decay = {
+                "weight_decay": repr(point["weight_decay"]),
+                "flow_time": repr(point["lr"] * point["steps"]),
+            }
         else:
-            decay = {"lam": repr(point["weight_decay"]), "eta": repr(point["lr"]), "steps": point["steps"]}
+            decay = {
+                "weight_decay": repr(point["weight_decay"]),
+                "lr": repr(point["lr"]),
+                "steps": point["steps"],
+            }
     return bounds_at(
-        point["d"], point["ell"], point["m"], round(k), init_scale=repr(point["beta"]), s_w=repr(point["s_w"]),
+        point["d"], point["ell"], point["m"], round(k), beta=repr(point["beta"]), s_w=repr(point["s_w"]),
         s_u=repr(point["s_u"]), output_value=None if output is None else repr(output), digits=digits, **decay,
     )  # fmt: skip
 

@@ -31,7 +31,8 @@ from bench.flops import peak_matmul_gflops, synchronize, training_flops
 from numerics.datasets import make_dataset
 from numerics.model import InitConfig, Network, initialize
 from numerics.train import TrainConfig, train
-from theory.parameters import ParameterError, choice, validate
+from theory.parameters import ParameterError, choice
+from verify.commands.options import validate_options
 from verify.runtime.devices import resolve_device
 from verify.runtime.manifest import cpu_model
 
@@ -95,7 +96,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark, print it as a table or JSON; 1 if batched and baseline disagree, else 0."""
-    validate(repeats=args.repeats, peak_size=args.peak_size, threads=args.threads)
+    validate_options(repeats=args.repeats, peak_size=args.peak_size, threads=args.threads)
     device = resolve_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

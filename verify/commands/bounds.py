@@ -5,6 +5,8 @@ in docs/derivations.md) as a table or as one JSON object of decimal strings. Inp
 ("0.1" is 1/10) and evaluated with mpmath, so tails far below float64 (4.35e-422 at ell = 10^4) print in
 full. A point outside a result's hypotheses (eta*lam >= 2) is printed with a one-line warning on stderr
 per violated hypothesis. An invalid point prints one line `error: ...` on stderr and exits with status 2.
+Options are named as in `verify at` and sweep specs (--beta, --lr, --weight-decay, --steps); the former
+--init-scale, --eta, --lam are accepted with a one-line note naming the new one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,21 @@ from theory.bounds import bounds_at, describe, outside_hypotheses
 from theory.parameters import ParameterError
 
 FORMATS = ("table", "json")
+#: Former option -> its name now (the names of `verify at`, sweep specs and the numerics; README table).
+FORMER = {"--init-scale": "--beta", "--eta": "--lr", "--lam": "--weight-decay"}
+
+
+def current(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` with each former spelling moved to its new name, a one-line note on stderr for each."""
+    for old, new in FORMER.items():
+        value = getattr(args, old[2:].replace("-", "_"))
+        if value is None:
+            continue
+        print(f"note: {old} is now {new}", file=sys.stderr)
+        if getattr(args, new[2:].replace("-", "_")) is not None:
+            raise ParameterError(f"{old[2:]}={value!r} is invalid: {new} is given too; give {new} only")
+        setattr(args, new[2:].replace("-", "_"), value)
+    return args
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,13 +48,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     point.add_argument("--k", required=True, help="active neurons k at x0 (k <= m)")
     scales = parser.add_argument_group("initialization (w_i ~ N(0, (s_w B)^2/d I), |u_i| = s_u/sqrt(m))")
     scales.add_argument(
-        "--init-scale", default="1", metavar="B", help="multiplier B of the hidden scale (default 1)"
+        "--beta", default=None, metavar="B", help="multiplier B of the hidden scale (default 1)"
     )
     scales.add_argument("--s-w", default="1", help="hidden scale s_w (default 1)")
     scales.add_argument("--s-u", default="1", help="output scale s_u (default 1)")
     decay = parser.add_argument_group("weight decay: c_T = (1 - eta*lam)^T (GD) or exp(-lam*t) (flow)")
-    decay.add_argument("--eta", default=None, metavar="E", help="GD step size")
-    decay.add_argument("--lam", default=None, metavar="LAM", help="weight decay lambda")
+    decay.add_argument("--lr", default=None, metavar="E", help="GD step size eta")
+    decay.add_argument("--weight-decay", default=None, metavar="LAM", help="weight decay lambda")
+    for old in FORMER:  # the former spellings, accepted with a note naming the new one
+        parser.add_argument(old, dest=old[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
     decay.add_argument("--steps", default=None, metavar="T", help="GD steps T")
     decay.add_argument("--flow-time", default=None, metavar="t", help="gradient-flow time t (instead of GD)")
     parser.add_argument(
@@ -65,22 +84,23 @@ def format_bounds(values: dict[str, mpmath.mpf], fmt: str, digits: int) -> str:
 def main(args: argparse.Namespace) -> int:
     """Print the bounds at the point in `args`; 0 on success, 2 (one line on stderr) for an invalid point."""
     try:
+        args = current(args)
         values = bounds_at(
             args.d,
             args.ell,
             args.m,
             args.k,
-            init_scale=args.init_scale,
+            beta=args.beta,
             s_w=args.s_w,
             s_u=args.s_u,
-            eta=args.eta,
-            lam=args.lam,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
             steps=args.steps,
             flow_time=args.flow_time,
             output_value=args.output_value,
             digits=args.digits,
         )
-        for warning in outside_hypotheses(args.eta, args.lam):
+        for warning in outside_hypotheses(args.lr, args.weight_decay):
             print(f"warning: {warning}", file=sys.stderr)
         print(format_bounds(values, args.format, int(args.digits)))
     except ParameterError as exc:

@@ -28,6 +28,7 @@ from tabulate import tabulate
 
 from theory.parameters import validate
 from verify.claim import PROFILES, all_claims, select, split_family_rate
+from verify.commands.options import validate_options
 from verify.statistics import DETECTION_POWER, binomial_upper_test, ks_test
 
 #: Verdict kinds whose p-value is exactly uniform under a right theory.
@@ -263,7 +264,8 @@ def main(args: argparse.Namespace) -> int:
     from verify.runtime.execution import staged_run
     from verify.runtime.manifest import manifest, now
 
-    validate(seeds=args.seeds, seed=args.first_seed, false_fail_rate=args.false_fail_rate)
+    validate_options(seeds=args.seeds)
+    validate(seed=args.first_seed, false_fail_rate=args.false_fail_rate)
     validate(false_fail_rate=args.calibration_rate)
     chosen = select(args.ids) if args.ids else all_claims()
     claims = [c for c in chosen if c.statistical]

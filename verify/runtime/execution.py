@@ -65,13 +65,15 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
 
 def execution(args: argparse.Namespace):
     """(device, executor) from the shared execution options, validated (ParameterError on bad input)."""
+    from verify.commands.options import validate_options
     from verify.runtime.devices import resolve_device
     from verify.runtime.executors import make_executor
 
-    validate(seed=args.seed, threads=args.threads)
+    validate(seed=args.seed)
+    validate_options(threads=args.threads)
     device = resolve_device(args.device)
     jobs = (1 if device != "cpu" else max(1, os.cpu_count() or 1)) if args.jobs is None else args.jobs
-    validate(jobs=jobs)
+    validate_options(jobs=jobs)
     import torch
 
     torch.set_num_threads(args.threads)
