@@ -62,7 +62,7 @@ def plan(claims: Iterable[Claim], profile: str) -> Plan:
     for c in claims:
         for request in needs[c.id].values():
             users.setdefault(request, []).append(c.id)
-    ordered = sorted(users, key=lambda r: -r.cost)
+    ordered = sorted(users, key=lambda r: -r.expected_cost)
     return Plan(claims, needs, ordered, users)
 
 

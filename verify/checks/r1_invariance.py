@@ -53,7 +53,7 @@ def _spec(profile: str, **training) -> PopulationSpec:
 def _needs(configs):
     def requests(profile: str) -> dict[str, Request]:
         return {
-            label: Request("population", _spec(profile, **kw), seed_parts=("R1", label), cost=0.3)
+            label: Request("population", _spec(profile, **kw), seed_parts=("R1", label))
             for label, kw in configs(profile).items()
         }
 

@@ -67,7 +67,6 @@ def needs(label: str, train_output: bool):
                     train_output=train_output,
                 ),
                 seed_parts=("R3", label, d, ell, m),
-                cost=RUNS[profile] * m * d * STEPS[profile] * 1e-9,
             )
             for d, ell, m in CONFIGS[profile]
         }

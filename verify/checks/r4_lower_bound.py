@@ -51,7 +51,6 @@ def _needs(profile: str) -> dict[str, Request]:
             "population",
             PopulationSpec(runs=RUNS[profile], d=ell + 24, ell=ell, n=40, m=64, lr=0.2, steps=STEPS[profile]),
             seed_parts=("R4", ell),
-            cost=RUNS[profile] * 64 * (ell + 24) * STEPS[profile] * 1e-9,
         )
         for ell in ELLS[profile]
     }

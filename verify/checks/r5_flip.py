@@ -55,7 +55,6 @@ def attacked_populations(profile: str) -> dict[str, Request]:
                 measure=("gradient", "flip", "attacks", "certificate"),
             ),
             seed_parts=("R5", ell),
-            cost=s["runs"] * s["m"] * (s["r"] + ell) * s["steps"] * 2e-9 + 1.0,
         )  # fmt: skip
         for ell in s["ells"]
     }

@@ -51,7 +51,6 @@ def populations(profile: str) -> dict[str, Request]:
                 measure=("gradient", "certificate"),
             ),
             seed_parts=("R7", beta),
-            cost=s["runs"] * s["m"] * s["d"] * s["steps"] * 1e-9,
         )
         for beta in BETAS
     }

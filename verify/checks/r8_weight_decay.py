@@ -39,7 +39,6 @@ def _needs(profile: str) -> dict[str, Request]:
             "decay_curve",
             DecayCurveSpec(lr=ETA, weight_decay=LAM, **s),
             seed_parts=("R8",),
-            cost=s["runs"] * s["m"] * s["d"] * s["steps"] * s["segments"] * 1e-9,
         )
     }
 

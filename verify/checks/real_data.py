@@ -77,7 +77,6 @@ def _needs(profile: str) -> dict[str, Request]:
                 measure=("gradient", "weights", "attacks"),
             ),
             seed_parts=("real", s.r),
-            cost=s.runs * s.m * d * s.steps * 2e-9 + 0.5,
         )  # fmt: skip
         for d in s.ds
     }
@@ -106,11 +105,7 @@ def _chi_square_needs(profile: str) -> dict[str, Request]:
         steps=s.steps,
         measure=("gradient",),
     )
-    return _needs(profile) | {
-        SMALL_KEY: Request(
-            "population", spec, seed_parts=("real", r, SMALL_KEY), cost=runs * s.m * d * s.steps * 2e-9 + 0.5
-        )
-    }
+    return _needs(profile) | {SMALL_KEY: Request("population", spec, seed_parts=("real", r, SMALL_KEY))}
 
 
 def _setup(s: RealSizes) -> str:

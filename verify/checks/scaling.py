@@ -34,7 +34,6 @@ def _request(tag: str, x: float, s: dict, **spec) -> Request:
         "population",
         PopulationSpec(runs=s["runs"], n=40, lr=0.2, steps=s["steps"], **spec),
         seed_parts=(tag, x),
-        cost=s["runs"] * spec["m"] * spec["d"] * s["steps"] * 1e-9,
     )
 
 

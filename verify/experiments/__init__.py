@@ -35,14 +35,21 @@ class Request:
     ``seed_parts`` give the experiment's seed, derive_seed(master, *seed_parts); claims that share a
     population pass the same parts. ``init_seed_parts``, where given, seed the initialization separately
     (by default the experiment derives it from its seed). ``cost`` is a rough time in seconds, for
-    scheduling only.
+    scheduling only; by default the spec's own estimate (`expected_cost`), computed in one place per kind.
     """
 
     experiment: str
     spec: Any
     seed_parts: tuple[Any, ...]
-    cost: float = 1.0
+    cost: float | None = None
     init_seed_parts: tuple[Any, ...] | None = None
+
+    @property
+    def expected_cost(self) -> float:
+        """The rough time that orders the work: `cost` where given, else the spec's `cost`, else 1."""
+        if self.cost is not None:
+            return self.cost
+        return float(getattr(self.spec, "cost", 1.0))
 
     def key(self, master_seed: int, device: str) -> tuple[Any, ...]:
         return (self.experiment, self.spec, self.seed_parts, self.init_seed_parts, master_seed, device)

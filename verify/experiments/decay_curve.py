@@ -40,6 +40,11 @@ class DecayCurveSpec:
     lr: float
     weight_decay: float
 
+    @property
+    def cost(self) -> float:
+        """A rough time in seconds (runs x width x dimension x every step): it only orders the work."""
+        return self.runs * self.m * self.d * self.steps * self.segments * 1e-9
+
 
 @dataclass(frozen=True)
 class DecayCurve:

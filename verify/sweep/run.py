@@ -36,9 +36,8 @@ def plan(spec: SweepSpec) -> list[Cell]:
 
 
 def _cost(cell: Cell) -> float:
-    """A rough time of a cell (networks x width x dimension x steps), for scheduling the longest first."""
-    p = cell.parameters
-    return float(p["runs"] * p["m"] * p["d"] * p["steps"])
+    """A rough time of a cell (its population's estimate), for scheduling the longest first."""
+    return cell.request().expected_cost
 
 
 def check_out(out: Path, resume: bool) -> None:

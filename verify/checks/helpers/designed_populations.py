@@ -39,18 +39,13 @@ DECAY_TARGET = "decay factor off by one step, (1 - eta lam)^(T+1)"
 DECAY_USERS = ("R3.chi_square_trained", "R4.lower_bound", "R5.flip")
 
 
-def _cost(spec: PopulationSpec) -> float:
-    assert spec.d is not None
-    return spec.runs * spec.m * spec.d * spec.steps * 1e-9
-
-
 def small_law(claim_id: str, profile: str, label: str, **changes) -> Request:
     """The (d, ell) = (6, 3) population for `claim_id`, sized so its exact mean test catches every
     alternative of `verify.design.chi_square_alternatives` with power 0.9."""
     assert SMALL_LAW.d is not None and SMALL_LAW.ell is not None
     runs = runs_for_chi_square(SMALL_LAW.ell, SMALL_LAW.d, design_alpha(claim_id, profile))
     spec = replace(SMALL_LAW, runs=runs, **changes)
-    return Request("population", spec, seed_parts=("small law", claim_id, label), cost=_cost(spec))
+    return Request("population", spec, seed_parts=("small law", claim_id, label))
 
 
 def _decay_rates() -> tuple[float, dict[str, float]]:
@@ -73,7 +68,7 @@ def decay_population(profile: str) -> Request:
     one-step-off decay factor at the smallest per-test rate of its users, and shared by all of them."""
     runs = _decay_runs(profile)
     spec = replace(DECAY, runs=runs, measure=("gradient", "flip"))
-    return Request("population", spec, seed_parts=("decay population",), cost=_cost(spec))
+    return Request("population", spec, seed_parts=("decay population",))
 
 
 def decay_rate_detections(n: int, alpha: float, where: str) -> list[Detection]:

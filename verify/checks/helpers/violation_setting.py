@@ -25,9 +25,7 @@ def arm(study: str, runs: int, steps: int = 200, **changes) -> Request:
     """One arm of a study: the base setting with `changes`; the seed depends on the study only."""
     spec = replace(BASE, runs=runs, steps=steps, **changes)
     assert spec.d is not None
-    return Request(
-        "population", spec, seed_parts=("violation", study), cost=runs * spec.m * spec.d * steps * 1e-9
-    )
+    return Request("population", spec, seed_parts=("violation", study))
 
 
 def describe(spec: PopulationSpec) -> str:
