@@ -17,7 +17,8 @@ from tabulate import tabulate
 
 from verify.claim import Column, Table
 from verify.harness import Record
-from verify.statistics import Rule, _jsonable
+from verify.statistics import Rule
+from verify.statistics import jsonable as _jsonable
 
 
 def format_cell(value: Any, column: Column) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from theory.parameters import NONNEG_REAL, POSITIVE_INT, ParameterError, Range
-from verify.statistics import Rule, _jsonable
+from verify.statistics import Rule, jsonable
 
 #: Unit roundoff of IEEE float64 (round to nearest): u = 2^-53 = eps64 / 2.
 UNIT_ROUNDOFF = 2.0**-53
@@ -31,7 +31,7 @@ _ACCEPTED: dict[str, Range] = {
 }
 
 
-def _validate(**values: Any) -> None:
+def validate_inputs(**values: Any) -> None:
     for name, value in values.items():
         spec = _ACCEPTED[name]
         if not spec.accepts(value):
@@ -79,7 +79,7 @@ class Comparison:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": "Comparison", **{k: _jsonable(v) for k, v in asdict(self).items()}}
+        out: dict[str, Any] = {"kind": "Comparison", **{k: jsonable(v) for k, v in asdict(self).items()}}
         out["worst_index"] = list(self.worst_index)
         out["rule"] = self.rule.as_dict()
         out["summary"] = self.summary()
@@ -122,8 +122,8 @@ class Threshold:
         return {
             "kind": "Threshold",
             "what": self.what,
-            "value": _jsonable(float(self.value)),
-            "threshold": _jsonable(float(self.threshold)),
+            "value": jsonable(float(self.value)),
+            "threshold": jsonable(float(self.threshold)),
             "passes_if": self.passes_if,
             "n": self.n,
             "passed": self.passed,
@@ -158,7 +158,7 @@ def compare(
         atol: allowed absolute error, for predictions at or near zero.
         what: the quantity compared, for the summary.
     """
-    _validate(rtol=rtol, atol=atol)
+    validate_inputs(rtol=rtol, atol=atol)
     m, p = np.broadcast_arrays(
         np.asarray(measured, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
     )
@@ -210,7 +210,7 @@ def float64_rounding_budget(n_ops: int, scale: float = 1.0) -> float:
     Returns:
         The absolute error budget.
     """
-    _validate(n_ops=n_ops, scale=scale)
+    validate_inputs(n_ops=n_ops, scale=scale)
     nu = n_ops * UNIT_ROUNDOFF
     if nu >= 1.0:
         raise ParameterError(f"n_ops={n_ops!r} is invalid: expected an integer >= 1 and < 2^53")

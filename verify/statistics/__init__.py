@@ -31,21 +31,21 @@ from verify.statistics._base import (  # noqa: F401
     MANN_WHITNEY_EXACT_PAIRS,
     Rule,
     Verdict,
-    _jsonable,
-    _validate,
-    _Verdict,
+    VerdictFields,
+    jsonable,
     split_rate,
+    validate_inputs,
 )
 from verify.statistics.binomial import (  # noqa: F401
     BinomialResult,
     TwoSidedBinomialResult,
-    _two_sided_rejections,
     binomial_two_sided_detectable,
     binomial_two_sided_power,
     binomial_two_sided_test,
     binomial_upper_power,
     binomial_upper_test,
     samples_for_binomial_two_sided,
+    two_sided_rejections,
 )
 from verify.statistics.chi_square_mean import (  # noqa: F401
     ChiSquareMeanResult,

@@ -67,8 +67,8 @@ class Rule:
     def as_dict(self) -> dict[str, Any]:
         return {
             "quantity": self.quantity,
-            "value": _jsonable(self.value),
-            "threshold": _jsonable(self.threshold),
+            "value": jsonable(self.value),
+            "threshold": jsonable(self.threshold),
             "passes_if": self.passes_if,
         }
 
@@ -92,7 +92,7 @@ _FLOAT_TINY = 1e-290
 MANN_WHITNEY_EXACT_PAIRS = 10_000
 
 
-def _validate(**values: Any) -> None:
+def validate_inputs(**values: Any) -> None:
     """`theory.parameters.validate` for declared names, the local table for the statistical ones."""
     for name, value in values.items():
         spec = _ACCEPTED.get(name)
@@ -113,7 +113,7 @@ def _as_sample(values: Any, name: str, minimum: int = 1) -> np.ndarray:
     return array
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # strict JSON has no infinity or NaN: "inf", "-inf", "nan"
     if isinstance(value, mpmath.mpf):
@@ -121,9 +121,9 @@ def _jsonable(value: Any) -> Any:
         as_float = float(value)
         return as_float if value == 0 or as_float != 0 else mpmath.nstr(value, 6)
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -152,7 +152,7 @@ class Verdict(Protocol):
 
 
 @dataclass(frozen=True)
-class _Verdict:
+class VerdictFields:
     """Shared behaviour of every result: a JSON view that also carries the rule and the summary."""
 
     statistical = True
@@ -174,7 +174,7 @@ class _Verdict:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": type(self).__name__}
-        out.update({f.name: _jsonable(getattr(self, f.name)) for f in fields(self)})
+        out.update({f.name: jsonable(getattr(self, f.name)) for f in fields(self)})
         out["rule"] = self.rule.as_dict()
         out["summary"] = self.summary()
         return out
@@ -202,5 +202,5 @@ def split_rate(alpha: float, n: int) -> float:
     Returns:
         The rate each check must be run at.
     """
-    _validate(false_fail_rate=alpha, checks=n)
+    validate_inputs(false_fail_rate=alpha, checks=n)
     return alpha / n

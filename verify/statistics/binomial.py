@@ -18,9 +18,9 @@ from verify.statistics._base import (
     _TAIL_DPS,
     DETECTION_POWER,
     Rule,
-    _validate,
-    _Verdict,
+    VerdictFields,
     _verdict_word,
+    validate_inputs,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def _binomial_tail(k: int, n: int, p: mpmath.mpf) -> mpmath.mpf:
         return +total
 
 
-def _binomial_critical_count(n: int, p0: mpmath.mpf, alpha: float) -> int:
+def binomial_critical_count(n: int, p0: mpmath.mpf, alpha: float) -> int:
     """Smallest count c with ``P(Binom(n, p0) >= c) < alpha`` (n + 1 when no count is rejected)."""
     low, high = 0, n + 1  # tail(0) = 1 >= alpha; treat tail(n + 1) = 0 < alpha
     while high - low > 1:
@@ -74,7 +74,7 @@ def _binomial_critical_count(n: int, p0: mpmath.mpf, alpha: float) -> int:
 
 
 @dataclass(frozen=True)
-class BinomialResult(_Verdict):
+class BinomialResult(VerdictFields):
     """Verdict of H0 "true failure rate <= p0" from ``failures`` out of ``n`` independent trials."""
 
     name: str
@@ -138,12 +138,12 @@ def binomial_upper_test(
     Returns:
         A `BinomialResult`, also giving the one-sided Clopper-Pearson upper limit of the rate.
     """
-    _validate(failures=failures, samples=n, false_fail_rate=alpha, power=power)
+    validate_inputs(failures=failures, samples=n, false_fail_rate=alpha, power=power)
     if failures > n:
         raise ParameterError(f"failures={failures!r} is invalid: expected an integer >= 0 and <= n={n}")
     rate = _as_rate(p0)
     tail = _binomial_tail(failures, n, rate)
-    critical = _binomial_critical_count(n, rate, alpha)
+    critical = binomial_critical_count(n, rate, alpha)
     detectable = float(stats.beta.ppf(power, critical, n - critical + 1)) if critical <= n else math.inf
     upper = 1.0 if failures == n else float(stats.beta.isf(alpha, failures + 1, n - failures))
     with mpmath.workdps(_TAIL_DPS):
@@ -167,8 +167,8 @@ def binomial_upper_test(
 def binomial_upper_power(n: int, p0: float | mpmath.mpf, p1: float, alpha: float) -> float:
     """Exact probability that `binomial_upper_test` at ``alpha`` rejects H0: rate <= p0 when the true rate
     is p1: P(Binom(n, p1) >= critical count)."""
-    _validate(samples=n, false_fail_rate=alpha)
-    critical = _binomial_critical_count(n, _as_rate(p0), alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
+    critical = binomial_critical_count(n, _as_rate(p0), alpha)
     return float(stats.binom.sf(critical - 1, n, p1)) if critical <= n else 0.0
 
 
@@ -177,7 +177,7 @@ def binomial_upper_power(n: int, p0: float | mpmath.mpf, p1: float, alpha: float
 
 
 @dataclass(frozen=True)
-class TwoSidedBinomialResult(_Verdict):
+class TwoSidedBinomialResult(VerdictFields):
     """Verdict of an exact two-sided binomial test of H0: event rate = p0."""
 
     name: str
@@ -224,7 +224,7 @@ class TwoSidedBinomialResult(_Verdict):
 
 
 @functools.lru_cache(maxsize=4096)
-def _two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
+def two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
     """The counts k in 0..n that scipy's two-sided (minimum-likelihood) binomial test rejects at alpha.
 
     Its p-value P(pmf(X) <= pmf(k)) rises with pmf(k), so it is monotone on each side of the mode and the
@@ -257,8 +257,8 @@ def _two_sided_rejections(n: int, p0: float, alpha: float) -> np.ndarray:
 def binomial_two_sided_power(n: int, p0: float, p1: float, alpha: float) -> float:
     """Exact probability that `binomial_two_sided_test` at ``alpha`` rejects H0: rate = p0 when the
     true rate is p1 (the Binom(n, p1) mass of the rejection region)."""
-    _validate(samples=n, false_fail_rate=alpha)
-    reject = _two_sided_rejections(n, float(p0), alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
+    reject = two_sided_rejections(n, float(p0), alpha)
     return float(stats.binom.pmf(np.arange(n + 1), n, p1)[reject].sum())
 
 
@@ -268,7 +268,7 @@ def samples_for_binomial_two_sided(
     """Smallest n at which `binomial_two_sided_test` rejects p0 with probability >= power when the true rate
     is p1 (the power is not monotone in n for a discrete test: the smallest n from which every n up to
     twice it has the power, found by doubling then a linear scan)."""
-    _validate(false_fail_rate=alpha, power=power)
+    validate_inputs(false_fail_rate=alpha, power=power)
     high = 8
     while binomial_two_sided_power(high, p0, p1, alpha) < power:
         high *= 2
@@ -286,7 +286,7 @@ def binomial_two_sided_detectable(
     """(rise, fall): the smallest p1 - p0 > 0 and p0 - p1 > 0 at which `binomial_two_sided_test` rejects with
     probability >= ``power`` (bisection on each side, where the power grows with |p1 - p0|); inf on a side
     no rate reaches. At small n p0 the lower side is out of reach: P(0 events) = (1 - p0)^n >= alpha."""
-    _validate(samples=n, false_fail_rate=alpha, power=power)
+    validate_inputs(samples=n, false_fail_rate=alpha, power=power)
     reach = []
     for direction, room in ((1.0, 1.0 - p0), (-1.0, p0)):
         if room <= 0 or binomial_two_sided_power(n, p0, p0 + direction * room, alpha) < power:
@@ -317,7 +317,7 @@ def binomial_two_sided_test(
     Under H0 the p-value is super-uniform at every n, so a correct exact probability fails with rate
     <= alpha. Used where the theory gives the probability itself (R4: P(chi2_ell <= ell/2)), not a bound.
     """
-    _validate(failures=events, samples=n, false_fail_rate=alpha)
+    validate_inputs(failures=events, samples=n, false_fail_rate=alpha)
     p = float(p0)
     test = stats.binomtest(events, n, p, alternative="two-sided")
     ci = test.proportion_ci(confidence_level=1 - alpha, method="exact")

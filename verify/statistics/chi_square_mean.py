@@ -12,10 +12,10 @@ from theory.parameters import ParameterError
 from verify.statistics._base import (
     DETECTION_POWER,
     Rule,
+    VerdictFields,
     _as_sample,
-    _validate,
-    _Verdict,
     _verdict_word,
+    validate_inputs,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -23,7 +23,7 @@ from verify.statistics._base import (
 
 
 @dataclass(frozen=True)
-class ChiSquareMeanResult(_Verdict):
+class ChiSquareMeanResult(VerdictFields):
     """Verdict of an exact two-sided test that n independent values are chi2_ell, through their sum."""
 
     name: str
@@ -80,7 +80,7 @@ def mean_test_chi_square(
         alpha: false-fail rate of this test.
     """
     law = _chi_square_law(law)
-    _validate(false_fail_rate=alpha, power=power)
+    validate_inputs(false_fail_rate=alpha, power=power)
     values = _as_sample(sample_Q, "sample_Q")
     n = values.size
     total = float(np.sum(values))
@@ -111,7 +111,7 @@ def chi_square_mean_power(
     """Exact power of `mean_test_chi_square` (n values, predicted ``law``) when each value is really
     ``scale * chi2_{true_ell}``: P(scale * chi2_{n true_ell} outside the acceptance interval)."""
     law = _chi_square_law(law)
-    _validate(samples=n, false_fail_rate=alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
     low, high = _sum_acceptance(law.sum_of(n), alpha)
     actual = ChiSquareLaw(n * (law.ell if true_ell is None else true_ell))
     return float(actual.cdf_array(low / scale)) + float(actual.sf_array(high / scale))
@@ -128,7 +128,7 @@ def samples_for_chi_square_mean(
 ) -> int:
     """Smallest n at which `mean_test_chi_square` rejects ``scale * chi2_{true_ell}`` data (a concrete
     wrong prediction) with probability >= ``power`` (power is increasing in n: doubling, then bisection)."""
-    _validate(false_fail_rate=alpha, power=power)
+    validate_inputs(false_fail_rate=alpha, power=power)
 
     def enough(n: int) -> bool:
         return chi_square_mean_power(n, law, alpha, true_ell=true_ell, scale=scale) >= power

@@ -14,10 +14,10 @@ from scipy import stats
 from verify.statistics._base import (
     DETECTION_POWER,
     Rule,
+    VerdictFields,
     _as_sample,
-    _validate,
-    _Verdict,
     _verdict_word,
+    validate_inputs,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -30,14 +30,14 @@ def dkw_epsilon(n: int, alpha: float) -> float:
     ``eps = sqrt(log(2/alpha) / (2n))`` from Massart's tight constant, ``P(sup|F_n - F| > eps) <=
     2 exp(-2 n eps^2)``, valid whenever ``alpha < 1`` (Massart 1990), including laws with atoms.
     """
-    _validate(samples=n, false_fail_rate=alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
     return math.sqrt(math.log(2.0 / alpha) / (2.0 * n))
 
 
 @functools.lru_cache(maxsize=1024)  # kstwo.isf costs ~2 ms and checks repeat the same (n, alpha)
 def ks_critical_value(n: int, alpha: float) -> float:
     """Exact critical value ``c`` of the two-sided KS statistic: ``P(D_n > c) = alpha`` for continuous F."""
-    _validate(samples=n, false_fail_rate=alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
     return float(stats.kstwo.isf(alpha, n))
 
 
@@ -50,7 +50,7 @@ def ks_detectable(n: int, alpha: float, power: float = DETECTION_POWER) -> float
     ``P(sup|F_n - G| <= eps_DKW(n, 1 - power)) >= power`` under G, a G that far from F makes
     ``D_n > c_n(alpha)`` with probability >= power. Conservative: the true detectable distance is smaller.
     """
-    _validate(power=power)
+    validate_inputs(power=power)
     return ks_critical_value(n, alpha) + dkw_epsilon(n, 1.0 - power)
 
 
@@ -58,7 +58,7 @@ def ks_power_lower_bound(n: int, alpha: float, delta: float) -> float:
     """A lower bound on the KS test's power against every true law at sup-distance ``delta`` from the
     predicted one: ``1 - 2 exp(-2 n (delta - c_n(alpha))^2)`` when delta > c_n(alpha) (the DKW argument of
     `ks_detectable`, inverted), else 0."""
-    _validate(samples=n, false_fail_rate=alpha)
+    validate_inputs(samples=n, false_fail_rate=alpha)
     gap = delta - ks_critical_value(n, alpha)
     return max(0.0, 1.0 - 2.0 * math.exp(-2.0 * n * gap * gap)) if gap > 0 else 0.0
 
@@ -69,7 +69,7 @@ def samples_for_ks(delta: float, alpha: float, power: float = DETECTION_POWER) -
     ``c_n(alpha)`` is decreasing in n and bounded by ``eps_DKW(n, alpha)``, which gives the bracket
     ``n <= ceil((sqrt(log(2/alpha)/2) + sqrt(log(2/(1-power))/2))^2 / delta^2)`` for a bisection.
     """
-    _validate(delta=delta, false_fail_rate=alpha, power=power)
+    validate_inputs(delta=delta, false_fail_rate=alpha, power=power)
     root = math.sqrt(math.log(2.0 / alpha) / 2.0) + math.sqrt(math.log(2.0 / (1.0 - power)) / 2.0)
     low, high = 1, max(1, math.ceil((root / delta) ** 2))
     if ks_detectable(low, alpha, power) <= delta:
@@ -84,7 +84,7 @@ def samples_for_ks(delta: float, alpha: float, power: float = DETECTION_POWER) -
 
 
 @dataclass(frozen=True)
-class GofResult(_Verdict):
+class GofResult(VerdictFields):
     """Verdict of a goodness-of-fit check of a sample against a predicted CDF."""
 
     name: str  # the predicted law ("chi2_40")
@@ -146,7 +146,7 @@ def ks_test(
         name: the predicted law, for the summary (default: the law's own name).
         power: the power at which ``detectable`` is stated.
     """
-    _validate(false_fail_rate=alpha, power=power)
+    validate_inputs(false_fail_rate=alpha, power=power)
     cdf, law_name = _cdf_of(cdf)
     name = name or (f"vs {law_name}" if law_name else "")
     values = _as_sample(sample, "sample")
@@ -179,7 +179,7 @@ def dkw_band_test(
     Looser than the exact KS test for continuous F, but its false-fail rate is <= alpha also for laws
     with atoms. ``detectable = eps(n, alpha) + eps(n, 1 - power)`` by the argument of `ks_detectable`.
     """
-    _validate(false_fail_rate=alpha, power=power)
+    validate_inputs(false_fail_rate=alpha, power=power)
     cdf, law_name = _cdf_of(cdf)
     name = name or (f"vs {law_name}" if law_name else "")
     values = _as_sample(sample, "sample")

@@ -15,19 +15,19 @@ from verify.statistics._base import (
     DETECTION_POWER,
     MANN_WHITNEY_EXACT_PAIRS,
     Rule,
+    VerdictFields,
     _as_sample,
-    _validate,
-    _Verdict,
     _verdict_word,
+    validate_inputs,
 )
-from verify.statistics.binomial import _binomial_critical_count
+from verify.statistics.binomial import binomial_critical_count
 
 # --------------------------------------------------------------------------------------------------
 # Orderings: "a is larger than b" (e.g. the small-init radius exceeds the vanilla radius, R7)
 
 
 @dataclass(frozen=True)
-class OrderingResult(_Verdict):
+class OrderingResult(VerdictFields):
     """Verdict of a one-sided test that ``a`` tends to exceed ``b``.
 
     Here the check passes only when the data CONFIRM the predicted ordering (``p < alpha``); alpha is
@@ -75,8 +75,8 @@ def mann_whitney_detectable(n_a: int, n_b: int, alpha: float, power: float = DET
     probability >= ``power`` (normal approximation of U, with the variance bound theta(1 - theta)
     (n_a + n_b + 1)/(n_a n_b ... ) replaced by the null variance, adequate for theta near 1/2; stated,
     not used for any verdict)."""
-    _validate(samples=n_a, false_fail_rate=alpha, power=power)
-    _validate(samples=n_b)
+    validate_inputs(samples=n_a, false_fail_rate=alpha, power=power)
+    validate_inputs(samples=n_b)
     sd = math.sqrt((n_a + n_b + 1) / (12.0 * n_a * n_b))  # sd of U/(n_a n_b) under the null
     return min(1.0, 0.5 + (float(stats.norm.isf(alpha)) + float(stats.norm.ppf(power))) * sd)
 
@@ -95,7 +95,7 @@ def mann_whitney_greater(
     null law of U when there are no ties and ``n_a n_b <= 1e4``; otherwise the normal approximation with
     tie and continuity corrections (large-sample, the one asymptotic rule in this module).
     """
-    _validate(false_fail_rate=alpha)
+    validate_inputs(false_fail_rate=alpha)
     xa, xb = _as_sample(a, "a"), _as_sample(b, "b")
     pooled = np.concatenate([xa, xb])
     exact = np.unique(pooled).size == pooled.size and xa.size * xb.size <= MANN_WHITNEY_EXACT_PAIRS
@@ -131,7 +131,7 @@ def sign_test_paired(
     (a_i = b_i) carry no sign and are dropped, the standard convention. Valid for any n and any law of
     the differences (only their independence across pairs is assumed).
     """
-    _validate(false_fail_rate=alpha)
+    validate_inputs(false_fail_rate=alpha)
     xa, xb = _as_sample(a, "a"), _as_sample(b, "b")
     if xa.size != xb.size:
         raise ParameterError(f"a has {xa.size} values and b {xb.size}: expected pairs of equal length")
@@ -143,7 +143,7 @@ def sign_test_paired(
     else:
         p_value = float(stats.binomtest(positive, informative, 0.5, alternative="greater").pvalue)
         effect = positive / informative
-    critical = _binomial_critical_count(max(informative, 1), mpmath.mpf("0.5"), alpha)
+    critical = binomial_critical_count(max(informative, 1), mpmath.mpf("0.5"), alpha)
     detectable = (
         float(stats.beta.ppf(power, critical, max(informative, 1) - critical + 1))
         if critical <= max(informative, 1)

@@ -14,10 +14,10 @@ from theory.parameters import ParameterError
 from verify.statistics._base import (
     DETECTION_POWER,
     Rule,
+    VerdictFields,
     _as_sample,
-    _validate,
-    _Verdict,
     _verdict_word,
+    validate_inputs,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -25,7 +25,7 @@ from verify.statistics._base import (
 
 
 @dataclass(frozen=True)
-class SlopeResult(_Verdict):
+class SlopeResult(VerdictFields):
     """Verdict on the slope of y on x (of log y on log x when ``log``) against a prediction.
 
     ``alternative`` "two-sided": the predicted slope lies in the level 1 - alpha interval; "less" /
@@ -103,7 +103,7 @@ def slope_test(
         alternative: "two-sided", "less" or "greater".
         power: the power at which ``detectable`` is stated.
     """
-    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
+    validate_inputs(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
     if alternative not in _ALTERNATIVES:
         raise ParameterError(
             f"alternative={alternative!r} is invalid: expected one of {', '.join(_ALTERNATIVES)}"
@@ -171,7 +171,7 @@ def slope_power(stderr: float, half_width: float, shift: float, alternative: str
 
 
 @dataclass(frozen=True)
-class WeightedSlopeResult(_Verdict):
+class WeightedSlopeResult(VerdictFields):
     """Verdict of a weighted least-squares slope of log(group mean) on log x against a predicted slope."""
 
     name: str
@@ -211,7 +211,7 @@ def weighted_slope_power(
     """Power of `weighted_slope_test` against a true slope `shift` away from the prediction, when the group
     means have the given relative standard errors se_i/mean_i (known in advance where the law of Y is: for
     Y proportional to a chi2_ell value, se/mean = sqrt(2/(ell n)))."""
-    _validate(false_fail_rate=alpha)
+    validate_inputs(false_fail_rate=alpha)
     u = np.log(np.asarray(x, dtype=np.float64))
     w = 1.0 / np.square(np.asarray(relative_se, dtype=np.float64))
     det = w.sum() * (w * u * u).sum() - (w * u).sum() ** 2
@@ -239,7 +239,7 @@ def weighted_slope_test(
     log Y per network, this needs no assumption on the law of Y: only E[Y] must be a power of x.
     ``samples`` (the total number of values behind the means) is recorded for the report.
     """
-    _validate(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
+    validate_inputs(predicted_slope=predicted_slope, false_fail_rate=alpha, power=power)
     xs = _as_sample(x, "x", minimum=2)
     ms = _as_sample(means, "means", minimum=2)
     se = _as_sample(standard_errors, "standard_errors", minimum=2)

@@ -21,7 +21,7 @@ import numpy as np
 from verify.experiments import Request, run
 from verify.experiments.population import MEASUREMENTS, PopulationMeasurement, PopulationSpec
 from verify.per_cell import cell_claims, evaluate
-from verify.statistics import _jsonable
+from verify.statistics import jsonable
 
 #: Bumped when a record's content changes, so --resume never mixes two formats.
 FORMAT = 1
@@ -134,7 +134,7 @@ def _record(
 
 
 def _jsonable_dict(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in values.items()}
+    return {k: jsonable(v) for k, v in values.items()}
 
 
 def run_cell(job: tuple[Cell, str]) -> dict[str, Any]:
