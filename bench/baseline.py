@@ -14,6 +14,8 @@ from torch import nn
 from numerics.model import Network
 from theory.parameters import ParameterError, validate
 
+__all__ = ["train_baseline", "two_layer_module"]
+
 
 def two_layer_module(w: torch.Tensor, u: torch.Tensor) -> nn.Sequential:
     """nn.Sequential(Linear(d, m), ReLU, Linear(m, 1)), bias-free, holding copies of w (m, d), u (m,)."""

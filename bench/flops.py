@@ -7,7 +7,8 @@ does, with h = X W^T and c_j = dL/dN(x_j) (numerics.gradients):
     backward  dL/dW = (c u 1[h>0])^T X   2 R m n d   (matmul)
               dL/du = c^T relu(h)        2 R n m     (matmul)
     elementwise: relu R n m, the mask times u times c 3 R n m (sign, two products), the GD update
-              theta - eta grad 2 R m (d + 1) (no weight decay), and O(R n) for the loss derivative (not counted).
+              theta - eta grad 2 R m (d + 1) (no weight decay), and O(R n) for the loss derivative (not
+              counted).
 The two R n m d matmuls dominate: the rest is a fraction 2/d + 1/(2n) of them. A trained bias would add
 R n m (its sum) plus 2 R m (update); it is counted when asked for.
 """
@@ -21,6 +22,8 @@ import torch
 
 from theory.parameters import validate
 from verify.commands.options import validate_options
+
+__all__ = ["peak_matmul_gflops", "step_flops", "StepFlops", "synchronize", "training_flops"]
 
 
 @dataclass(frozen=True)

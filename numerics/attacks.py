@@ -24,6 +24,18 @@ from numerics.measure import batch_points, orthogonal_gradient, orthogonal_lipsc
 from numerics.model import Network, forward, input_gradient, preactivations
 from theory.parameters import validate
 
+__all__ = [
+    "AttackResult",
+    "certified_orthogonal_radius",
+    "check_sandwich",
+    "flip_along",
+    "FlipResult",
+    "minimal_l2_attack",
+    "orthogonal_gradient_flip",
+    "SandwichViolation",
+    "VERIFY_NUDGE",
+]
+
 #: Success is verified at (1 + VERIFY_NUDGE) t: the exact zero t itself has f(t) = 0 up to rounding, so its
 #: sign is meaningless; 1e-9 relative is far above float64 rounding (~1e-13 for these sums) and far below
 #: any radius difference the suite reports.
@@ -200,7 +212,8 @@ def check_sandwich(
     """Raise SandwichViolation unless certified <= attack_norm (1 + rtol + condition) + atol everywhere (R6).
 
     Both sides are exact in real arithmetic; in float64 each carries a relative error of about
-    (m + 1) eps times the conditioning sum_i |u_i h_i| / |N(x0)| (`numerics.breakpoints.rounding_factor`). The default
+    (m + 1) eps times the conditioning sum_i |u_i h_i| / |N(x0)| (`numerics.breakpoints.rounding_factor`).
+    The default
     rtol = 1e-9 covers m (sum_i |u_i h_i| / |N(x0)|) up to ~5e5; a genuine bug (a wrong L, a flip past
     the true zero) is off by far more. Where a radius is ill-conditioned (a network nearly flat along the
     allowed directions), `condition` adds each point's first-order rounding bounds of both sides
@@ -230,7 +243,8 @@ def check_sandwich(
         )
         raise SandwichViolation(
             f"certified radius {c:.17g} > attack radius {a:.17g} "
-            f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, atol={atol:g}); "
+            f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, "
+            f"atol={atol:g}); "
             f"{int(bad.sum())} of {bad.numel()} entries violate"
         )
     if condition is not None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = ["Crossing", "first_crossing", "rounding_factor"]
+
 
 def rounding_factor(m: int, dtype: torch.dtype) -> float:
     """Relative rounding bound for the float sums of m + 1 products below: 8 (m + 1) eps.

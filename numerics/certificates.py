@@ -11,7 +11,8 @@ global (R6): LB = N' - r L, L = sum_i |u_i| ||a_i||, N' = |N(x0)|; radius N'/L.
 piecewise (the construction of the issue): SA neurons are linear on the ball, SO ones constant, and an
     unstable one is bounded alone: ũ_i relu(h_i + t_i) >= 0 if ũ_i > 0 (a loss ũ_i relu(h_i) against
     N(x0)), >= ũ_i (h_i + rho_i) if ũ_i < 0 (a loss |ũ_i| (rho_i + min(h_i, 0))). Hence
-        LB(r) = N' - r ||sum_SA ũ_i a_i|| - sum_{U, ũ>0} ũ_i relu(h_i) - sum_{U, ũ<0} |ũ_i| (rho_i + min(h_i, 0)).
+        LB(r) = N' - r ||sum_SA ũ_i a_i|| - sum_{U, ũ>0} ũ_i relu(h_i) - sum_{U, ũ<0} |ũ_i| (rho_i +
+        min(h_i, 0)).
     Between consecutive breakpoints r_i = |h_i| / ||a_i|| the classes are fixed and LB is affine and
     decreasing in r; at a breakpoint it jumps down or not at all, so the certified radius is its first
     zero, found exactly by a scan of the sorted breakpoints. Every term is at most its global counterpart
@@ -45,7 +46,8 @@ relative error of a few (m + q) eps of that sum (sums of m terms, an eigendecomp
 ~q eps ||K||), which for m, q <= 10^4 is below 10^-11; the margin 10^-9 is far above that and costs about
 10^-9 of the radius. The returned radius is the largest of the three, so never below the global one.
 
-Shapes: R runs, p points; results (R, p). Inf where nothing in the subspace moves N (L = 0), 0 where N(x0) = 0.
+Shapes: R runs, p points; results (R, p). Inf where nothing in the subspace moves N (L = 0), 0 where N(x0) =
+0.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ from numerics.model import Network
 from numerics.restricted import RestrictedNetwork, restrict
 from numerics.subspace import Subspace
 from theory.parameters import ParameterError
+
+__all__ = ["Certificates", "certificates", "certified_flip_radius", "MARGIN", "spectral_lower_bound", "TAUS"]
 
 #: Relative margin a certified radius keeps against rounding (module docstring).
 MARGIN = 1e-9
@@ -344,7 +348,8 @@ def spectral_lower_bound(
     problem = restrict(net, X0, perp)
     if r.shape != problem.f0.shape or not bool((r > 0).all()) or not bool(torch.isfinite(r).all()):
         raise ParameterError(
-            f"r of shape {tuple(r.shape)} is invalid: expected finite radii > 0 of shape {tuple(problem.f0.shape)}"
+            f"r of shape {tuple(r.shape)} is invalid: expected finite radii > 0 of shape "
+            f"{tuple(problem.f0.shape)}"
         )
     geo = _geometry(problem)
     return _spectral_bound(geo, _spectrum(geo), r)

@@ -18,6 +18,8 @@ from numerics.breakpoints import rounding_factor
 from numerics.measure import batch_points, orthogonal_lipschitz, project
 from numerics.model import Network, forward, preactivations
 
+__all__ = ["certificate_condition", "flip_condition"]
+
 
 def _preactivation_error(net: Network, X0: torch.Tensor) -> torch.Tensor:
     """Bound on the rounding of h_i = <w_i, x0> + b_i: gamma (<|w_i|, |x0|> + |b_i|), (R, p, m)."""
@@ -28,7 +30,8 @@ def _preactivation_error(net: Network, X0: torch.Tensor) -> torch.Tensor:
 def flip_condition(
     net: Network, X0: torch.Tensor, delta: torch.Tensor, projector: torch.Tensor | None
 ) -> torch.Tensor:
-    """Relative first-order error bound of ||delta|| as the first flip along its direction within range(projector).
+    """Relative first-order error bound of ||delta|| as the first flip along its direction within
+    range(projector).
 
     With t = ||delta||, v = delta/t and f(t) = sum_i u_i relu(h_i + t a_i), rounding perturbs h_i by dh_i and
     a_i by da_i = gamma <|w_i|, |v|> + |<w_i, v - Pi v>| (the second term: the part of v outside the allowed

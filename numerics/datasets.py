@@ -28,6 +28,8 @@ import torch
 from numerics.subspace import Subspace, make_subspace
 from theory.parameters import ParameterError, choice, validate
 
+__all__ = ["CHESSBOARD_LAYOUTS", "Dataset", "DATASETS", "make_dataset"]
+
 DATASETS: tuple[str, ...] = (
     "gaussian_linear",
     "gaussian_teacher",

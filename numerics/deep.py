@@ -23,6 +23,21 @@ from numerics.losses import LOSSES, empirical_loss, loss_derivative
 from numerics.measure import batch_points, project
 from theory.parameters import ParameterError, choice, validate
 
+__all__ = [
+    "DeepFlip",
+    "DeepGradients",
+    "DeepInitConfig",
+    "DeepNetwork",
+    "DeepTrainResult",
+    "first_layer_backward",
+    "forward",
+    "initialize_deep",
+    "input_gradient",
+    "loss_and_gradients",
+    "projected_flip",
+    "train_deep",
+]
+
 
 @dataclass(frozen=True)
 class DeepInitConfig:

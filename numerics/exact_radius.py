@@ -25,7 +25,8 @@ relative gap 1e-9), and EXACT_RTOL = 1e-6 covers them (measured: radius / lower 
 is flagged and must not be read as exact. "Not attained" marks the degenerate case where the closed
 minimum is a point at which N only reaches 0 (a region where every neuron is off, common for small m
 in low dimension): there r_S (sign 0 counts as another sign) is `lower`, but the first strict sign change
-is farther, and `radius` only bounds it from above. Scaling: the rows of unstable neurons by max(U_i, -l_i), the
+is farther, and `radius` only bounds it from above. Scaling: the rows of unstable neurons by max(U_i, -l_i),
+the
 output row by N' = |N(x0)|, so that SCIP's absolute tolerances act as relative ones.
 
 SCIP settings: numerics/feastol 1e-7, limits/gap 1e-9, limits/absgap 0, limits/time `time_limit` seconds
@@ -48,6 +49,8 @@ from numerics.model import Network
 from numerics.restricted import restrict
 from numerics.subspace import Subspace
 from theory.parameters import ParameterError
+
+__all__ = ["exact_flip_radius", "EXACT_RTOL", "ExactRadius", "FEASTOL"]
 
 #: Relative accuracy within which `lower` and `radius` bracket the exact radius when `proven` (SCIP's
 #: feasibility tolerance FEASTOL on rows of O(1) terms moves the optimum by about FEASTOL relative).
@@ -184,7 +187,8 @@ def exact_flip_radius(
             raise ParameterError(
                 f"starts of shape {tuple(starts.shape)} is invalid: expected ({R}, {p}, {net.dim})"
             )
-        # Coordinates of the start: the least-squares c with A c = W delta (exact when delta is in the subspace).
+        # Coordinates of the start: the least-squares c with A c = W delta (exact when delta is in the
+        # subspace).
         target = torch.bmm(starts, net.W.transpose(1, 2))  # (R, p, m) = <w_i, delta>
         start_c = torch.linalg.lstsq(problem.A.unsqueeze(1).expand(R, p, m, q), target.unsqueeze(-1)).solution
         start_c = start_c.squeeze(-1)

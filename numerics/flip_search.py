@@ -37,6 +37,19 @@ import torch
 from numerics.breakpoints import first_crossing
 from numerics.restricted import RestrictedNetwork
 
+__all__ = [
+    "Candidates",
+    "FROM_ZERO",
+    "line_search",
+    "METHODS",
+    "Recipe",
+    "recipes",
+    "RESTARTS",
+    "scale",
+    "search",
+    "unit",
+]
+
 #: The iterations; a Candidates.method entry indexes this tuple.
 METHODS: tuple[str, ...] = ("deepfool", "ddn", "fmn")
 

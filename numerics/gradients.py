@@ -21,6 +21,8 @@ from numerics.losses import LOSSES, loss_derivative, loss_value
 from numerics.model import Network
 from theory.parameters import choice
 
+__all__ = ["loss_and_gradients", "LossGradients", "Workspace"]
+
 
 @dataclass
 class LossGradients:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["least_norm_point"]
+
 
 def least_norm_point(G: torch.Tensor, e: torch.Tensor, *, steps: int = 12) -> torch.Tensor:
     """c = argmin ||c|| s.t. G c <= e for every batch entry: G (..., k, q), e (..., k) -> (..., q).

@@ -10,6 +10,8 @@ import torch
 
 from theory.parameters import choice
 
+__all__ = ["empirical_loss", "loss_derivative", "loss_value", "LOSSES"]
+
 LOSSES: tuple[str, ...] = ("logistic", "exponential", "squared")
 
 

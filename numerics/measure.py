@@ -20,6 +20,24 @@ import torch
 from numerics.model import Network, forward, input_gradient, preactivations
 from theory.parameters import ParameterError, validate
 
+__all__ = [
+    "accuracy",
+    "active_set",
+    "ActiveSet",
+    "batch_points",
+    "chi_square_statistic",
+    "invariance_error",
+    "invariance_scale",
+    "margins",
+    "min_margin",
+    "orthogonal_gradient",
+    "orthogonal_gradient_from_initial",
+    "orthogonal_lipschitz",
+    "orthogonal_weight_norm",
+    "output_variation_along",
+    "project",
+]
+
 
 def batch_points(net: Network, X: torch.Tensor) -> torch.Tensor:
     """Points as (R, p, d): a shared (p, d) tensor is broadcast to every run, (R, p, d) is kept."""

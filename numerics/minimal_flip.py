@@ -81,8 +81,12 @@ def minimal_flip(
         found, or N(x0) = 0 (no sign to flip), success is False, norm inf and delta 0.
     """
     validate(seed=seed, max_iter=iterations)
-    for name, value, low in (("polish_rounds", polish_rounds, 0), ("polished_candidates", polished_candidates, 1), ("working", working, 1),
-                             ("finalists", finalists, 1)):  # fmt: skip
+    for name, value, low in (
+        ("polish_rounds", polish_rounds, 0),
+        ("polished_candidates", polished_candidates, 1),
+        ("working", working, 1),
+        ("finalists", finalists, 1),
+    ):
         _count(name, value, low)
     if check_every is not None:
         _count("check_every", check_every, 1)

@@ -14,6 +14,18 @@ import torch
 
 from theory.parameters import choice, validate
 
+__all__ = [
+    "forward",
+    "HIDDEN_INITS",
+    "InitConfig",
+    "initialize",
+    "input_gradient",
+    "Network",
+    "OUTPUT_INITS",
+    "OUTPUT_SCALINGS",
+    "preactivations",
+]
+
 OUTPUT_INITS = ("sign", "gaussian")
 HIDDEN_INITS = ("gaussian", "uniform")
 OUTPUT_SCALINGS = ("sqrt", "mean_field")

@@ -24,6 +24,8 @@ from numerics.flip_search import Candidates
 from numerics.least_norm_qp import least_norm_point
 from numerics.restricted import RestrictedNetwork
 
+__all__ = ["polish"]
+
 
 def polish(problem: RestrictedNetwork, found: Candidates, *, rounds: int, working: int) -> torch.Tensor:
     """Shorten the flips of `found` (one row per row of `problem`) in place; returns where they shortened."""

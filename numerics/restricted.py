@@ -31,6 +31,8 @@ from numerics.model import Network, forward, preactivations
 from numerics.subspace import Subspace
 from theory.parameters import ParameterError
 
+__all__ = ["as_basis", "check_network", "check_points", "restrict", "RestrictedNetwork"]
+
 
 def _tolerance(d: int, dtype: torch.dtype) -> float:
     """Rounding allowance for orthonormality, idempotence and membership in P: 100 d eps (as Subspace)."""

@@ -13,6 +13,8 @@ import torch
 
 from theory.parameters import ParameterError, validate
 
+__all__ = ["make_subspace", "Subspace"]
+
 
 @dataclass(frozen=True)
 class Subspace:

@@ -14,3 +14,5 @@ Modules (each imported on its own: importing `theory` itself loads nothing heavy
 - `bounds`: `bounds_at(d, ell, m, k, ...)`, every bound at one point (behind `python -m verify bounds`).
 The derivations are in docs/derivations.md.
 """
+
+__all__: list[str] = []

@@ -23,6 +23,8 @@ from theory.precision import Exact, evaluate, to_exact
 from theory.results import S_FIXED_OUTPUT, get
 from theory.symbols import k, m, s_u
 
+__all__ = ["bounds_at", "describe", "DESCRIPTIONS", "outside_hypotheses", "renamed"]
+
 #: key -> (result id, expression name) for the quantities every point gets, in output order.
 _ALWAYS = (
     ("decay_factor", "R1", "decay_gd"),
@@ -192,7 +194,8 @@ def outside_hypotheses(lr: Any = None, weight_decay: Any = None) -> list[str]:
     if product < 2:
         return []
     return [
-        f"eta*lam = {product} is outside R8's hypothesis 0 <= eta*lam < 2: |1 - eta*lam| >= 1, so c_T does not "
+        f"eta*lam = {product} is outside R8's hypothesis 0 <= eta*lam < 2: |1 - eta*lam| >= 1, so c_T does "
+        f"not "
         "decay and GD with this weight decay diverges; the values are the formulas at face value"
     ]
 
@@ -210,7 +213,8 @@ def _decay_mode(eta: Exact | None, lam: Exact | None, steps: int | None, flow_ti
         raise ParameterError(f"{missing}=None is invalid: lr and steps (GD) must be given together")
     if lam is not None and eta is None:
         raise ParameterError(
-            f"weight_decay={lam!r} is invalid: weight decay needs lr and steps (GD) or flow_time (gradient flow)"
+            f"weight_decay={lam!r} is invalid: weight decay needs lr and steps (GD) or flow_time (gradient "
+            f"flow)"
         )
     return False
 

@@ -24,6 +24,28 @@ from theory.parameters import PARAMETERS, ParameterError, validate
 from theory.precision import GUARD_DIGITS, evaluate, mpmath_function, to_exact, to_mpf
 from theory.symbols import Q, ell, x
 
+__all__ = [
+    "CDF",
+    "CHI_MEAN",
+    "chi_square_law",
+    "ChiSquareLaw",
+    "DENSITY",
+    "HALF_MEAN_CHERNOFF",
+    "HALF_MEAN_EXACT",
+    "HALF_MEAN_EXACT_COMPLEMENT",
+    "HALF_MEAN_TAIL_BOUND",
+    "half_mean_tail_series",
+    "half_mean_tails",
+    "HALF_MEAN_X",
+    "laurent_massart_thresholds",
+    "LOWER_TAIL_THRESHOLD",
+    "MEAN",
+    "SURVIVAL",
+    "TAIL_BOUND",
+    "UPPER_TAIL_THRESHOLD",
+    "VARIANCE",
+]
+
 #: Mean and variance of chi2_ell.
 MEAN = ell
 VARIANCE = 2 * ell

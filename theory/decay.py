@@ -23,6 +23,16 @@ from theory.parameters import validate
 from theory.precision import GUARD_DIGITS, evaluate
 from theory.symbols import T, eta, lam, mu, t
 
+__all__ = [
+    "C_FLOW",
+    "C_T",
+    "flow_decay_factor",
+    "gd_decay_factor",
+    "momentum_decay_factors",
+    "MOMENTUM_RECURRENCE",
+    "to_flow",
+]
+
 
 def gd_decay_factor(eta_: sp.Expr = eta, lam_: sp.Expr = lam, steps: sp.Expr = T) -> sp.Expr:
     """c_T = (1 - eta*lam)^T, the factor on Pi w_i after T steps of GD, SGD or momentum with decay."""
@@ -37,7 +47,8 @@ def flow_decay_factor(lam_: sp.Expr = lam, time: sp.Expr = t) -> sp.Expr:
 #: c_T for GD and c(t) for gradient flow, in the symbols of theory/symbols.py.
 C_T = gd_decay_factor()
 C_FLOW = flow_decay_factor()
-#: Heavy ball: p_{T+1} = a1 p_T + a2 p_{T-1}, p_0 = 1, p_1 = first (selfchecks.momentum_recurrence derives it).
+#: Heavy ball: p_{T+1} = a1 p_T + a2 p_{T-1}, p_0 = 1, p_1 = first (selfchecks.momentum_recurrence derives
+#: it).
 MOMENTUM_RECURRENCE = {"a1": 1 + mu - eta * lam, "a2": -mu, "first": 1 - eta * lam}
 
 

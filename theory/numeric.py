@@ -21,6 +21,8 @@ import numpy as np
 import scipy.special
 import sympy as sp
 
+__all__ = ["evaluate_array"]
+
 
 class _RegularizedLowerGamma(sp.Function):
     """P(a, x) = lowergamma(a, x) / gamma(a), only as a lambdify target."""

@@ -14,6 +14,19 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
+__all__ = [
+    "choice",
+    "NONNEG_INT",
+    "NONNEG_REAL",
+    "ParameterError",
+    "PARAMETERS",
+    "POSITIVE_INT",
+    "POSITIVE_REAL",
+    "PROBABILITY",
+    "Range",
+    "validate",
+]
+
 
 class ParameterError(ValueError):
     """A parameter outside its accepted range; the message is one line naming both."""

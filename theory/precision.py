@@ -24,6 +24,18 @@ import sympy as sp
 from theory.parameters import ParameterError, validate
 from theory.symbols import symbol
 
+__all__ = [
+    "evaluate",
+    "Exact",
+    "ExactFraction",
+    "GUARD_DIGITS",
+    "MAX_ATTEMPTS",
+    "mpmath_function",
+    "PrecisionError",
+    "to_exact",
+    "to_mpf",
+]
+
 #: Guard digits of the first evaluation; each retry doubles them.
 GUARD_DIGITS = 15
 #: How many times the guard is doubled before giving up (the last try uses 15 * 2^5 = 480 guard digits).

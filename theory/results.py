@@ -39,6 +39,32 @@ from theory.parameters import validate
 from theory.precision import evaluate, to_exact
 from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol, z_norm_sq
 
+__all__ = [
+    "chi_square_law",
+    "CHI_SQUARE_STATISTIC",
+    "DECAY_LIMIT",
+    "DEEP_VARIANCE_SCALE",
+    "DEGREES_OF_FREEDOM",
+    "DERIVATIONS",
+    "EXPECTED_LIPSCHITZ",
+    "EXPECTED_ORTH_GRAD_NORM_SQ",
+    "get",
+    "HIDDEN_SCALE",
+    "log_log_slope",
+    "momentum_decay",
+    "ORTH_GRAD_LOWER_BOUND",
+    "ORTH_GRAD_LOWER_BOUND_STANDARD",
+    "ORTH_GRAD_NORM",
+    "R4_THRESHOLD",
+    "replaced",
+    "Result",
+    "RESULTS",
+    "S_FIXED_OUTPUT",
+    "S_MEAN_FIELD_OUTPUT",
+    "STATIONARY_ORTH_WEIGHT",
+    "VARIANCE_SCALE",
+]
+
 DERIVATIONS = "docs/derivations.md"
 
 
@@ -215,7 +241,8 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R3",
             name="orthogonal_gradient_law",
-            statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 (beta s_w)^2 S / d) Pi), "
+            statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 (beta s_w)^2 S / d) "
+            "Pi), "
             "so Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is exactly chi-square with ell degrees of freedom.",
             paper_claim=1,
             provenance=_provenance("r3-exact-law-of-the-orthogonal-gradient"),
@@ -242,7 +269,8 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R4",
             name="large_orthogonal_gradient",
-            statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| beta s_w sqrt(S ell / (2d)); "
+            statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| beta s_w sqrt(S ell / "
+            "(2d)); "
             "for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
             paper_claim=1,
             provenance=_provenance("r4-large-orthogonal-gradient-with-high-probability")
@@ -304,7 +332,8 @@ RESULTS: dict[str, Result] = {
             id="R7",
             name="small_initialization",
             statement="Scaling the hidden initialization by beta scales ||g||/sqrt(S) (exactly, in "
-            "distribution) and L by beta, so Q stays chi-square(ell) and the certified radius grows like 1/beta.",
+            "distribution) and L by beta, so Q stays chi-square(ell) and the certified radius grows like "
+            "1/beta.",
             paper_claim=3,
             provenance=_provenance("r7-small-initialization"),
             hypotheses=(
@@ -350,7 +379,8 @@ RESULTS: dict[str, Result] = {
             name="affine_lifted_invariance",
             statement="For data on an affine plane {x : <n, x> = a} (unit normal n, offset a != 0) and "
             "trained biases, the lifted normal coordinate <w_i, n> - a b_i is multiplied by c_T exactly, "
-            "so without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like a "
+            "so without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like "
+            "a "
             "bias and R1's invariance of <w_i, n> fails.",
             paper_claim=0,
             provenance=_provenance("r1a-affine-data-the-lifted-invariance"),
@@ -363,8 +393,10 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R3d",
             name="three_layer_orthogonal_gradient_law",
-            statement="For N(x) = v^T relu(A relu(W x + b) + c) trained by GD on data in P, Pi W(T) = Pi W(0) "
-            "and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function of the "
+            statement="For N(x) = v^T relu(A relu(W x + b) + c) trained by GD on data in P, Pi W(T) = Pi "
+            "W(0) "
+            "and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function of "
+            "the "
             "training outcome, so Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is exactly chi-square with ell "
             "degrees of freedom.",
             paper_claim=0,

@@ -37,6 +37,21 @@ from theory.precision import GUARD_DIGITS, mpmath_function
 from theory.results import get
 from theory.symbols import N0, Q, T, ell, eta, g_norm, lam, mu, t, x
 
+__all__ = [
+    "ALL_SELFCHECKS",
+    "chernoff_below_laurent_massart",
+    "chi_square_law_is_one_law",
+    "decay_recurrence",
+    "exact_tail_below_bounds",
+    "gradient_in_data_span",
+    "lower_threshold_at_half_mean",
+    "momentum_recurrence",
+    "r4_consistent_with_r3",
+    "run_all",
+    "SelfCheck",
+    "weight_decay_step",
+]
+
 
 @dataclass(frozen=True)
 class SelfCheck:
@@ -302,7 +317,8 @@ def momentum_recurrence() -> SelfCheck:
     start = sp.expand(p1 - first)
     return SelfCheck(
         id="h",
-        claim="heavy-ball momentum moves the orthogonal part by p_{T+1} = (1 + mu - eta*lam) p_T - mu p_{T-1}",
+        claim="heavy-ball momentum moves the orthogonal part by "
+        "p_{T+1} = (1 + mu - eta*lam) p_T - mu p_{T-1}",
         passed=general == 0 and start == 0,
         detail=f"p_(T+1) - (a1 p_T + a2 p_(T-1)) expands to {general}; p_1 - first expands to {start}",
         numbers={"recurrence_residual": str(general), "first_step_residual": str(start)},

@@ -12,6 +12,32 @@ from __future__ import annotations
 
 import sympy as sp
 
+__all__ = [
+    "beta",
+    "d",
+    "ell",
+    "eta",
+    "g_norm",
+    "k",
+    "kappa",
+    "L",
+    "lam",
+    "m",
+    "mu",
+    "n",
+    "N0",
+    "Q",
+    "S",
+    "s_u",
+    "s_w",
+    "symbol",
+    "SYMBOLS",
+    "T",
+    "t",
+    "x",
+    "z_norm_sq",
+]
+
 # Sizes: positive integers.
 d = sp.Symbol("d", positive=True, integer=True)  # input dimension
 ell = sp.Symbol("ell", positive=True, integer=True)  # codimension of the data subspace P

@@ -112,12 +112,19 @@ def measure(profile: str, seed: int, foolbox_points: int, foolbox_steps: int) ->
         cert_seconds = time.perf_counter() - start
         old = certified_orthogonal_radius(net, X0, sub.perp_projector())
         check_sandwich(cert.radius, attack.norm)  # raises on any violation
-        row = dict(profile=profile, ell=ell, d=d, networks=net.runs, attack_s=attack_seconds, cert_s=cert_seconds,
-                   verified=float(attack.success.double().mean()),
-                   old=quantiles((old / attack.norm).flatten(), 0.5, 0.01),
-                   new=quantiles((cert.radius / attack.norm).flatten(), 0.5, 0.01),
-                   piecewise=quantiles((cert.piecewise / attack.norm).flatten(), 0.5),
-                   foolbox=None)  # fmt: skip
+        row = dict(
+            profile=profile,
+            ell=ell,
+            d=d,
+            networks=net.runs,
+            attack_s=attack_seconds,
+            cert_s=cert_seconds,
+            verified=float(attack.success.double().mean()),
+            old=quantiles((old / attack.norm).flatten(), 0.5, 0.01),
+            new=quantiles((cert.radius / attack.norm).flatten(), 0.5, 0.01),
+            piecewise=quantiles((cert.piecewise / attack.norm).flatten(), 0.5),
+            foolbox=None,
+        )
         if foolbox_points:
             k = min(foolbox_points, net.runs)
             theirs = foolbox_radii(net.select(slice(0, k)), X0[:k], B, foolbox_steps)
@@ -129,15 +136,22 @@ def measure(profile: str, seed: int, foolbox_points: int, foolbox_steps: int) ->
     return rows
 
 
-HEADER = (f"{'profile':9}{'ell':>5}{'d':>5}{'nets':>6}{'attack s':>10}{'cert s':>8}  "
-          f"{'ours/Foolbox (n): median p01 p99 max >1.01':46}{'old cert/attack med p01':>25}{'new cert/attack med p01':>25}")  # fmt: skip
+HEADER = (
+    f"{'profile':9}{'ell':>5}{'d':>5}{'nets':>6}{'attack s':>10}{'cert s':>8}  "
+    f"{'ours/Foolbox (n): median p01 p99 max >1.01':46}"
+    f"{'old cert/attack med p01':>25}{'new cert/attack med p01':>25}"
+)
 
 
 def print_row(row: dict) -> None:
     fb = row["foolbox"]
     fb_text = "n/a" if fb is None else f"({fb[0]}) {fb[1]:.4f} {fb[2]:.4f} {fb[3]:.4f} {fb[4]:.4f} {fb[5]}"
-    print(f"{row['profile']:9}{row['ell']:>5}{row['d']:>5}{row['networks']:>6}{row['attack_s']:>10.2f}{row['cert_s']:>8.2f}  "
-          f"{fb_text:46}{row['old'][0]:>13.3f}{row['old'][1]:>12.3f}{row['new'][0]:>13.3f}{row['new'][1]:>12.3f}", flush=True)  # fmt: skip
+    print(
+        f"{row['profile']:9}{row['ell']:>5}{row['d']:>5}{row['networks']:>6}"
+        f"{row['attack_s']:>10.2f}{row['cert_s']:>8.2f}  "
+        f"{fb_text:46}{row['old'][0]:>13.3f}{row['old'][1]:>12.3f}{row['new'][0]:>13.3f}{row['new'][1]:>12.3f}",
+        flush=True,
+    )
 
 
 def exact_study(seed: int) -> None:
@@ -161,10 +175,12 @@ def exact_study(seed: int) -> None:
         ratios["certified/exact"].append((cert.radius / exact.radius)[ok])
         ratios["old certified/exact"].append((cert.global_ / exact.radius)[ok])
     print(
-        f"\nexact radius (SCIP) on {total} small trained networks (d, ell, m) in {EXACT_CONFIGS}: {proven} proven"
+        f"\nexact radius (SCIP) on {total} small trained networks (d, ell, m) in {EXACT_CONFIGS}: {proven} "
+        f"proven"
     )
     print(
-        f"{'ratio':22}{'min':>8}{'p01':>8}{'p10':>8}{'median':>8}{'p90':>8}{'max':>8}{'  share = 1 (1e-6)':>20}"
+        f"{'ratio':22}{'min':>8}{'p01':>8}{'p10':>8}{'median':>8}{'p90':>8}{'max':>8}"
+        f"{'  share = 1 (1e-6)':>20}"
     )
     for name, parts in ratios.items():
         x = torch.cat(parts)

@@ -7,7 +7,8 @@ decided verdict objects (`verify.statistics`, `verify.tolerance`), tables of num
 columns, figures. The harness (`verify.harness`) runs the experiments, gives each rule its share of the
 family false-fail rate, and renders the report from these values; nothing here formats a number.
 
-Adding a claim: a module with one `@claim(...)` function, listed once in `CHECK_MODULES` (docs/adding-a-claim.md).
+Adding a claim: a module with one `@claim(...)` function, listed once in `CHECK_MODULES`
+(docs/adding-a-claim.md).
 """
 
 from __future__ import annotations
@@ -21,9 +22,24 @@ from typing import Any
 from verify.statistics import Verdict, split_rate
 
 __all__ = [
-    "CHECK_MODULES", "PROFILES", "Claim", "Column", "Detection", "Outcome", "RuleContext", "Table", "UnknownClaim",
-    "all_claims", "check_rate", "claim", "get", "per_test_rate", "select", "split_family_rate", "table",
-]  # fmt: skip
+    "CHECK_MODULES",
+    "PROFILES",
+    "Claim",
+    "Column",
+    "Detection",
+    "Outcome",
+    "RuleContext",
+    "Table",
+    "UnknownClaim",
+    "all_claims",
+    "check_rate",
+    "claim",
+    "get",
+    "per_test_rate",
+    "select",
+    "split_family_rate",
+    "table",
+]
 
 PROFILES = ("quick", "standard", "full")
 
@@ -79,7 +95,8 @@ class Table:
             for cell in row:
                 if not (cell is None or isinstance(cell, (bool, int, float, str))):
                     raise TypeError(
-                        f"table {self.title!r}: cell {cell!r} is a {type(cell).__name__}, not a number or label"
+                        f"table {self.title!r}: cell {cell!r} is a {type(cell).__name__}, not a number or "
+                        f"label"
                     )
 
 
@@ -324,7 +341,8 @@ def split_family_rate(family_rate: float, shares: int, tests: int = 1) -> float 
 
 def check_rate(family_rate: float) -> float:
     """Bonferroni share of the family false-fail rate per statistical claim: split over every statistical
-    claim in the registry (not only those selected), so a claim's threshold never depends on what else runs."""
+    claim in the registry (not only those selected), so a claim's threshold never depends on what else
+    runs."""
     share = split_family_rate(family_rate, sum(c.statistical for c in all_claims()))
     assert share is not None
     return share

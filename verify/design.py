@@ -26,6 +26,21 @@ from verify.statistics import (
     samples_for_chi_square_mean,
 )
 
+__all__ = [
+    "chi_square_alternatives",
+    "chi_square_detections",
+    "chi_square_ks_detections",
+    "design_alpha",
+    "DESIGN_FAMILY_RATE",
+    "inflate",
+    "LOSS",
+    "POWER",
+    "rate_detections",
+    "reversed_direction_detection",
+    "runs_for_chi_square",
+    "runs_for_rate",
+]
+
 POWER = 0.9
 DESIGN_FAMILY_RATE = 1e-3
 #: Networks a population loses to the rule's exclusions (no active neuron at x0, divergence): designed
@@ -117,7 +132,8 @@ def rate_detections(
 
 
 def reversed_direction_detection(target: str, test: str, n: int, alpha: float) -> Detection:
-    """A direction claim (a slope's sign, a stochastic ordering) against the wrong prediction that reverses it.
+    """A direction claim (a slope's sign, a stochastic ordering) against the wrong prediction that reverses
+    it.
 
     The reversed theory asks the one-sided test to confirm the opposite direction; when the truth lies in the
     predicted direction the test confirms that with probability <= alpha, so the claim fails with probability

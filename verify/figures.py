@@ -6,6 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
+__all__ = ["new", "save"]
+
 matplotlib.use("Agg")  # reports are written headless, on CI too
 import matplotlib.pyplot as plt  # noqa: E402
 

@@ -25,6 +25,8 @@ from verify import experiments
 from verify.claim import Claim, Outcome, RuleContext, check_rate, per_test_rate
 from verify.runtime.executors import InlineExecutor
 
+__all__ = ["decide", "exit_status", "Plan", "plan", "Record", "run_claims"]
+
 
 @dataclass
 class Record:

@@ -22,10 +22,29 @@ from verify.claim import Claim, Column, Outcome, Table, all_claims, split_family
 from verify.statistics import Verdict
 
 __all__ = [
-    "GRADIENT_METHODS", "Headline", "PerCell", "applicable", "column", "cell_claims", "check_applicable", "decide_cell",
-    "evaluate", "exit_status", "gradient_scope", "hidden", "rate_statement", "record_cells", "record_columns", "record_table", "resolve", "select", "select",
-    "test_rates", "why_not", "within_hypotheses",
-]  # fmt: skip
+    "GRADIENT_METHODS",
+    "Headline",
+    "PerCell",
+    "applicable",
+    "column",
+    "cell_claims",
+    "check_applicable",
+    "decide_cell",
+    "evaluate",
+    "exit_status",
+    "gradient_scope",
+    "hidden",
+    "rate_statement",
+    "record_cells",
+    "record_columns",
+    "record_table",
+    "resolve",
+    "select",
+    "select",
+    "test_rates",
+    "why_not",
+    "within_hypotheses",
+]
 
 #: Optimizers whose update is a combination of loss gradients plus coupled decay (R1's hypothesis).
 GRADIENT_METHODS = ("gd", "sgd", "momentum", "flow")
@@ -153,13 +172,15 @@ def resolve(ids: Any, *, where: str = "claims") -> tuple[str, ...]:
     for want in ids:
         if want in every and want not in claims:
             raise ParameterError(
-                f"{where}: claim {want!r} is invalid: it is not decidable per cell ({every[want].cell_note}); "
+                f"{where}: claim {want!r} is invalid: it is not decidable per cell "
+                f"({every[want].cell_note}); "
                 "`python -m verify list` shows which are"
             )
         hits = [c for c in claims if c == want or c.startswith(want + ".")]
         if not hits:
             raise ParameterError(
-                f"{where}: claim {want!r} is invalid: expected one of {', '.join(claims)} (or a prefix such as R4)"
+                f"{where}: claim {want!r} is invalid: expected one of {', '.join(claims)} (or a prefix such "
+                f"as R4)"
             )
         chosen += [c for c in hits if c not in chosen]
     return tuple(c for c in claims if c in chosen)

@@ -15,6 +15,8 @@ from theory.chi_square import ChiSquareLaw
 from theory.results import chi_square_law, get, momentum_decay
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
 
+__all__ = ["chi_square_statistic", "decay_factor", "law_of_q", "population_decay", "symbols_of"]
+
 
 def symbols_of(spec: PopulationSpec, steps_taken: np.ndarray, d: int, ell: int) -> dict[str, Any]:
     """The theory's symbols at a population: sizes, scales, eta, lam and T (one per run, as float)."""

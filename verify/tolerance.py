@@ -19,6 +19,17 @@ import numpy.typing as npt
 from theory.parameters import NONNEG_REAL, POSITIVE_INT, ParameterError, Range
 from verify.statistics import Rule, jsonable
 
+__all__ = [
+    "compare",
+    "Comparison",
+    "float64_rounding_budget",
+    "invariance_budget",
+    "Threshold",
+    "threshold",
+    "UNIT_ROUNDOFF",
+    "validate_inputs",
+]
+
 #: Unit roundoff of IEEE float64 (round to nearest): u = 2^-53 = eps64 / 2.
 UNIT_ROUNDOFF = 2.0**-53
 

@@ -7,8 +7,15 @@ import pytest
 from verify.cli import main
 from verify.commands import bench as bench_command
 
-KEYS = {"baseline_seconds", "batched_seconds", "speedup", "achieved_gflops", "peak_gflops", "fraction_of_peak",
-        "max_relative_difference"}  # fmt: skip
+KEYS = {
+    "baseline_seconds",
+    "batched_seconds",
+    "speedup",
+    "achieved_gflops",
+    "peak_gflops",
+    "fraction_of_peak",
+    "max_relative_difference",
+}
 TINY = ["bench", "--sizes", "tiny", "--skip-quick", "--repeats", "1", "--peak-size", "64"]
 
 

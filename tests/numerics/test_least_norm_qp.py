@@ -29,7 +29,12 @@ def test_matches_slsqp_and_satisfies_kkt():
     assert float(((G @ c.unsqueeze(-1)).squeeze(-1) - e).max()) <= 1e-8
     for b in range(5):
         Gb, eb = G[b].numpy(), e[b].numpy()
-        ref = minimize(lambda x: x @ x, inside[b].numpy(), jac=lambda x: 2 * x, method="SLSQP",
-                       constraints=[{"type": "ineq", "fun": lambda x, G=Gb, e=eb: e - G @ x, "jac": lambda x, G=Gb: -G}],
-                       options={"ftol": 1e-15, "maxiter": 1000})  # fmt: skip
+        ref = minimize(
+            lambda x: x @ x,
+            inside[b].numpy(),
+            jac=lambda x: 2 * x,
+            method="SLSQP",
+            constraints=[{"type": "ineq", "fun": lambda x, G=Gb, e=eb: e - G @ x, "jac": lambda x, G=Gb: -G}],
+            options={"ftol": 1e-15, "maxiter": 1000},
+        )
         assert abs(np.linalg.norm(ref.x) - float(c[b].norm())) <= 1e-7 * np.linalg.norm(ref.x)

@@ -345,9 +345,12 @@ def test_every_optimizer_runs() -> None:
 
 @pytest.mark.parametrize(
     "config",
-    [TrainConfig(lr=0.5, steps=60), TrainConfig(optimizer="sgd", lr=0.3, steps=60, batch_size=5, weight_decay=0.05),
-     TrainConfig(optimizer="flow", lr=0.2, steps=60, weight_decay=0.1, target_margin=0.3)],
-)  # fmt: skip
+    [
+        TrainConfig(lr=0.5, steps=60),
+        TrainConfig(optimizer="sgd", lr=0.3, steps=60, batch_size=5, weight_decay=0.05),
+        TrainConfig(optimizer="flow", lr=0.2, steps=60, weight_decay=0.1, target_margin=0.3),
+    ],
+)
 def test_in_place_weight_update_gives_the_same_bits_as_the_buffered_one(config, monkeypatch) -> None:
     """W is updated in place only when provably nothing is lost; the result must not depend on it."""
     ds, net0 = _setup()

@@ -1,5 +1,6 @@
 """Deciding claims in the test process: each experiment measured once per key and kept for every later
-test (the production harness, `verify.harness.run_claims`, frees a measurement once its claims are decided)."""
+test (the production harness, `verify.harness.run_claims`, frees a measurement once its claims are
+decided)."""
 
 from __future__ import annotations
 

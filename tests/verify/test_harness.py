@@ -71,9 +71,18 @@ def test_a_rule_must_make_exactly_its_declared_tests_at_its_rate(tmp_path):
         return Outcome(verdicts=(ks_test([0.2, 0.4, 0.6], lambda x: x, alpha=0.5),), prediction="p")
 
     records = harness.run_claims(
-        [_claim("x.ok", one_test, tests=1), _claim("x.count", one_test, tests=2), _claim("x.rate", too_loose, tests=1)],
-        profile="quick", seed=0, device="cpu", family_rate=1e-3, figures_dir=tmp_path, echo=False,
-    )  # fmt: skip
+        [
+            _claim("x.ok", one_test, tests=1),
+            _claim("x.count", one_test, tests=2),
+            _claim("x.rate", too_loose, tests=1),
+        ],
+        profile="quick",
+        seed=0,
+        device="cpu",
+        family_rate=1e-3,
+        figures_dir=tmp_path,
+        echo=False,
+    )
     assert [r.verdict for r in records] == ["pass", "error", "error"]
     assert "declares 2 statistical tests" in records[1].error and "above its share" in records[2].error
 

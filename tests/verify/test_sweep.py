@@ -90,8 +90,15 @@ def test_tiny_sweep_rows_and_rate(reference):
     import json
 
     rows = json.loads((reference / "table.json").read_text())
-    claims = ("R1.invariance", "R3.chi_square_trained", "R4.lower_bound", "R5.flip", "R6.identity", "R6.sandwich",
-              "R7.chi_square")  # fmt: skip
+    claims = (
+        "R1.invariance",
+        "R3.chi_square_trained",
+        "R4.lower_bound",
+        "R5.flip",
+        "R6.identity",
+        "R6.sandwich",
+        "R7.chi_square",
+    )
     assert len(rows) == 4 * len(claims) and {r["claim"] for r in rows} == set(claims)
     by = {(r["ell"], r["noise"], r["claim"]): r for r in rows}
     assert by[(6, 0.0, "R1.invariance")]["verdict"] == "pass"

@@ -23,6 +23,22 @@ from verify.predictions import population_decay
 from verify.statistics import Verdict
 from verify.tolerance import compare, invariance_budget, threshold
 
+__all__ = [
+    "adam_control",
+    "COLUMNS",
+    "decide_invariance",
+    "FAR_BEYOND",
+    "invariance",
+    "invariance_headline",
+    "invariance_rule",
+    "InvarianceRecord",
+    "measure_invariance",
+    "SECTION",
+    "SIZES",
+    "trained_runs",
+    "weight_decay_factor",
+]
+
 SECTION = "R1: orthogonal invariance of training"
 
 SIZES: dict[str, dict[str, Any]] = {
@@ -123,11 +139,20 @@ def measure_invariance(pop) -> InvarianceRecord:
     budget = _budget(pop)
     read = read_off_decay(pop.weights)
     return InvarianceRecord(
-        optimizer=pop.spec.optimizer, lam=pop.spec.weight_decay, T=int(pop.steps_taken.max()),
-        c_T=float(np.median(c_T)), read_off=float(np.median(read)), read_off_error=float(np.abs(read - c_T).max()),
-        defect=float(defect.max()), budget=budget, within_budget=bool(defect.max() <= budget), networks=len(defect),
-        factors=read, decay=c_T, allowance=float(read_off_allowance(pop.weights, budget).min()),
-    )  # fmt: skip
+        optimizer=pop.spec.optimizer,
+        lam=pop.spec.weight_decay,
+        T=int(pop.steps_taken.max()),
+        c_T=float(np.median(c_T)),
+        read_off=float(np.median(read)),
+        read_off_error=float(np.abs(read - c_T).max()),
+        defect=float(defect.max()),
+        budget=budget,
+        within_budget=bool(defect.max() <= budget),
+        networks=len(defect),
+        factors=read,
+        decay=c_T,
+        allowance=float(read_off_allowance(pop.weights, budget).min()),
+    )
 
 
 def decide_invariance(records, alpha=None) -> tuple[Verdict, ...]:
@@ -167,9 +192,14 @@ def _decay_scope(point) -> str | None:
 
 def _per_cell(scope) -> PerCell:
     return PerCell(
-        measure_invariance, decide_invariance, tests=0, measurements=("weights",),
-        quantity="c_T: theory (median over runs) vs read off the weights", headline=invariance_headline, scope=scope,
-    )  # fmt: skip
+        measure_invariance,
+        decide_invariance,
+        tests=0,
+        measurements=("weights",),
+        quantity="c_T: theory (median over runs) vs read off the weights",
+        headline=invariance_headline,
+        scope=scope,
+    )
 
 
 def invariance_rule(pops) -> tuple[tuple[Verdict, ...], dict[str, InvarianceRecord]]:
@@ -185,7 +215,8 @@ COLUMNS: list[Any] = ["setting", *record_columns(InvarianceRecord)]
 @claim(
     "R1.invariance",
     title="Pi w_i is unchanged by GD, SGD, momentum, flow",
-    statement="GD, SGD, heavy-ball momentum and gradient flow leave Pi w_i unchanged (c_T = 1 without weight decay).",
+    statement="GD, SGD, heavy-ball momentum and gradient flow leave Pi w_i unchanged (c_T = 1 without "
+    "weight decay).",
     results=("R1",),
     section=SECTION,
     needs=_needs(_invariance_configs),
@@ -196,8 +227,10 @@ def invariance(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) with R1's c_T, which is 1 without decay",
-        method="dL/dw_i is a combination of the data points x_j, all in P, so no update built from loss gradients "
-        "has a component in P^perp. The budget gamma_N, N = T (n + d), is a worst-case float64 forward-error bound, "
+        method="dL/dw_i is a combination of the data points x_j, all in P, so no update built from loss "
+        "gradients "
+        "has a component in P^perp. The budget gamma_N, N = T (n + d), is a worst-case float64 "
+        "forward-error bound, "
         "not a tuned tolerance; a broken invariance (Adam, below) exceeds it by about 10 orders.",
         tables=(record_table("Worst relative defect over the batch", records, label="setting"),),
     )
@@ -206,8 +239,10 @@ def invariance(ctx, pops) -> Outcome:
 @claim(
     "R1.weight_decay",
     title="with decay, Pi w_i(T) = c_T Pi w_i(0)",
-    statement="With weight decay, Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) for GD and SGD, exp(-lam*t) Pi w_i(0) for "
-    "gradient flow, and R1's second-order recurrence for heavy-ball momentum; the factor read off the trained "
+    statement="With weight decay, Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) for GD and SGD, exp(-lam*t) Pi "
+    "w_i(0) for "
+    "gradient flow, and R1's second-order recurrence for heavy-ball momentum; the factor read off the "
+    "trained "
     "weights is c_T.",
     results=("R1",),
     section=SECTION,
@@ -218,9 +253,11 @@ def weight_decay_factor(ctx, pops) -> Outcome:
     verdicts, records = invariance_rule(pops)
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction="Pi W(T) = c_T Pi W(0) with R1's c_T at each run's (eta, lam, T): decay_gd for GD and SGD, "
+        prediction="Pi W(T) = c_T Pi W(0) with R1's c_T at each run's (eta, lam, T): decay_gd for GD and "
+        "SGD, "
         "decay_flow at t = eta T for the flow integrator, the momentum recurrence for the heavy ball",
-        method="Coupled weight decay multiplies Pi w_i by (1 - eta*lam) every step and the loss gradient adds "
+        method="Coupled weight decay multiplies Pi w_i by (1 - eta*lam) every step and the loss gradient "
+        "adds "
         "nothing there; the flow integrator treats the decay exactly (exp(-lam eta) per step). The read-off "
         "factor <Pi W(T), Pi W(0)> / ||Pi W(0)||^2 is the factor the trainer actually applied; its allowance "
         "follows from the budget by Cauchy-Schwarz. A factor off by one step is off by a relative eta*lam = "
@@ -239,7 +276,8 @@ def _adam_configs(profile: str) -> dict[str, dict]:
 @claim(
     "R1.adam_control",
     title="control: Adam breaks R1 for a rotated P only",
-    statement="Negative control: Adam (coordinate-wise) breaks the invariance for a rotated subspace and keeps "
+    statement="Negative control: Adam (coordinate-wise) breaks the invariance for a rotated subspace and "
+    "keeps "
     "it for an axis-aligned one.",
     results=("R1",),
     section=SECTION,
@@ -272,9 +310,12 @@ def adam_control(ctx, pops) -> Outcome:
             threshold("axis-aligned P: max defect / budget", ali.max() / budget, "<=", 1.0, n=len(ali)),
         ),
         prediction="rotated P: defect far beyond rounding on every network; axis-aligned P: within rounding",
-        method="Adam divides each coordinate of the gradient by its own running RMS. For an axis-aligned P the "
-        "orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise rescaling "
-        f"of an in-P vector is no longer in P. 'Far beyond' means more than {FAR_BEYOND:g} budgets. An assumption "
+        method="Adam divides each coordinate of the gradient by its own running RMS. For an axis-aligned P "
+        "the "
+        "orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise "
+        "rescaling "
+        f"of an in-P vector is no longer in P. 'Far beyond' means more than {FAR_BEYOND:g} budgets. An "
+        f"assumption "
         "violation, reported as such.",
         tables=(table("Worst relative defect under Adam", COLUMNS, rows),),
     )

@@ -29,6 +29,23 @@ from verify.experiments.population import PopulationSpec
 from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
 from verify.predictions import chi_square_statistic, law_of_q
 
+__all__ = [
+    "chi_square_fixed",
+    "chi_square_rule",
+    "chi_square_trained",
+    "CONFIGS",
+    "decide_law",
+    "law_headline",
+    "law_per_cell",
+    "LawRecord",
+    "measure_law",
+    "needs",
+    "RUNS",
+    "SECTION",
+    "SMALL_LABEL",
+    "STEPS",
+]
+
 SECTION = "R3: the exact chi-square law of the orthogonal gradient"
 
 CONFIGS = {  # (d, ell, m) per profile
@@ -93,9 +110,15 @@ def measure_law(pop) -> LawRecord:
     Q = chi_square_statistic(pop)
     law = law_of_q(pop.ell)
     return LawRecord(
-        eta_lam=pop.spec.lr * pop.spec.weight_decay, T=pop.spec.steps, networks=len(Q),
-        train_acc=float(pop.train_accuracy.mean()), mean_Q=float(Q.mean()), predicted_mean=law.mean, Q=Q, law=law,
-    )  # fmt: skip
+        eta_lam=pop.spec.lr * pop.spec.weight_decay,
+        T=pop.spec.steps,
+        networks=len(Q),
+        train_acc=float(pop.train_accuracy.mean()),
+        mean_Q=float(Q.mean()),
+        predicted_mean=law.mean,
+        Q=Q,
+        law=law,
+    )
 
 
 def decide_law(records, alpha) -> tuple[Any, ...]:
@@ -110,7 +133,8 @@ def law_headline(r: LawRecord) -> Headline:
 def _scope(train_output: bool):
     def scope(point) -> str | None:
         if point["train_output"] != train_output:
-            return f"train_output={point['train_output']}: this claim is R3 with the output layer {'trained' if train_output else 'fixed'}"
+            layer = "trained" if train_output else "fixed"
+            return f"train_output={point['train_output']}: this claim is R3 with the output layer {layer}"
         return gradient_scope(point)
 
     return scope
@@ -150,14 +174,19 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
     spec = pops[next(k for k in pops if k not in (SMALL_LABEL, DECAY_LABEL))].spec
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 (beta s_w)^2 S)) follows chi2 with R3.degrees_of_freedom "
+        prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 (beta s_w)^2 S)) follows chi2 with "
+        "R3.degrees_of_freedom "
         "(= ell) degrees of freedom, for every configuration",
-        method=f"{spec.runs} independently trained networks per configuration (GD, lr {spec.lr}, {spec.steps} steps, "
+        method=f"{spec.runs} independently trained networks per configuration (GD, lr {spec.lr}, "
+        f"{spec.steps} steps, "
         f"logistic loss, output layer {label}); one held-out x0 in P per network, so the Q are independent. "
-        "Networks with no active neuron at x0 (S = 0) are excluded. Each configuration is tested by KS (shape; "
+        "Networks with no active neuron at x0 (S = 0) are excluded. Each configuration is tested by KS "
+        "(shape; "
         "'KS detectable' is the sup-distance between CDFs caught at power 0.9) and by the exact test of the "
-        "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9). Besides the profile's "
-        f"configurations, the '{SMALL_LABEL}' population is sized (verify.design) so the mean test catches degrees "
+        "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9). Besides the "
+        "profile's "
+        f"configurations, the '{SMALL_LABEL}' population is sized (verify.design) so the mean test catches "
+        f"degrees "
         "of freedom off by one and a variance scale off by 1/d with power 0.9"
         + (
             f", and the '{DECAY_LABEL}' population (GD with weight decay) a decay factor off by one step"
@@ -192,7 +221,8 @@ def _tests(train_output: bool):
 @claim(
     "R3.chi_square_trained",
     title="Q ~ chi2_ell, output layer trained",
-    statement="With the output layer trained, Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is chi-square with ell degrees of freedom.",
+    statement="With the output layer trained, Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is chi-square with ell "
+    "degrees of freedom.",
     results=("R3",),
     section=SECTION,
     needs=needs("trained", True),

@@ -26,6 +26,21 @@ from verify.predictions import symbols_of
 from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test
 from verify.tolerance import threshold
 
+__all__ = [
+    "below_bound",
+    "bound_headline",
+    "BoundRecord",
+    "decide_bound",
+    "ELLS",
+    "failure_rates",
+    "lower_bound",
+    "measure_bound",
+    "PRECISION_ELLS",
+    "RUNS",
+    "SECTION",
+    "STEPS",
+]
+
 SECTION = "R4: the orthogonal gradient is large with high probability"
 
 ELLS = {"quick": [4, 16], "standard": [2, 4, 8, 16, 32], "full": [2, 4, 8, 16, 32, 64]}
@@ -86,17 +101,25 @@ class BoundRecord:
 
 
 def measure_bound(pop) -> BoundRecord:
-    """||g|| against R4's bound at each network's own S and c_T; R4's failure rates at the population's ell."""
+    """||g|| against R4's bound at each network's own S and c_T; R4's failure rates at the population's
+    ell."""
     ok = pop.ok
     values = symbols_of(pop.spec, pop.steps_taken[ok], pop.d, pop.ell) | {"S": pop.gradient.S[ok, 0]}
     bound = get("R4").array("orth_grad_lower_bound", values)
     below, n = below_bound(pop)
     rates = failure_rates(pop.ell)
     return BoundRecord(
-        ell=pop.ell, d=pop.d, networks=n, below=below, fraction=below / n, exact=float(rates["exact"]),
-        chernoff=float(rates["Chernoff"]), exp_bound=float(rates["exp(-ell/16)"]), rates=rates,
+        ell=pop.ell,
+        d=pop.d,
+        networks=n,
+        below=below,
+        fraction=below / n,
+        exact=float(rates["exact"]),
+        chernoff=float(rates["Chernoff"]),
+        exp_bound=float(rates["exp(-ell/16)"]),
+        rates=rates,
         median_ratio=float(np.median(pop.gradient.g_norm[ok, 0] / bound)),
-    )  # fmt: skip
+    )
 
 
 @lru_cache(maxsize=1)
@@ -160,7 +183,8 @@ def bound_headline(r: BoundRecord) -> Headline:
 @claim(
     "R4.lower_bound",
     title="||g|| >= the R4 bound except w.p. <= exp(-ell/16)",
-    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and at most "
+    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and "
+    "at most "
     "the Chernoff bound); the failure rate is exactly P(chi2_ell <= ell/2).",
     results=("R4",),
     section=SECTION,
@@ -188,22 +212,28 @@ def lower_bound(ctx, pops) -> Outcome:
             )
         tests = verdicts[3 * i : 3 * i + 3]
         decided[key] = {
-            "p (exact, 2-sided)": tests[2].p_value, "p (exp bound)": tests[0].p_value,
+            "p (exact, 2-sided)": tests[2].p_value,
+            "p (exp bound)": tests[0].p_value,
             "caught if rate >=": _side(r.exact + tests[2].detectable_rise),
-            "caught if rate <=": _side(r.exact - tests[2].detectable_fall), "pass": all(t.passed for t in tests),
-        }  # fmt: skip
+            "caught if rate <=": _side(r.exact - tests[2].detectable_fall),
+            "pass": all(t.passed for t in tests),
+        }
     precision = _precision()
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) and "
+        prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) "
+        "and "
         "<= R4.failure_probability_chernoff, and = R4.failure_probability_exact (P(chi2_ell <= ell/2))",
-        method=f"{next(p for k, p in pops.items() if k != DECAY_LABEL).spec.runs} networks per ell (d = ell + 24, m = 64, output layer trained, GD), "
+        method=f"{next(p for k, p in pops.items() if k != DECAY_LABEL).spec.runs} networks per ell (d = ell "
+        f"+ 24, m = 64, output layer trained, GD), "
         "one held-out x0 each; the bound uses each network's own S. By R3 the event ||g|| < bound is exactly "
         "chi2_ell < ell/2, so the two-sided test against the exact tail is the sharp one ('caught if': the "
-        "true rates it catches at power 0.9; '-' where no rate on that side can fail it, as below p0 when n p0 is "
+        "true rates it catches at power 0.9; '-' where no rate on that side can fail it, as below p0 when n "
+        "p0 is "
         "small: then even 0 events has p >= alpha). The high-precision table (mpmath, 30 digits; the exact "
         "probabilities are text because they leave float64) shows how loose e^{-ell/16} is. The weight-decay "
-        f"population ('{DECAY_LABEL}', shared with R3 and R5) is sized so the exact test catches a decay factor "
+        f"population ('{DECAY_LABEL}', shared with R3 and R5) is sized so the exact test catches a decay "
+        f"factor "
         "off by one step with power 0.9.",
         detections=tuple(detections),
         tables=(

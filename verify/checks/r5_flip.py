@@ -27,6 +27,22 @@ from verify.predictions import symbols_of
 from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test, slope_test
 from verify.tolerance import compare, threshold
 
+__all__ = [
+    "attacked_populations",
+    "decide_flip",
+    "flip",
+    "FLIP_COLUMNS",
+    "flip_headline",
+    "FLIP_RTOL",
+    "flip_theory",
+    "FlipRecord",
+    "measure_flip",
+    "RADII",
+    "radii",
+    "SECTION",
+    "SIZES",
+]
+
 SECTION = "R5-R6: orthogonal adversarial perturbations"
 
 SIZES: dict[str, dict[str, Any]] = {
@@ -94,9 +110,18 @@ class FlipRecord:
 
 #: The order of the flip table's columns (the record's, and the p-values the rule decided).
 FLIP_COLUMNS = (
-    "population", "ell", "networks", "certificate rate", "max rel |t - t*|", "t* > bound", "p vs exp(-ell/16)",
-    "p vs exact (2-sided)", "median t/||x0||", "median bound/||x0||", "flip found along v",
-)  # fmt: skip
+    "population",
+    "ell",
+    "networks",
+    "certificate rate",
+    "max rel |t - t*|",
+    "t* > bound",
+    "p vs exp(-ell/16)",
+    "p vs exact (2-sided)",
+    "median t/||x0||",
+    "median bound/||x0||",
+    "flip found along v",
+)
 
 
 def measure_flip(pop) -> FlipRecord:
@@ -162,7 +187,8 @@ def flip_headline(r: FlipRecord) -> Headline:
 @claim(
     "R5.flip",
     title="flip at t* = |N(x0)|/||g||, below the R5 bound",
-    statement="The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint, "
+    statement="The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first "
+    "breakpoint, "
     "and t* exceeds the R5 bound with probability at most exp(-ell/16) (exactly P(chi2_ell <= ell/2)).",
     results=("R5", "R4"),
     section=SECTION,
@@ -197,12 +223,18 @@ def flip(ctx, pops) -> Outcome:
         verdicts=tuple(verdicts),
         prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
         "P(t* > R5.flip_distance_bound) <= R4.failure_probability_bound and = R4.failure_probability_exact",
-        method="Flip distances come from walking the sorted activation breakpoints (no bisection); every flip found "
-        "is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* precedes the first "
-        f"breakpoint; there the walked flip must equal t* to float64 rounding (relative {FLIP_RTOL:g}, the attack "
-        "module's stated rounding allowance). Past the first breakpoint the theory promises nothing along v: the "
-        "output may turn back before crossing zero, and the table reports how often a flip exists along v at all. "
-        f"The weight-decay population ('{DECAY_LABEL}', shared with R3 and R4) is sized so the exact test catches "
+        method="Flip distances come from walking the sorted activation breakpoints (no bisection); every "
+        "flip found "
+        "is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* precedes the "
+        "first "
+        f"breakpoint; there the walked flip must equal t* to float64 rounding (relative {FLIP_RTOL:g}, the "
+        f"attack "
+        "module's stated rounding allowance). Past the first breakpoint the theory promises nothing along "
+        "v: the "
+        "output may turn back before crossing zero, and the table reports how often a flip exists along v "
+        "at all. "
+        f"The weight-decay population ('{DECAY_LABEL}', shared with R3 and R4) is sized so the exact test "
+        f"catches "
         "a decay factor off by one step with power 0.9.",
         detections=tuple(detections),
         tables=(
@@ -238,8 +270,10 @@ def _radii_of(pop) -> dict[str, np.ndarray]:
 @claim(
     "R5.radii",
     title="orthogonal/on-manifold radius falls as ell grows",
-    statement="As ell grows (data of fixed dimension in R^(r + ell)), the orthogonal flip radius falls relative "
-    "to the on-manifold one: R7's exponent of ||g|| in ell/d is positive, and the network on P does not change.",
+    statement="As ell grows (data of fixed dimension in R^(r + ell)), the orthogonal flip radius falls "
+    "relative "
+    "to the on-manifold one: R7's exponent of ||g|| in ell/d is positive, and the network on P does not "
+    "change.",
     results=("R7",),
     section=SECTION,
     needs=attacked_populations,
@@ -297,11 +331,15 @@ def radii(ctx, pops) -> Outcome:
                 "sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha
             ),
         ),
-        prediction=f"the slope of log(orthogonal/on-manifold radius) on log ell is {'negative' if exponent > 0 else 'positive'} "
+        prediction=f"the slope of log(orthogonal/on-manifold radius) on log ell is "
+        f"{'negative' if exponent > 0 else 'positive'} "
         f"(R7.exponent_ell_over_d = {exponent:g} > 0: ||g|| grows like (ell/d)^{exponent:g})",
-        method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm attacks restricted "
-        "to P^perp, to P and unrestricted, each finished by an exact line search and verified by a forward pass; "
-        "'certified' is R6's lower bound. The trend test is a one-sided OLS slope on one x0 per network (independent).",
+        method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm "
+        "attacks restricted "
+        "to P^perp, to P and unrestricted, each finished by an exact line search and verified by a forward "
+        "pass; "
+        "'certified' is R6's lower bound. The trend test is a one-sided OLS slope on one x0 per network "
+        "(independent).",
         tables=(
             table(
                 "Median radius / ||x0|| by attack",

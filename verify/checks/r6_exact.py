@@ -36,6 +36,16 @@ from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.predictions import symbols_of
 from verify.tolerance import Threshold, threshold
 
+__all__ = [
+    "certified_radius",
+    "exact",
+    "exact_populations",
+    "exact_radii",
+    "max_ratio",
+    "SECONDS_PER_NETWORK",
+    "SIZES",
+]
+
 #: Networks per width at each profile (two widths: 2x this many networks in all).
 SIZES = {"quick": 16, "standard": 100, "full": 250}
 D, ELL, WIDTHS, STEPS = 12, 8, (8, 12), 300
@@ -44,7 +54,8 @@ SECONDS_PER_NETWORK = 0.4
 
 
 def exact_populations(profile: str) -> dict[str, Request]:
-    """One small population per width m: data of dimension d - ell in R^d, every radius and r_perp measured."""
+    """One small population per width m: data of dimension d - ell in R^d, every radius and r_perp
+    measured."""
     runs = SIZES[profile]
     return {
         f"m={m}": Request(
@@ -105,11 +116,31 @@ def _verdicts(r: dict[str, np.ndarray], label: str) -> list[Threshold]:
     solved = flipped & r["optimal"]
     n, lower = int(solved.sum()), r["lower"][solved]
     return [
-        threshold(f"{label}: flipped points SCIP did not solve", int((flipped & ~r["optimal"]).sum()), "<=", 0, n=int(flipped.sum())),
-        threshold(f"{label}: max R6 certified/exact", max_ratio(r["global"][solved], lower), "<=", 1 + EXACT_RTOL, n=n),
-        threshold(f"{label}: max tight certified/exact", max_ratio(r["tight"][solved], lower), "<=", 1 + EXACT_RTOL, n=n),
-        threshold(f"{label}: max exact/attack", max_ratio(lower, r["attack"][solved]), "<=", 1 + EXACT_RTOL, n=n),
-    ]  # fmt: skip
+        threshold(
+            f"{label}: flipped points SCIP did not solve",
+            int((flipped & ~r["optimal"]).sum()),
+            "<=",
+            0,
+            n=int(flipped.sum()),
+        ),
+        threshold(
+            f"{label}: max R6 certified/exact",
+            max_ratio(r["global"][solved], lower),
+            "<=",
+            1 + EXACT_RTOL,
+            n=n,
+        ),
+        threshold(
+            f"{label}: max tight certified/exact",
+            max_ratio(r["tight"][solved], lower),
+            "<=",
+            1 + EXACT_RTOL,
+            n=n,
+        ),
+        threshold(
+            f"{label}: max exact/attack", max_ratio(lower, r["attack"][solved]), "<=", 1 + EXACT_RTOL, n=n
+        ),
+    ]
 
 
 def _row(pop: PopulationMeasurement, r: dict[str, np.ndarray]) -> tuple:
@@ -157,8 +188,10 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
 @claim(
     "R6.exact",
     title="certified <= exact r_perp <= attack (SCIP)",
-    statement="On small trained networks, the exact orthogonal flip radius r_perp(x0) (a mixed-integer QP solved "
-    "by SCIP) lies between the certified radii (|N(x0)|/L and the tight certificate) and the best attack's radius.",
+    statement="On small trained networks, the exact orthogonal flip radius r_perp(x0) (a mixed-integer QP "
+    "solved "
+    "by SCIP) lies between the certified radii (|N(x0)|/L and the tight certificate) and the best attack's "
+    "radius.",
     results=("R6",),
     section=SECTION,
     cell_note="it needs SCIP's exact radius on small designed populations (not wired per cell yet)",
@@ -170,18 +203,33 @@ def exact(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcom
         r = exact_radii(pop)
         verdicts += _verdicts(r, label)
         rows.append(_row(pop, r))
-    columns = [("m", "d"), ("networks", "d"), ("flipped", "d"), ("solved", "d"), ("proven", "d"),
-               ("median attack/exact", ".6f"), ("max attack/exact", ".4f"), ("attack = exact (1e-6)", ".3f"),
-               ("median tight/exact", ".4f"), ("min tight/exact", ".4f"), ("median R6/exact", ".4f")]  # fmt: skip
+    columns = [
+        ("m", "d"),
+        ("networks", "d"),
+        ("flipped", "d"),
+        ("solved", "d"),
+        ("proven", "d"),
+        ("median attack/exact", ".6f"),
+        ("max attack/exact", ".4f"),
+        ("attack = exact (1e-6)", ".3f"),
+        ("median tight/exact", ".4f"),
+        ("min tight/exact", ".4f"),
+        ("median R6/exact", ".4f"),
+    ]
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius of every "
+        prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius "
+        "of every "
         "orthogonal flip; the tight certificate is a proof too, so it is <= r_perp(x0) as well",
-        method=f"Populations of d = {D}, ell = {ELL}, widths {list(WIDTHS)}, {SIZES[ctx.profile]} networks each (GD, "
+        method=f"Populations of d = {D}, ell = {ELL}, widths {list(WIDTHS)}, {SIZES[ctx.profile]} networks "
+        f"each (GD, "
         f"{STEPS} steps), one held-out x0 per network. r_perp is a mixed-integer QP solved by SCIP "
-        "(numerics.exact_radius), started from the attack's flip; SCIP's interval [lower, radius] holds r_perp to "
-        f"its tolerance EXACT_RTOL = {EXACT_RTOL:g}. The rule holds both ends against `lower` wherever SCIP proved "
-        "optimality; 'proven' points (the interval tight, the flip attained) give the ratios. Needs pyscipopt: "
+        "(numerics.exact_radius), started from the attack's flip; SCIP's interval [lower, radius] holds "
+        "r_perp to "
+        f"its tolerance EXACT_RTOL = {EXACT_RTOL:g}. The rule holds both ends against `lower` wherever SCIP "
+        f"proved "
+        "optimality; 'proven' points (the interval tight, the flip attained) give the ratios. Needs "
+        "pyscipopt: "
         "without it the experiment raises and the claim is an internal error, never a pass.",
         tables=(table("Exact orthogonal radius against the attack and the certificates", columns, rows),),
         figures=(_figure(ctx, pops),),

@@ -37,6 +37,25 @@ from verify.experiments.population import PopulationMeasurement
 from verify.per_cell import Headline, PerCell, column, hidden, record_table
 from verify.tolerance import compare, float64_rounding_budget, threshold
 
+__all__ = [
+    "decide_identity",
+    "decide_sandwich",
+    "FLIPS",
+    "identity",
+    "identity_headline",
+    "IDENTITY_RTOL",
+    "IdentityRecord",
+    "measure_identity",
+    "measure_sandwich",
+    "populations",
+    "sandwich",
+    "sandwich_headline",
+    "sandwich_radii",
+    "SANDWICH_RTOL",
+    "SandwichRecord",
+    "worst_ratios",
+]
+
 #: check_sandwich's allowance for float64 rounding of both sides (its docstring derives it).
 SANDWICH_RTOL = 1e-9
 #: R6.identity: the measured and the predicted radius are each one rounded division |N(x0)| / L of the
@@ -95,9 +114,16 @@ def measure_identity(pop: PopulationMeasurement) -> IdentityRecord:
     measured, predicted = pop.certified[m, 0], certified_radius(pop)
     x0 = pop.gradient.x0_norm[m, 0]
     return IdentityRecord(
-        d=pop.d, ell=pop.ell, m=pop.spec.m, points=measured.size, median_L=float(np.median(pop.lipschitz[m])),
-        median_certified=float(np.median(measured / x0)), label=_label(pop), measured=measured, predicted=predicted,
-    )  # fmt: skip
+        d=pop.d,
+        ell=pop.ell,
+        m=pop.spec.m,
+        points=measured.size,
+        median_L=float(np.median(pop.lipschitz[m])),
+        median_certified=float(np.median(measured / x0)),
+        label=_label(pop),
+        measured=measured,
+        predicted=predicted,
+    )
 
 
 def decide_identity(records, alpha=None) -> tuple[Any, ...]:
@@ -140,9 +166,12 @@ def identity(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
     return Outcome(
         verdicts=verdicts,
         prediction="R6.certified_radius = |N(x0)|/L at the measured N(x0) and L",
-        method="N(x0) is a forward pass at x0 and L = sum_i |u_i| ||Pi w_i|| is computed from the trained weights "
-        "(numerics.measure.orthogonal_lipschitz); the certificate (numerics.attacks.certified_orthogonal_radius) "
-        "must equal theory's expression evaluated at them, within gamma_2 relative (one rounded division each).",
+        method="N(x0) is a forward pass at x0 and L = sum_i |u_i| ||Pi w_i|| is computed from the trained "
+        "weights "
+        "(numerics.measure.orthogonal_lipschitz); the certificate "
+        "(numerics.attacks.certified_orthogonal_radius) "
+        "must equal theory's expression evaluated at them, within gamma_2 relative (one rounded division "
+        "each).",
         tables=(
             record_table(
                 "R6's certified radius against theory's expression",
@@ -264,8 +293,10 @@ def sandwich_headline(r: SandwichRecord) -> Headline:
 @claim(
     "R6.sandwich",
     title="certified <= r_perp <= every orthogonal flip",
-    statement="R6's certified radius |N(x0)|/L and the tight certificate never exceed the exact orthogonal radius "
-    "r_perp(x0) where it is computed, which never exceeds the radius of any orthogonal flip found, on every point.",
+    statement="R6's certified radius |N(x0)|/L and the tight certificate never exceed the exact orthogonal "
+    "radius "
+    "r_perp(x0) where it is computed, which never exceeds the radius of any orthogonal flip found, on every "
+    "point.",
     results=("R6",),
     section=SECTION,
     needs=populations,
@@ -283,14 +314,21 @@ def sandwich(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
     records = {key: measure_sandwich(pop) for key, pop in pops.items()}
     return Outcome(
         verdicts=decide_sandwich(records),
-        prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius of every "
+        prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius "
+        "of every "
         "orthogonal flip found; the tight certificate is a proof too, so it obeys the same sandwich",
-        method="Attack radii are the best of DeepFool, DDN and FMN with seeded restarts, polished by region QPs and "
-        "verified by a forward pass (numerics.minimal_flip), and the flip along the orthogonal gradient (R5). The "
-        "tight certificate (numerics.certificates) is computed without the attack radius, so nothing ties it to the "
-        "flips. r_perp is SCIP's closed minimum on the small populations of R6.exact. Theory's radius above an upper "
-        "end fails the claim; a violation between two numerical routes raises SandwichViolation (an internal error, "
-        f"exit 3). Allowances: float64 rounding ({SANDWICH_RTOL:g}) against flips, SCIP's tolerance ({EXACT_RTOL:g}) "
+        method="Attack radii are the best of DeepFool, DDN and FMN with seeded restarts, polished by region "
+        "QPs and "
+        "verified by a forward pass (numerics.minimal_flip), and the flip along the orthogonal gradient "
+        "(R5). The "
+        "tight certificate (numerics.certificates) is computed without the attack radius, so nothing ties "
+        "it to the "
+        "flips. r_perp is SCIP's closed minimum on the small populations of R6.exact. Theory's radius above "
+        "an upper "
+        "end fails the claim; a violation between two numerical routes raises SandwichViolation (an "
+        "internal error, "
+        f"exit 3). Allowances: float64 rounding ({SANDWICH_RTOL:g}) against flips, SCIP's tolerance "
+        f"({EXACT_RTOL:g}) "
         "against r_perp.",
         tables=(record_table("The sandwich: lower ends relative to the attack radius", records, label=None),),
         figures=(_figure(ctx, pops),),

@@ -24,6 +24,16 @@ from verify.per_cell import gradient_scope
 from verify.predictions import law_of_q
 from verify.statistics import chi_square_mean_power, mann_whitney_greater
 
+__all__ = [
+    "beta_exponent",
+    "BETAS",
+    "chi_square_every_beta",
+    "populations",
+    "radius_grows",
+    "SECTION",
+    "SIZES",
+]
+
 SECTION = "R7: small initialization"
 
 BETAS = (1.0, 0.5, 0.25, 0.125)
@@ -59,7 +69,8 @@ def populations(profile: str) -> dict[str, Request]:
 @claim(
     "R7.chi_square",
     title="Q ~ chi2_ell for every init scale beta",
-    statement="Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) stays chi-square(ell) for every initialization scale beta.",
+    statement="Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) stays chi-square(ell) for every initialization scale "
+    "beta.",
     results=("R3", "R7"),
     section=SECTION,
     needs=populations,
@@ -72,20 +83,39 @@ def chi_square_every_beta(ctx, pops) -> Outcome:
     rows: list[dict[str, Any]] = []
     for pop, r, ks, mean in zip(pops.values(), records.values(), verdicts[::2], verdicts[1::2], strict=True):
         rows.append(
-            {"beta": pop.spec.beta, "networks": ks.n, "train acc": r.train_acc, "mean Q": mean.mean, "KS D": ks.statistic,
-             "KS p": ks.p_value, "mean p": mean.p_value}
-        )  # fmt: skip
+            {
+                "beta": pop.spec.beta,
+                "networks": ks.n,
+                "train acc": r.train_acc,
+                "mean Q": mean.mean,
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+                "mean p": mean.p_value,
+            }
+        )
     # The claim's own mistake: beta's exponent in Q's scale off by 0.1 scales Q by beta^-0.2 at each beta.
     smallest = min(r["beta"] for r in rows)
     n = int(next(r["networks"] for r in rows if r["beta"] == smallest))
-    detection = Detection(f"exponent of beta in Q's scale 2.2 for 2 (Q scaled by {smallest ** -0.2:.3g} at beta={smallest:g})",
-                          f"exact mean test, beta={smallest:g}", n, ctx.test_alpha,
-                          chi_square_mean_power(n, law_of_q(next(p for p in pops.values() if p.spec.beta == smallest).ell), ctx.test_alpha, scale=smallest**-0.2))  # fmt: skip
+    detection = Detection(
+        f"exponent of beta in Q's scale 2.2 for 2 (Q scaled by {smallest**-0.2:.3g} at beta={smallest:g})",
+        f"exact mean test, beta={smallest:g}",
+        n,
+        ctx.test_alpha,
+        chi_square_mean_power(
+            n,
+            law_of_q(next(p for p in pops.values() if p.spec.beta == smallest).ell),
+            ctx.test_alpha,
+            scale=smallest**-0.2,
+        ),
+    )
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction=f"Q (R3.chi_square_statistic, with beta in its scale) ~ chi2 with R3.degrees_of_freedom for beta in {BETAS}",
-        method="One held-out x0 per network; KS and exact-mean tests per beta at the per-test rate. Degrees of freedom "
-        "and 1/d scale errors are caught on R3's designed populations; here the target is beta's place in the scale.",
+        prediction=f"Q (R3.chi_square_statistic, with beta in its scale) ~ chi2 with R3.degrees_of_freedom "
+        f"for beta in {BETAS}",
+        method="One held-out x0 per network; KS and exact-mean tests per beta at the per-test rate. Degrees "
+        "of freedom "
+        "and 1/d scale errors are caught on R3's designed populations; here the target is beta's place in "
+        "the scale.",
         detections=(detection,),
         tables=(
             table(
@@ -129,7 +159,8 @@ def beta_exponent(ctx, pops) -> Outcome:
 @claim(
     "R7.radius",
     title="certified orthogonal radius grows as beta shrinks",
-    statement="The certified orthogonal radius |N(x0)|/L at beta = 1/8 is stochastically larger than at beta = 1.",
+    statement="The certified orthogonal radius |N(x0)|/L at beta = 1/8 is stochastically larger than at "
+    "beta = 1.",
     results=("R7", "R6"),
     section=SECTION,
     needs=populations,
@@ -150,7 +181,8 @@ def radius_grows(ctx, pops) -> Outcome:
                 float(np.median(pop.final_margin)),
             )
         )
-    # R7: the certified radius at E L scales like beta^exponent; a negative exponent predicts it grows as beta shrinks.
+    # R7: the certified radius at E L scales like beta^exponent; a negative exponent predicts it grows as
+    # beta shrinks.
     exponent = float(get("R7").exponent("certified_radius_beta"))
     small, large = (BETAS[-1], BETAS[0])
     a, b = (radii[small], radii[large]) if exponent < 0 else (radii[large], radii[small])
@@ -158,7 +190,8 @@ def radius_grows(ctx, pops) -> Outcome:
         a,
         b,
         alpha=ctx.test_alpha,
-        name=f"certified radius at beta={small if exponent < 0 else large:g} > at beta={large if exponent < 0 else small:g}",
+        name=f"certified radius at beta={small if exponent < 0 else large:g} > at "
+        f"beta={large if exponent < 0 else small:g}",
     )
     return Outcome(
         verdicts=(test,),
@@ -170,9 +203,12 @@ def radius_grows(ctx, pops) -> Outcome:
                 ctx.test_alpha,
             ),
         ),
-        prediction=f"R7.exponent_certified_radius_beta = {exponent:g} < 0: the radius at beta={small:g} is stochastically larger than at beta={large:g}",
-        method="The certificate |N(x0)|/L is the honest lower end of the orthogonal radius (R6). L shrinks like beta, but "
-        "|N(x0)| depends on how far training got, so the radius need not grow exactly like 1/beta; the table reports "
+        prediction=f"R7.exponent_certified_radius_beta = {exponent:g} < 0: the radius at beta={small:g} is "
+        f"stochastically larger than at beta={large:g}",
+        method="The certificate |N(x0)|/L is the honest lower end of the orthogonal radius (R6). L shrinks "
+        "like beta, but "
+        "|N(x0)| depends on how far training got, so the radius need not grow exactly like 1/beta; the "
+        "table reports "
         "train accuracy and the median training margin at the same step budget.",
         tables=(
             table(

@@ -1,6 +1,7 @@
 """R8: weight decay shrinks the orthogonal weights by exactly c_T = (1 - eta*lam)^T.
 
-Exact rules on one regularized GD population continued segment after segment: ||Pi W(t)||_F = c_t ||Pi W(0)||_F
+Exact rules on one regularized GD population continued segment after segment: ||Pi W(t)||_F = c_t ||Pi
+W(0)||_F
 per run at every segment end, g = c_T sum_{i in I} u_i(T) Pi w_i(0) and L = c_T sum_i |u_i(T)| ||Pi w_i(0)||
 at the end, with c_t from R8's decay_gd, all within the float64 budget; and |N(x0 + z) - N(x0)| <= L ||z||
 for a random orthogonal z. As c_T -> 0 the network becomes constant along P^perp (stationary points have
@@ -19,6 +20,8 @@ from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.decay_curve import DecayCurveSpec
 from verify.tolerance import compare, invariance_budget, threshold
+
+__all__ = ["LIPSCHITZ_RTOL", "SECTION", "shrinkage", "SIZES"]
 
 SECTION = "R8: weight decay"
 
@@ -94,11 +97,16 @@ def shrinkage(ctx, measurements) -> Outcome:
     ]
     return Outcome(
         verdicts=(weights, gradient, lipschitz, bound),
-        prediction=f"||Pi W(T)||/||Pi W(0)|| = R8.decay_gd (c_T = {float(c_T[0]):.6g} at T={int(ts[-1])}); g and L scaled by c_T",
-        method=f"{spec.runs} networks (d={spec.d}, ell={spec.ell}, m={spec.m}, n={spec.n}), GD eta={spec.lr}, lam={spec.weight_decay}, "
-        f"{spec.segments} segments of {spec.steps} steps. Rounding budget {budget:.1e} (forward-error bound over "
-        "T (n + d) operations). The output along a random orthogonal direction of norm ||x0|| is bounded by L ||z|| "
-        "on every network and shrinks with c_T: long regularized training makes the network constant orthogonally "
+        prediction=f"||Pi W(T)||/||Pi W(0)|| = R8.decay_gd (c_T = {float(c_T[0]):.6g} at T={int(ts[-1])}); "
+        f"g and L scaled by c_T",
+        method=f"{spec.runs} networks (d={spec.d}, ell={spec.ell}, m={spec.m}, n={spec.n}), GD "
+        f"eta={spec.lr}, lam={spec.weight_decay}, "
+        f"{spec.segments} segments of {spec.steps} steps. Rounding budget {budget:.1e} (forward-error bound "
+        f"over "
+        "T (n + d) operations). The output along a random orthogonal direction of norm ||x0|| is bounded by "
+        "L ||z|| "
+        "on every network and shrinks with c_T: long regularized training makes the network constant "
+        "orthogonally "
         "to the data, as at the stationary points of the regularized objective, where Pi w_i = 0.",
         tables=(
             table(

@@ -20,6 +20,16 @@ from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.statistics import slope_power, weighted_slope_test
 
+__all__ = [
+    "ell_exponent",
+    "exponent_rule",
+    "EXPONENT_TARGET",
+    "SECTION",
+    "SIZES",
+    "width_mean_field",
+    "width_sqrt",
+]
+
 SECTION = "Scaling laws of the orthogonal gradient"
 
 SIZES: dict[str, dict[str, Any]] = {
@@ -53,7 +63,8 @@ def _g2_over_active_fraction(pop: PopulationMeasurement) -> np.ndarray:
     return (g.g_norm[:, 0] ** 2 * pop.spec.m / np.maximum(g.k[:, 0], 1))[pop.ok]
 
 
-#: The detection target of every exponent claim: an exponent of ||g|| off by 0.1 (a slope of E||g||^2 off by 0.2).
+#: The detection target of every exponent claim: an exponent of ||g|| off by 0.1 (a slope of E||g||^2 off by
+#: 0.2).
 EXPONENT_TARGET = 0.1
 
 
@@ -108,9 +119,11 @@ def exponent_rule(
     ]
     return Outcome(
         verdicts=(test,),
-        prediction=f"exponent of ||g|| in {x_name}: {predicted:g} (theory.results R7, d log / d log of E||g||^2)",
+        prediction=f"exponent of ||g|| in {x_name}: {predicted:g} (theory.results R7, d log / d log of "
+        f"E||g||^2)",
         method=f"Weighted least squares of log(mean {y_name}) on log {x_name}, weights from the delta-method "
-        f"standard error of each group mean; the interval is normal. The fitted slope is twice the exponent of "
+        f"standard error of each group mean; the interval is normal. The fitted slope is twice the exponent "
+        f"of "
         f"||g||: exponent {test.slope / 2:.4g} +- {test.half_width / 2:.3g}; a deviation of the exponent of "
         f"{test.detectable / 2:.3g} is caught at power {test.power:g}.",
         tables=(
@@ -194,7 +207,8 @@ def _width_rule(ctx, pops, scaling: str, key: str) -> Outcome:
 @claim(
     "scaling.width_sqrt",
     title="||g|| flat in m under 1/sqrt(m) output scale",
-    statement="With a fixed output layer |u_i| = s_u/sqrt(m) and a fixed active fraction, ||g|| does not depend on m.",
+    statement="With a fixed output layer |u_i| = s_u/sqrt(m) and a fixed active fraction, ||g|| does not "
+    "depend on m.",
     results=("R7",),
     section=SECTION,
     needs=_width_needs("sqrt"),
@@ -207,7 +221,8 @@ def width_sqrt(ctx, pops) -> Outcome:
 @claim(
     "scaling.width_mean_field",
     title="||g|| ~ m^(-1/2) under 1/m output scale",
-    statement="With a fixed mean-field output layer |u_i| = s_u/m and a fixed active fraction, ||g|| ~ m^(-1/2).",
+    statement="With a fixed mean-field output layer |u_i| = s_u/m and a fixed active fraction, ||g|| ~ "
+    "m^(-1/2).",
     results=("R7",),
     section=SECTION,
     needs=_width_needs("mean_field"),

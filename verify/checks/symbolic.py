@@ -8,6 +8,8 @@ from theory.selfchecks import ALL_SELFCHECKS, SelfCheck
 from verify.claim import Outcome, claim, table
 from verify.tolerance import threshold
 
+__all__ = ["SECTION", "TITLES"]
+
 SECTION = "Symbolic self-checks of the theory"
 
 TITLES = {

@@ -11,6 +11,8 @@ from verify.predictions import chi_square_statistic, law_of_q
 from verify.statistics import ks_test
 from verify.tolerance import invariance_budget, threshold
 
+__all__ = ["adam", "ADAM_LR", "RUNS", "STEPS"]
+
 RUNS = {"quick": 150, "standard": 600, "full": 2000}
 STEPS = {"quick": 200, "standard": 200, "full": 500}
 ADAM_LR = 1e-3
@@ -24,7 +26,8 @@ def _needs(profile: str):
 @claim(
     "violation.adam",
     title="Adam moves Pi W far beyond rounding",
-    statement="Adam with a rotated subspace moves Pi W far beyond rounding on every network (R1 fails), while GD on "
+    statement="Adam with a rotated subspace moves Pi W far beyond rounding on every network (R1 fails), "
+    "while GD on "
     "the same data and initialization keeps it.",
     results=("R1",),
     section=SECTION,
@@ -70,12 +73,18 @@ def adam(ctx, pops) -> Outcome:
             threshold("GD: max R1 defect / budget", gd_defect.max() / budget, "<=", 1.0, n=len(gd_defect)),
         ),
         reported=tuple(reported),
-        prediction=f"Adam: Pi W moves far beyond rounding on every network (> {FAR_BEYOND:g} x the budget); GD on the "
-        "same data and initialization: within the budget (R1). The law of Q under Adam: not predicted (reported)",
-        method=f"{gd.runs} networks per arm ({describe(gd.spec)}; Adam lr {ADAM_LR}), a Haar-random P, the same data and "
-        "initialization in both arms. Movement is max_i ||Pi(w_i(T) - w_i(0))|| / max_i ||Pi w_i(0)||. Adam divides each "
-        "coordinate of an in-P gradient by its own running RMS, which takes it out of P; Pi w_i then carries training "
-        "information, Pi w_i(T) is no longer independent of the active set, and nothing forces Q to be chi2_ell. The KS "
+        prediction=f"Adam: Pi W moves far beyond rounding on every network (> {FAR_BEYOND:g} x the budget); "
+        f"GD on the "
+        "same data and initialization: within the budget (R1). The law of Q under Adam: not predicted "
+        "(reported)",
+        method=f"{gd.runs} networks per arm ({describe(gd.spec)}; Adam lr {ADAM_LR}), a Haar-random P, the "
+        f"same data and "
+        "initialization in both arms. Movement is max_i ||Pi(w_i(T) - w_i(0))|| / max_i ||Pi w_i(0)||. Adam "
+        "divides each "
+        "coordinate of an in-P gradient by its own running RMS, which takes it out of P; Pi w_i then "
+        "carries training "
+        "information, Pi w_i(T) is no longer independent of the active set, and nothing forces Q to be "
+        "chi2_ell. The KS "
         "tests are at one claim's rate, for reference.",
         tables=(
             table(

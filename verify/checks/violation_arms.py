@@ -20,6 +20,8 @@ from verify.predictions import chi_square_statistic, law_of_q, population_decay
 from verify.statistics import Verdict
 from verify.tolerance import invariance_budget, threshold
 
+__all__ = ["bias", "BIAS_SCALE", "output_layer", "SMALL", "STEPS", "two_arm_rule"]
+
 STEPS = {"quick": 200, "standard": 200, "full": 500}
 #: The arms are trained at the small-law setting (d, ell) = (6, 3), where R3's law is far from its wrong
 #: neighbours, with as many networks as that needs (verify.design); finite d is also where an exact law
@@ -70,8 +72,10 @@ def two_arm_rule(ctx, pops, *, expectation: str) -> Outcome:
         )
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction=f"R1 within the budget and Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom in every arm. {expectation}",
-        method=f"{first.runs} networks per arm ({describe(first.spec)}), the same data in both arms, one held-out x0 in P per network.",
+        prediction=f"R1 within the budget and Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom "
+        f"in every arm. {expectation}",
+        method=f"{first.runs} networks per arm ({describe(first.spec)}), the same data in both arms, one "
+        f"held-out x0 in P per network.",
         tables=(
             table(
                 "Arms",
@@ -118,8 +122,10 @@ def _output_needs(profile: str):
 def output_layer(ctx, pops) -> Outcome:
     return two_arm_rule(
         ctx, pops,
-        expectation="Reported, expected: training the output layer grows |u_i| on the neurons that fit the data, so S "
-        "(fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and does not see the difference.",
+        expectation="Reported, expected: training the output layer grows |u_i| on the neurons that fit the "
+            "data, so S "
+        "(fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and does not see "
+        "the difference.",
     )  # fmt: skip
 
 
@@ -147,7 +153,9 @@ def _bias_needs(profile: str):
 def bias(ctx, pops) -> Outcome:
     return two_arm_rule(
         ctx, pops,
-        expectation="Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is still in "
-        "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on P-quantities "
+        expectation="Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is "
+            "still in "
+        "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on "
+        "P-quantities "
         "alone, so R3's conditional Gaussian law is untouched.",
     )  # fmt: skip

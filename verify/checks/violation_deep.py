@@ -20,6 +20,8 @@ from verify.experiments.deep import DeepMeasurement, DeepSpec
 from verify.statistics import Verdict, ks_test, slope_test
 from verify.tolerance import invariance_budget, threshold
 
+__all__ = ["deep_chi_square", "deep_network", "deep_q", "SIZES", "SMALL_LABEL"]
+
 SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=60, ells=(10, 30)),
     "standard": dict(runs=300, ells=(10, 30, 90)),
@@ -122,21 +124,37 @@ def deep_network(ctx, runs) -> Outcome:
         )
     if len(runs) >= 2:
         okays = [r.finite & (r.z_norm_sq > 0) for r in runs.values()]
-        reported.append(slope_test(
-            np.concatenate([np.full(int(ok.sum()), r.spec.ell / r.d) for r, ok in zip(runs.values(), okays, strict=True)]),
-            np.concatenate([r.g_norm[ok] for r, ok in zip(runs.values(), okays, strict=True)]),
-            0.5, alpha=ctx.reference_alpha, log=True, name="||g|| (three layers) on ell/d, against the two-layer 1/2",
-        ))  # fmt: skip
+        reported.append(
+            slope_test(
+                np.concatenate(
+                    [
+                        np.full(int(ok.sum()), r.spec.ell / r.d)
+                        for r, ok in zip(runs.values(), okays, strict=True)
+                    ]
+                ),
+                np.concatenate([r.g_norm[ok] for r, ok in zip(runs.values(), okays, strict=True)]),
+                0.5,
+                alpha=ctx.reference_alpha,
+                log=True,
+                name="||g|| (three layers) on ell/d, against the two-layer 1/2",
+            )
+        )
     first = next(iter(runs.values())).spec
     return Outcome(
         verdicts=tuple(verdicts),
         reported=tuple(reported),
-        prediction="first layer: Pi W(T) = Pi W(0) to float64 rounding (derived: dL/dW = sum_j delta1_j x_j^T). Reported, "
-        "no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii, the R3d law and the exponent",
-        method=f"{first.runs} networks per ell (r={first.r}, widths m1={first.m1}, m2={first.m2}, n={first.n}, GD lr "
-        f"{first.lr}, {first.steps} steps, hand-written backpropagation checked against autograd in the tests), and "
-        f"two-layer networks of width m = m1 trained on the same data. Radii: orthogonal DeepFool plus bisection "
-        "(three layers; an upper bound on the minimal radius) and the two-layer attack, both verified by a forward pass; "
+        prediction="first layer: Pi W(T) = Pi W(0) to float64 rounding (derived: dL/dW = sum_j delta1_j "
+        "x_j^T). Reported, "
+        "no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii, the R3d law and the "
+        "exponent",
+        method=f"{first.runs} networks per ell (r={first.r}, widths m1={first.m1}, m2={first.m2}, "
+        f"n={first.n}, GD lr "
+        f"{first.lr}, {first.steps} steps, hand-written backpropagation checked against autograd in the "
+        f"tests), and "
+        f"two-layer networks of width m = m1 trained on the same data. Radii: orthogonal DeepFool plus "
+        f"bisection "
+        "(three layers; an upper bound on the minimal radius) and the two-layer attack, both verified by a "
+        "forward pass; "
         "a point without a flip counts as inf in the medians.",
         tables=(
             table(
@@ -168,7 +186,8 @@ def deep_network(ctx, runs) -> Outcome:
 @claim(
     "violation.deep_chi_square",
     title="three layers: Q ~ chi2_ell (R3d, derived here)",
-    statement="For three-layer networks, Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is chi-square(ell) (R3d, derived here; "
+    statement="For three-layer networks, Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is chi-square(ell) (R3d, "
+    "derived here; "
     "no theorem of the paper).",
     results=("R3d",),
     section=SECTION,
@@ -193,10 +212,14 @@ def deep_chi_square(ctx, runs) -> Outcome:
         )
     return Outcome(
         verdicts=tuple(verdicts),
-        prediction="Q = R3d.chi_square_statistic ~ chi2 with R3d.degrees_of_freedom, with ||z||^2 in place of R3's S",
-        method="Our extension of R3 (docs/derivations.md, R3d): the first layer is the only one that sees P^perp, and its "
-        "orthogonal part never moves (violation.deep), so the whole R3 argument carries over with z, the backward vector "
-        "at the first layer, in place of u restricted to the active set. Same networks as violation.deep, one held-out x0 "
+        prediction="Q = R3d.chi_square_statistic ~ chi2 with R3d.degrees_of_freedom, with ||z||^2 in place "
+        "of R3's S",
+        method="Our extension of R3 (docs/derivations.md, R3d): the first layer is the only one that sees "
+        "P^perp, and its "
+        "orthogonal part never moves (violation.deep), so the whole R3 argument carries over with z, the "
+        "backward vector "
+        "at the first layer, in place of u restricted to the active set. Same networks as violation.deep, "
+        "one held-out x0 "
         f"per network; the '{SMALL_LABEL}' population is sized for the detection targets below.",
         detections=tuple(detections),
         tables=(

@@ -12,6 +12,8 @@ from verify.predictions import chi_square_statistic, law_of_q
 from verify.statistics import ks_test
 from verify.tolerance import invariance_budget, threshold
 
+__all__ = ["LEVELS", "noise", "RUNS", "STEPS"]
+
 RUNS = {"quick": 100, "standard": 400, "full": 1000}
 STEPS = {"quick": 200, "standard": 200, "full": 500}
 LEVELS = (0.0, 1e-3, 1e-2, 1e-1)
@@ -25,7 +27,8 @@ def _needs(profile: str):
 @claim(
     "violation.noise",
     title="off-subspace noise breaks R1 in proportion",
-    statement="Off-subspace noise in the training points breaks R1: the defect grows with the noise and is far beyond "
+    statement="Off-subspace noise in the training points breaks R1: the defect grows with the noise and is "
+    "far beyond "
     "rounding on every network at noise 0.1, while the noise-free arm keeps R1.",
     results=("R1",),
     section=SECTION,
@@ -88,12 +91,17 @@ def noise(ctx, pops) -> Outcome:
             ),
         ),
         reported=tuple(reported),
-        prediction=f"R1's defect within the budget at noise 0, strictly increasing with the noise (median over networks), "
+        prediction=f"R1's defect within the budget at noise 0, strictly increasing with the noise (median "
+        f"over networks), "
         f"and > {FAR_BEYOND:g} x the budget on every network at noise {LEVELS[-1]:g}; the law of Q: reported",
-        method=f"{first.runs} networks per level ({describe(first.spec)}), the same clean data and initialization at every "
-        "level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training point, so dL/dw_i picks up sum_j (...) "
-        f"Pi e_j and Pi w_i drifts in proportion to sigma (log-log slope of the median defect on sigma: {slope:.3f}, "
-        "reported). Q is measured at clean held-out points of P; its KS tests (one claim's rate) are reported, not judged.",
+        method=f"{first.runs} networks per level ({describe(first.spec)}), the same clean data and "
+        f"initialization at every "
+        "level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training point, so dL/dw_i picks "
+        "up sum_j (...) "
+        f"Pi e_j and Pi w_i drifts in proportion to sigma (log-log slope of the median defect on sigma: "
+        f"{slope:.3f}, "
+        "reported). Q is measured at clean held-out points of P; its KS tests (one claim's rate) are "
+        "reported, not judged.",
         tables=(
             table(
                 "Invariance and chi-square fit against the noise",

@@ -17,6 +17,8 @@ from verify.claim import Outcome, claim, table
 from verify.design import chi_square_detections, chi_square_ks_detections, design_alpha, runs_for_chi_square
 from verify.predictions import chi_square_statistic, law_of_q
 
+__all__ = ["RUNS", "SMALL", "STEPS", "uniform_init", "variance_z"]
+
 #: Networks per arm at least; more where the exact mean test needs them to catch a 1/d variance scale.
 RUNS = {"quick": 1500, "standard": 8000, "full": 30000}
 STEPS = {"quick": 100, "standard": 100, "full": 200}
@@ -44,7 +46,8 @@ def _needs(profile: str):
 @claim(
     "violation.uniform_init",
     title="uniform init: how far Q departs from chi2_ell",
-    statement="Uniform hidden initialization: Q is close to chi-square(ell) by the CLT but not exactly; the Gaussian "
+    statement="Uniform hidden initialization: Q is close to chi-square(ell) by the CLT but not exactly; the "
+    "Gaussian "
     "arm must follow the exact law.",
     results=("R3",),
     section=SECTION,
@@ -83,14 +86,21 @@ def uniform_init(ctx, pops) -> Outcome:
             *chi_square_ks_detections(first.ell, first.d, n, ctx.test_alpha, "Gaussian arm"),
         ),
         reported=tests["uniform"],
-        prediction="Gaussian init: Q ~ chi2 with R3.degrees_of_freedom exactly; uniform init: close to chi-square by the "
+        prediction="Gaussian init: Q ~ chi2 with R3.degrees_of_freedom exactly; uniform init: close to "
+        "chi-square by the "
         "CLT (Pi w_i(0) mixes d uniform entries) but not exactly (reported, not judged)",
-        method=f"{first.runs} networks per arm ({describe(first.spec)}), small on purpose so that the CLT has little to "
-        "average and a departure is as large as it gets. The uniform entries have the Gaussian's variance, so E Q is "
-        "unchanged; the departure is in the shape (uniform entries have excess kurtosis -1.2, diluted by the d-fold "
-        "mixing of Pi and the sum over active neurons), which predicts a variance of Q below 2 ell; 'z of var Q' is "
-        "the sample variance's distance from 2 ell in its large-sample standard errors (asymptotic, reported only). "
-        "The Gaussian arm is judged by KS and the exact mean test; its size is the larger of the profile's and the "
+        method=f"{first.runs} networks per arm ({describe(first.spec)}), small on purpose so that the CLT "
+        f"has little to "
+        "average and a departure is as large as it gets. The uniform entries have the Gaussian's variance, "
+        "so E Q is "
+        "unchanged; the departure is in the shape (uniform entries have excess kurtosis -1.2, diluted by "
+        "the d-fold "
+        "mixing of Pi and the sum over active neurons), which predicts a variance of Q below 2 ell; 'z of "
+        "var Q' is "
+        "the sample variance's distance from 2 ell in its large-sample standard errors (asymptotic, "
+        "reported only). "
+        "The Gaussian arm is judged by KS and the exact mean test; its size is the larger of the profile's "
+        "and the "
         "fewest networks at which the mean test catches a variance scale off by 1/d with power 0.9.",
         tables=(
             table(

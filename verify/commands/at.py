@@ -1,4 +1,5 @@
-"""`python -m verify at --d D --ell L --m M [...] [--format table|json]`: one sweep cell from the command line.
+"""`python -m verify at --d D --ell L --m M [...] [--format table|json]`: one sweep cell from the command
+line.
 
 Trains the cell's population (`verify.sweep.cells`), prints its measured quantities beside the
 predictions of `python -m verify bounds` at the same point, and each claim's prediction, measurement,
@@ -17,6 +18,8 @@ import math
 from typing import Any
 
 from tabulate import tabulate
+
+__all__ = ["configure", "format_report", "FORMATS", "main", "PAIRS", "point_of", "report", "theory_at"]
 
 FORMATS = ("table", "json")
 #: bounds key -> (measured quantity, what it is): the side-by-side of `verify bounds` and the cell.
@@ -213,7 +216,8 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
     lines = [f"cell {describe(point, tuple(point))}  ({obj['status']}, {obj['seconds']:.1f} s)", ""]
     theory_at = obj["theory_at"]
     lines.append(
-        f"measured beside `verify bounds` at k = {theory_at['k']}, N(x0) = {_show(theory_at['output_value'])} (medians over the networks):"
+        f"measured beside `verify bounds` at k = {theory_at['k']}, N(x0) = "
+        f"{_show(theory_at['output_value'])} (medians over the networks):"
     )
     rows = [
         (key, entry["theory"], _show(entry["measured"]), entry["measured_as"])

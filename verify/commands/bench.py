@@ -36,6 +36,26 @@ from verify.commands.options import validate_options
 from verify.runtime.devices import resolve_device
 from verify.runtime.manifest import cpu_model
 
+__all__ = [
+    "bench_case",
+    "configure",
+    "DEFAULT_SIZES",
+    "DTYPES",
+    "format_table",
+    "FORMATS",
+    "LATENT",
+    "LR",
+    "machine",
+    "main",
+    "max_relative_difference",
+    "problem",
+    "quick_run_timings",
+    "Size",
+    "SIZES",
+    "STEPS",
+    "TOLERANCE",
+]
+
 FORMATS = ("table", "json")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 STEPS = 200
@@ -260,7 +280,8 @@ def format_table(report: dict) -> str:
                       f"exit status {quick['exit_status']} {' '.join(quick['error'])}"]  # fmt: skip
         rows = sorted(quick["check_seconds"].items(), key=lambda kv: -kv[1])
         lines.append(tabulate(rows, headers=["check", "seconds"], floatfmt=".1f"))
-    lines += ["", f"machine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with {m['torch_threads']} "
+    lines += ["", f"machine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with "
+        f"{m['torch_threads']} "
                   f"threads on {m['device']}; load average {m['load_average_before']:.2f} before, "
                   f"{m['load_average_after']:.2f} after"]  # fmt: skip
     return "\n".join(lines)

@@ -21,6 +21,8 @@ from tabulate import tabulate
 from theory.bounds import bounds_at, describe, outside_hypotheses
 from theory.parameters import ParameterError
 
+__all__ = ["configure", "current", "format_bounds", "FORMATS", "FORMER", "main"]
+
 FORMATS = ("table", "json")
 #: Former option -> its name now (the names of `verify at`, sweep specs and the numerics; README table).
 FORMER = {"--init-scale": "--beta", "--eta": "--lr", "--lam": "--weight-decay"}

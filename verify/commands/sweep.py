@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+__all__ = ["configure", "main"]
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of `sweep` to `parser`."""

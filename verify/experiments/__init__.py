@@ -15,6 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "Any",
+    "Callable",
+    "dataclass",
+    "derive_seed",
+    "experiment",
+    "EXPERIMENT_MODULES",
+    "Request",
+    "run",
+]
+
 #: Modules that define experiments.
 EXPERIMENT_MODULES = (
     "verify.experiments.population",

@@ -27,6 +27,8 @@ from numerics.model import InitConfig, initialize
 from numerics.train import TrainConfig, train
 from verify.experiments import experiment
 
+__all__ = ["decay_curve", "DecayCurve", "DecayCurveSpec"]
+
 
 @dataclass(frozen=True)
 class DecayCurveSpec:

@@ -21,6 +21,8 @@ from numerics.train import TrainConfig, train
 from verify.experiments import experiment
 from verify.experiments.population import OrthogonalWeights
 
+__all__ = ["deep_population", "DeepMeasurement", "DeepSpec"]
+
 
 @dataclass(frozen=True)
 class DeepSpec:

@@ -11,8 +11,15 @@ import numpy as np
 import torch
 
 __all__ = [
-    "Exact", "Flip", "Gradient", "Normal", "OrthogonalWeights", "PopulationMeasurement", "scatter", "to_numpy",
-]  # fmt: skip
+    "Exact",
+    "Flip",
+    "Gradient",
+    "Normal",
+    "OrthogonalWeights",
+    "PopulationMeasurement",
+    "scatter",
+    "to_numpy",
+]
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,21 @@ from verify.experiments.population_measures import (
 )
 
 __all__ = [
-    "ATTACK_METHODS", "ATTACK_SPACES", "CERTIFICATE_BATCH", "EVERY_RUN", "Exact", "Flip", "Gradient", "MEASURE",
-    "MEASUREMENTS", "Normal", "OrthogonalWeights", "PopulationMeasurement", "PopulationSpec", "population",
-]  # fmt: skip
+    "ATTACK_METHODS",
+    "ATTACK_SPACES",
+    "CERTIFICATE_BATCH",
+    "EVERY_RUN",
+    "Exact",
+    "Flip",
+    "Gradient",
+    "MEASURE",
+    "MEASUREMENTS",
+    "Normal",
+    "OrthogonalWeights",
+    "PopulationMeasurement",
+    "PopulationSpec",
+    "population",
+]
 
 MEASUREMENTS = ("gradient", "weights", "flip", "attacks", "certificate", "exact", "normal", "networks")
 

@@ -148,9 +148,15 @@ def _networks(t: Trained) -> dict[str, Any]:
 
 #: measurement -> the function taking it (its fields of PopulationMeasurement), run in MEASUREMENTS order.
 MEASURE: dict[str, Callable[[Trained], dict[str, Any]]] = {
-    "gradient": _gradient, "weights": _weights, "flip": _flip, "attacks": _attacks, "certificate": _certificate,
-    "exact": _exact, "normal": _normal, "networks": _networks,
-}  # fmt: skip
+    "gradient": _gradient,
+    "weights": _weights,
+    "flip": _flip,
+    "attacks": _attacks,
+    "certificate": _certificate,
+    "exact": _exact,
+    "normal": _normal,
+    "networks": _networks,
+}
 #: The measurements made on every run; the others only on the runs left measured after them.
 EVERY_RUN = ("gradient", "weights")
 

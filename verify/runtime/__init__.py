@@ -1,1 +1,3 @@
 """Where and how a run executes: devices, executors, staged output folders, the manifest."""
+
+__all__: list[str] = []

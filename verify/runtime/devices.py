@@ -6,6 +6,8 @@ import re
 
 from theory.parameters import ParameterError
 
+__all__ = ["resolve_device"]
+
 
 def resolve_device(name: str) -> str:
     """`name` if this machine has it; a one-line ParameterError otherwise."""

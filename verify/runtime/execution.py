@@ -12,6 +12,8 @@ from typing import Any
 
 from theory.parameters import validate
 
+__all__ = ["add_execution_options", "execution", "Interrupted", "staged_run"]
+
 
 class Interrupted(BaseException):
     """SIGINT or SIGTERM reached the main process: stop the workers, keep the previous report."""
@@ -45,7 +47,8 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
         "--jobs",
         type=int,
         default=None,
-        help="worker processes running experiments (default: one per CPU core on cpu, 1 on cuda); the numbers "
+        help="worker processes running experiments (default: one per CPU core on cpu, 1 on cuda); the "
+        "numbers "
         "do not depend on it",
     )
     p.add_argument(

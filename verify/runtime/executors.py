@@ -26,6 +26,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+__all__ = [
+    "DaskExecutor",
+    "EXECUTORS",
+    "InlineExecutor",
+    "Item",
+    "LocalExecutor",
+    "make_executor",
+    "UNSET_MALLOC_TRIM",
+]
+
 EXECUTORS = ("local", "dask")
 
 Item = tuple[int, Any, str]  # (index, result or None, formatted error or "")
@@ -145,7 +155,8 @@ class DaskExecutor:
             from theory.parameters import ParameterError
 
             raise ParameterError(
-                "executor='dask' is invalid here: dask.distributed is not installed (pip install \"offsub[dask]\")"
+                "executor='dask' is invalid here: dask.distributed is not installed (pip install "
+                '"offsub[dask]")'
             ) from None
         self.threads = threads
         self._cluster = None

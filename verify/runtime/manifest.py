@@ -11,6 +11,8 @@ from pathlib import Path
 
 from verify.runtime.output import GENERATOR
 
+__all__ = ["cpu_model", "git_commit", "hardware", "manifest", "now", "versions"]
+
 _PACKAGES = ("torch", "sympy", "numpy", "mpmath", "scipy", "matplotlib", "tabulate", "scikit-learn", "tqdm")
 
 

@@ -13,6 +13,17 @@ import numpy as np
 
 from theory.parameters import PROBABILITY, ParameterError, Range, validate
 
+__all__ = [
+    "DETECTION_POWER",
+    "jsonable",
+    "MANN_WHITNEY_EXACT_PAIRS",
+    "Rule",
+    "split_rate",
+    "validate_inputs",
+    "Verdict",
+    "VerdictFields",
+]
+
 #: Power at which ``detectable`` quantities are stated: a discrepancy that large is caught at least 90% of
 #: the time (TFP's statistical testing module states it at a chosen false-pass rate; ours is 0.1).
 DETECTION_POWER = 0.9

@@ -23,6 +23,19 @@ from verify.statistics._base import (
     validate_inputs,
 )
 
+__all__ = [
+    "binomial_critical_count",
+    "binomial_two_sided_detectable",
+    "binomial_two_sided_power",
+    "binomial_two_sided_test",
+    "binomial_upper_power",
+    "binomial_upper_test",
+    "BinomialResult",
+    "samples_for_binomial_two_sided",
+    "two_sided_rejections",
+    "TwoSidedBinomialResult",
+]
+
 # --------------------------------------------------------------------------------------------------
 # Binomial: a failure count against an upper bound on the failure rate (e.g. R4's e^{-ell/16})
 
@@ -217,7 +230,8 @@ class TwoSidedBinomialResult(VerdictFields):
 
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} = "
+            f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} "
+            f"= "
             f"{self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} "
             f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); {self.reach}"
         )

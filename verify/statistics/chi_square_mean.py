@@ -18,6 +18,13 @@ from verify.statistics._base import (
     validate_inputs,
 )
 
+__all__ = [
+    "chi_square_mean_power",
+    "ChiSquareMeanResult",
+    "mean_test_chi_square",
+    "samples_for_chi_square_mean",
+]
+
 # --------------------------------------------------------------------------------------------------
 # The mean of chi-square samples (R3: Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is chi2_ell, derived)
 
@@ -44,7 +51,8 @@ class ChiSquareMeanResult(VerdictFields):
 
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} mean of {self.name or 'Q'} = {self.mean:.5g} vs chi2_{self.ell} mean "
+            f"{_verdict_word(self.passed)} mean of {self.name or 'Q'} = {self.mean:.5g} vs chi2_{self.ell} "
+            f"mean "
             f"(accept [{self.acceptance_low:.5g}, {self.acceptance_high:.5g}]), p={self.p_value:.3g} vs "
             f"alpha={self.alpha:.1e}, n={self.n}; detects a relative scale error >= {self.detectable:.3g}"
         )

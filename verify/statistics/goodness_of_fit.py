@@ -20,6 +20,17 @@ from verify.statistics._base import (
     validate_inputs,
 )
 
+__all__ = [
+    "dkw_band_test",
+    "dkw_epsilon",
+    "GofResult",
+    "ks_critical_value",
+    "ks_detectable",
+    "ks_power_lower_bound",
+    "ks_test",
+    "samples_for_ks",
+]
+
 # --------------------------------------------------------------------------------------------------
 # Goodness of fit: Kolmogorov-Smirnov (exact law) and the DKW band (any sample size, any law)
 

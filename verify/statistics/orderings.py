@@ -22,6 +22,8 @@ from verify.statistics._base import (
 )
 from verify.statistics.binomial import binomial_critical_count
 
+__all__ = ["mann_whitney_detectable", "mann_whitney_greater", "OrderingResult", "sign_test_paired"]
+
 # --------------------------------------------------------------------------------------------------
 # Orderings: "a is larger than b" (e.g. the small-init radius exceeds the vanilla radius, R7)
 

@@ -20,6 +20,15 @@ from verify.statistics._base import (
     validate_inputs,
 )
 
+__all__ = [
+    "slope_power",
+    "slope_test",
+    "SlopeResult",
+    "weighted_slope_power",
+    "weighted_slope_test",
+    "WeightedSlopeResult",
+]
+
 # --------------------------------------------------------------------------------------------------
 # Regression slope: a predicted scaling exponent (e.g. radius ~ 1/beta, ||g|| ~ sqrt(ell/d))
 
@@ -198,9 +207,11 @@ class WeightedSlopeResult(VerdictFields):
 
     def summary(self) -> str:
         return (
-            f"{_verdict_word(self.passed)} weighted slope of {self.name or 'log mean on log x'}: {self.slope:.4g} +- {self.half_width:.3g} "
+            f"{_verdict_word(self.passed)} weighted slope of {self.name or 'log mean on log x'}: "
+            f"{self.slope:.4g} +- {self.half_width:.3g} "
             f"(level 1-{self.alpha:.1e}) vs predicted {self.predicted:g}; detects a deviation >= "
-            f"{self.detectable:.3g}; power-law residual chi2 {self.residual_chi2:.3g} on {self.groups - 2} df "
+            f"{self.detectable:.3g}; power-law residual chi2 {self.residual_chi2:.3g} on {self.groups - 2} "
+            f"df "
             f"(p={self.residual_p:.3g})"
         )
 

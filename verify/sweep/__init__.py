@@ -6,3 +6,5 @@ checks' own rules (`claims`); the cells run on the suite's executors, each writt
 (`run`), and the tidy table, tables and phase diagrams are rendered from the cell files (`outputs`).
 See docs/sweeps.md.
 """
+
+__all__: list[str] = []

@@ -3,7 +3,8 @@ its claims' rows, as one JSON-able record.
 
 The cell's randomness is the experiment's: derive_seed(seed, "sweep") for the data, the next stream for
 the initialization (`verify.experiments.run`), so a cell's numbers depend only on its parameters, never on
-its position in the grid, the executor or the number of workers. Its hash names its file, OUT/cells/<hash>.json:
+its position in the grid, the executor or the number of workers. Its hash names its file,
+OUT/cells/<hash>.json:
 sha256 of the parameters, the claims and their per-test rates, and the record format.
 """
 
@@ -23,6 +24,8 @@ from verify.experiments.population import MEASUREMENTS, PopulationMeasurement, P
 from verify.per_cell import cell_claims, evaluate
 from verify.statistics import jsonable
 
+__all__ = ["Cell", "error_record", "FORMAT", "population_spec", "QUANTILES", "quantities", "run_cell"]
+
 #: Bumped when a record's content changes, so --resume never mixes two formats.
 FORMAT = 1
 #: The quantiles of the per-network quantities a record keeps.
@@ -35,13 +38,28 @@ def population_spec(point: dict[str, Any], claims: tuple[str, ...]) -> Populatio
     per_cell = cell_claims()
     wanted = {"gradient", *(m for c in claims for m in per_cell[c].cell.measurements)}
     return PopulationSpec(
-        runs=point["runs"], d=point["d"], ell=point["ell"], n=point["n"], m=point["m"], dataset=point["dataset"],
-        noise=point["noise"], s_w=point["s_w"], s_u=point["s_u"], beta=point["beta"], bias=point["bias"],
-        train_bias=point["bias"], optimizer=point["optimizer"], loss=point["loss"], lr=point["lr"],
-        steps=point["steps"], weight_decay=point["weight_decay"], train_output=point["train_output"],
-        batch_size=point["batch_size"], momentum=point["momentum"],
+        runs=point["runs"],
+        d=point["d"],
+        ell=point["ell"],
+        n=point["n"],
+        m=point["m"],
+        dataset=point["dataset"],
+        noise=point["noise"],
+        s_w=point["s_w"],
+        s_u=point["s_u"],
+        beta=point["beta"],
+        bias=point["bias"],
+        train_bias=point["bias"],
+        optimizer=point["optimizer"],
+        loss=point["loss"],
+        lr=point["lr"],
+        steps=point["steps"],
+        weight_decay=point["weight_decay"],
+        train_output=point["train_output"],
+        batch_size=point["batch_size"],
+        momentum=point["momentum"],
         measure=tuple(m for m in MEASUREMENTS if m in wanted),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

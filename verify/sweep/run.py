@@ -25,6 +25,8 @@ from verify.sweep.cells import Cell, error_record, run_cell
 from verify.sweep.outputs import write_all, write_atomic
 from verify.sweep.spec import SweepSpec
 
+__all__ = ["check_out", "finished", "MARKER", "plan", "run_sweep"]
+
 MARKER = ".offsub-sweep"
 
 
@@ -50,7 +52,8 @@ def check_out(out: Path, resume: bool) -> None:
         entries = os.listdir(out)
         if entries and MARKER not in entries:
             raise OutputError(
-                f"{where}: the folder holds files a sweep did not write ({', '.join(sorted(entries)[:3])}); choose a new folder"
+                f"{where}: the folder holds files a sweep did not write ({', '.join(sorted(entries)[:3])}); "
+                f"choose a new folder"
             )
         if entries and not resume:
             raise OutputError(
@@ -126,7 +129,8 @@ def run_sweep(
         records[cell.index] = json.loads((cells_dir / f"{cell.hash}.json").read_text())
         verdicts = " ".join(f"{r['claim']}:{r['verdict']}" for r in record["claims"])
         progress(
-            f"[{done}/{len(todo)}] cell {cell.index} ({record['status']}, {record['seconds']:.1f} s) {verdicts}"
+            f"[{done}/{len(todo)}] cell {cell.index} ({record['status']}, {record['seconds']:.1f} s) "
+            f"{verdicts}"
         )
     ordered = [records[c.index] for c in cells]
     statement = rate_statement(spec.claims, len(cells), spec.false_fail_rate)

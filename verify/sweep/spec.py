@@ -35,6 +35,26 @@ from numerics.train import OPTIMIZERS
 from theory.parameters import PARAMETERS, ParameterError, choice, validate
 from verify.experiments.population import PopulationSpec
 
+__all__ = [
+    "check_point",
+    "check_value",
+    "DATASETS",
+    "defaults",
+    "describe",
+    "FLAGS",
+    "KEYS",
+    "load",
+    "NUMBERS",
+    "OPTIONS",
+    "parse",
+    "REQUIRED",
+    "SCALES",
+    "show",
+    "SpecError",
+    "SweepSpec",
+    "with_default",
+]
+
 
 class SpecError(ParameterError):
     """A spec that cannot run; the message is one line naming the key (exit 2, nothing written)."""

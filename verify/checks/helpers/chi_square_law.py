@@ -10,6 +10,8 @@ import numpy as np
 from theory.chi_square import ChiSquareLaw
 from verify.statistics import ChiSquareMeanResult, GofResult, ks_test, mean_test_chi_square
 
+__all__ = ["draw_histogram", "law_verdicts", "TESTS_PER_LAW"]
+
 #: The tests each (population, law) pair costs; claims declare multiples of it.
 TESTS_PER_LAW = 2
 

@@ -29,13 +29,26 @@ from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.predictions import law_of_q
 from verify.statistics import chi_square_mean_power
 
+__all__ = [
+    "DECAY",
+    "DECAY_LABEL",
+    "decay_population",
+    "decay_rate_detections",
+    "decay_scale_detection",
+    "DECAY_TARGET",
+    "DECAY_USERS",
+    "SMALL_LAW",
+    "small_law",
+]
+
 SMALL_LAW = PopulationSpec(runs=1, d=6, ell=3, n=20, m=32, lr=0.2, steps=150)
 DECAY = PopulationSpec(runs=1, d=16, ell=8, n=40, m=32, lr=0.5, weight_decay=0.2, steps=20)
 
 #: The label under which claims request the decay population, and the one-step-off alternative's name.
 DECAY_LABEL = "decay (eta lam = 0.1, T = 20)"
 DECAY_TARGET = "decay factor off by one step, (1 - eta lam)^(T+1)"
-#: The claims that share the decay population (one spec, so one training): sized at the smallest of their rates.
+#: The claims that share the decay population (one spec, so one training): sized at the smallest of their
+#: rates.
 DECAY_USERS = ("R3.chi_square_trained", "R4.lower_bound", "R5.flip")
 
 

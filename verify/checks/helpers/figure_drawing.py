@@ -20,6 +20,8 @@ from verify.checks.helpers.figure_settings import (
 )
 from verify.experiments.population import PopulationMeasurement
 
+__all__ = ["figure2_picture", "figure3_picture", "network"]
+
 
 def _nets(pop: PopulationMeasurement) -> dict[str, np.ndarray]:
     assert pop.networks is not None, "the figures need the trained networks (measure 'networks')"
@@ -102,7 +104,8 @@ def _radii_panel(ax, pops: dict[str, PopulationMeasurement]) -> None:
 
 def _panel_title(letter: str, figure, key: str, pop, r: int) -> str:
     return (
-        f"({letter}) {setting_title(figure, key)}\nT={int(pop.steps_taken[r])}, margin {float(pop.final_margin[r]):.2f}, "
+        f"({letter}) {setting_title(figure, key)}\nT={int(pop.steps_taken[r])}, margin "
+        f"{float(pop.final_margin[r]):.2f}, "
         f"median r_perp {np.median(pop.normal.radius[r]):.3g}"
     )
 

@@ -32,6 +32,27 @@ from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.statistics import OrderingResult, mann_whitney_greater
 from verify.tolerance import Threshold, threshold
 
+__all__ = [
+    "ATTACK_STEPS",
+    "BASELINE",
+    "capped",
+    "FIGURE2",
+    "FIGURE3",
+    "figure_outcome",
+    "figure_requests",
+    "FigureSpec",
+    "medians",
+    "ordering_tests",
+    "predicted_larger",
+    "representative",
+    "sandwich_verdict",
+    "SECTION",
+    "setting_spec",
+    "setting_title",
+    "SETTINGS",
+    "TARGET_MARGIN",
+]
+
 SECTION = "R9: the paper's figures"
 
 #: Training stops once min_j y_j N(x_j) >= 0.3: the authors' stopping rule for the diagonal
@@ -86,11 +107,24 @@ def setting_spec(
     validate(d=figure.d)
     beta = figure.beta if key == "small_init" else 1.0
     return PopulationSpec(
-        runs=runs, dataset=figure.dataset, m=figure.m, points=0, beta=beta, bias=True, s_b=beta / math.sqrt(figure.d),
-        optimizer="gd", loss="logistic", lr=figure.lr, steps=figure.max_steps,
-        weight_decay=figure.lam if key == "weight_decay" else 0.0, train_bias=True, target_margin=TARGET_MARGIN,
-        measure=measure, attack_iterations=ATTACK_STEPS, normal=figure.normal,
-    )  # fmt: skip
+        runs=runs,
+        dataset=figure.dataset,
+        m=figure.m,
+        points=0,
+        beta=beta,
+        bias=True,
+        s_b=beta / math.sqrt(figure.d),
+        optimizer="gd",
+        loss="logistic",
+        lr=figure.lr,
+        steps=figure.max_steps,
+        weight_decay=figure.lam if key == "weight_decay" else 0.0,
+        train_bias=True,
+        target_margin=TARGET_MARGIN,
+        measure=measure,
+        attack_iterations=ATTACK_STEPS,
+        normal=figure.normal,
+    )
 
 
 def figure_requests(figure: FigureSpec):
@@ -155,7 +189,8 @@ def predicted_larger(pops: dict[str, PopulationMeasurement]) -> dict[str, bool]:
 
 
 def ordering_tests(pops: dict[str, PopulationMeasurement], alpha: float) -> dict[str, OrderingResult]:
-    """One-sided Mann-Whitney tests of the predicted orderings, each at `alpha` (the harness's per-test rate)."""
+    """One-sided Mann-Whitney tests of the predicted orderings, each at `alpha` (the harness's per-test
+    rate)."""
     samples = capped({k: medians(p) for k, p in pops.items()})
     out = {}
     for key, larger in predicted_larger(pops).items():
@@ -224,24 +259,36 @@ def figure_outcome(
             )
             for key, t in tests.items()
         ),
-        prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and r_perp(weight decay) "
-        "> r_perp(vanilla) (R8.decay_gd below 1 at the runs' steps): per-network median radius, stochastically larger",
+        prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and "
+        "r_perp(weight decay) "
+        "> r_perp(vanilla) (R8.decay_gd below 1 at the runs' steps): per-network median radius, "
+        "stochastically larger",
         method=(
-            f"**Training.** {figure.dataset} set, width m={figure.m}, full-batch GD on the logistic loss, eta={figure.lr}, "
+            f"**Training.** {figure.dataset} set, width m={figure.m}, full-batch GD on the logistic loss, "
+            f"eta={figure.lr}, "
             f"biases trained, stopped at training margin >= {TARGET_MARGIN} (the authors' rule) or after "
-            f"{figure.max_steps} steps. Vanilla: w_i ~ N(0, I/d), b_i ~ N(0, 1/d), u_i = +-1/sqrt(m). Small init: "
-            f"W and b scaled by beta={figure.beta}. Weight decay: coupled, lam={figure.lam} on every parameter. "
+            f"{figure.max_steps} steps. Vanilla: w_i ~ N(0, I/d), b_i ~ N(0, 1/d), u_i = +-1/sqrt(m). Small "
+            f"init: "
+            f"W and b scaled by beta={figure.beta}. Weight decay: coupled, lam={figure.lam} on every "
+            f"parameter. "
             f"{figure.runs[ctx.profile]} independently seeded networks per setting ({ctx.profile} profile; "
             f"{', '.join(f'{p} {k}' for p, k in figure.runs.items())}). "
-            f"**Radii.** r_perp is exact: the smaller first flip along +-n, n = {tuple(round(v, 4) for v in figure.normal)} "
-            "(the breakpoint walk). The gradient flip (R5) and the best-of attack within span{n} (numerics.minimal_flip) "
-            "are upper bounds and the certificate |N(x0)|/L (R6) a lower bound; the sandwich certificate <= r_perp <= "
-            f"both attacks is asserted on every point (a violation raises), with an allowance of {SANDWICH_RTOL:g} plus "
-            "both sides' first-order rounding bounds (numerics.conditioning; large only where the network is nearly "
+            f"**Radii.** r_perp is exact: the smaller first flip along +-n, n = "
+            f"{tuple(round(v, 4) for v in figure.normal)} "
+            "(the breakpoint walk). The gradient flip (R5) and the best-of attack within span{n} "
+            "(numerics.minimal_flip) "
+            "are upper bounds and the certificate |N(x0)|/L (R6) a lower bound; the sandwich certificate <= "
+            "r_perp <= "
+            f"both attacks is asserted on every point (a violation raises), with an allowance of "
+            f"{SANDWICH_RTOL:g} plus "
+            "both sides' first-order rounding bounds (numerics.conditioning; large only where the network "
+            "is nearly "
             "flat along n, as R8's decay makes it: the table's last column). "
             f"**Test.** Per network, the median of r_perp over the {n} training "
-            "points; a one-sided Mann-Whitney test per non-vanilla setting against vanilla, at the per-test rate. A "
-            "network with no flip at all (inf) ranks above every finite radius. Panels show the network of median "
+            "points; a one-sided Mann-Whitney test per non-vanilla setting against vanilla, at the per-test "
+            "rate. A "
+            "network with no flip at all (inf) ranks above every finite radius. Panels show the network of "
+            "median "
             f"radius in each setting; segments mark each point's nearest orthogonal flip. {extra}"
         ),
         tables=(

@@ -9,6 +9,8 @@ import numpy as np
 
 from verify.experiments.population import OrthogonalWeights
 
+__all__ = ["orthogonal_motion", "read_off_allowance", "read_off_decay", "relative_defect"]
+
 
 def relative_defect(weights: OrthogonalWeights, c_T: np.ndarray | float) -> np.ndarray:
     """max_i ||Pi w_i(T) - c_T Pi w_i(0)|| / max_i max(||w_i(T)||, ||w_i(0)||) per run (R,)."""
@@ -32,6 +34,7 @@ def read_off_decay(weights: OrthogonalWeights) -> np.ndarray:
 
 def read_off_allowance(weights: OrthogonalWeights, budget: float) -> np.ndarray:
     """How far the read-off factor may be from c_T when every neuron is within R1's budget:
-    |<e, Pi W(0)>| / ||Pi W(0)||^2 <= budget * scale * sum_i ||Pi w_i(0)|| / ||Pi W(0)||_F^2 (Cauchy-Schwarz)."""
+    |<e, Pi W(0)>| / ||Pi W(0)||^2 <= budget * scale * sum_i ||Pi w_i(0)|| / ||Pi W(0)||_F^2
+    (Cauchy-Schwarz)."""
     norms = np.linalg.norm(weights.initial, axis=-1)
     return budget * weights.scale * norms.sum(axis=-1) / np.square(norms).sum(axis=-1)

@@ -14,6 +14,8 @@ from dataclasses import replace
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 
+__all__ = ["arm", "BASE", "describe", "FAR_BEYOND", "SECTION"]
+
 SECTION = "Where the assumptions break"
 #: "Far beyond rounding": the factor by which a defect must exceed its float64 budget (as R1's Adam control).
 FAR_BEYOND = 1e3
@@ -29,4 +31,5 @@ def arm(study: str, runs: int, steps: int = 200, **changes) -> Request:
 
 
 def describe(spec: PopulationSpec) -> str:
-    return f"d={spec.d}, ell={spec.ell}, m={spec.m}, n={spec.n}, {spec.optimizer} lr {spec.lr}, {spec.steps} steps"
+    sizes = f"d={spec.d}, ell={spec.ell}, m={spec.m}, n={spec.n}"
+    return f"{sizes}, {spec.optimizer} lr {spec.lr}, {spec.steps} steps"
