@@ -13,7 +13,7 @@ from verify.experiments.population import PopulationSpec
 from verify.statistics import ks_test
 from verify.tolerance import threshold
 
-TINY = PopulationSpec(runs=3, d=6, ell=3, n=8, m=4, steps=5)
+TINY = PopulationSpec.of(runs=3, d=6, ell=3, n=8, m=4, lr=0.2, steps=5)
 
 
 def _claim(id: str, rule, needs=None, tests: int = 0) -> Claim:

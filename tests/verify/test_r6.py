@@ -82,7 +82,7 @@ def test_the_measurements_are_consistent():
 
 def test_exact_needs_attacks():
     with pytest.raises(ValueError, match="'exact' needs 'attacks'"):
-        PopulationSpec(runs=1, d=12, ell=8, n=10, measure=("gradient", "exact"))
+        PopulationSpec.of(runs=1, d=12, ell=8, n=10, lr=0.2, steps=300, measure=("gradient", "exact"))
 
 
 def test_without_pyscipopt_the_exact_claim_is_an_error_not_a_pass(monkeypatch, tmp_path):

@@ -52,7 +52,7 @@ FAR_BEYOND = 1e3
 
 def _spec(profile: str, **training) -> PopulationSpec:
     s = SIZES[profile]
-    base = PopulationSpec(
+    base = PopulationSpec.of(
         runs=s["runs"],
         d=s["d"],
         ell=s["ell"],
@@ -63,7 +63,7 @@ def _spec(profile: str, **training) -> PopulationSpec:
         steps=s["steps"],
         measure=("weights",),
     )
-    return replace(base, **training)
+    return base.with_settings(**training)
 
 
 def _needs(configs):

@@ -73,7 +73,7 @@ def needs(label: str, train_output: bool):
         return designed | {
             f"d={d}, ell={ell}, m={m}": Request(
                 "population",
-                PopulationSpec(
+                PopulationSpec.of(
                     runs=RUNS[profile],
                     d=d,
                     ell=ell,

@@ -64,7 +64,9 @@ def _needs(profile: str) -> dict[str, Request]:
     return {DECAY_LABEL: decay_population(profile)} | {
         f"ell={ell}": Request(
             "population",
-            PopulationSpec(runs=RUNS[profile], d=ell + 24, ell=ell, n=40, m=64, lr=0.2, steps=STEPS[profile]),
+            PopulationSpec.of(
+                runs=RUNS[profile], d=ell + 24, ell=ell, n=40, m=64, lr=0.2, steps=STEPS[profile]
+            ),
             seed_parts=("R4", ell),
         )
         for ell in ELLS[profile]

@@ -60,7 +60,7 @@ def attacked_populations(profile: str) -> dict[str, Request]:
     return {
         f"ell={ell}": Request(
             "population",
-            PopulationSpec(
+            PopulationSpec.of(
                 runs=s["runs"],
                 d=s["r"] + ell,
                 ell=ell,

@@ -60,7 +60,7 @@ def exact_populations(profile: str) -> dict[str, Request]:
     return {
         f"m={m}": Request(
             "population",
-            PopulationSpec(
+            PopulationSpec.of(
                 runs=runs,
                 d=D,
                 ell=ELL,

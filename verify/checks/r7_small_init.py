@@ -49,7 +49,7 @@ def populations(profile: str) -> dict[str, Request]:
     return {
         f"beta={beta:g}": Request(
             "population",
-            PopulationSpec(
+            PopulationSpec.of(
                 runs=s["runs"],
                 d=s["d"],
                 ell=s["ell"],

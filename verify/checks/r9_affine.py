@@ -34,7 +34,7 @@ BOARDS = ("chessboard", "chessboard_flat")
 
 def _needs(profile: str) -> dict[str, Request]:
     s = SIZES[profile]
-    spec = PopulationSpec(
+    spec = PopulationSpec.of(
         runs=s["runs"], m=FIGURE3.m, points=0, bias=True, s_b=1 / math.sqrt(FIGURE3.d), lr=FIGURE3.lr,
         steps=s["steps"], train_bias=True, measure=("networks",),
     )  # fmt: skip
@@ -42,7 +42,7 @@ def _needs(profile: str) -> dict[str, Request]:
     return {
         board: Request(
             "population",
-            PopulationSpec(**{**spec.__dict__, "dataset": board}),
+            spec.with_settings(dataset=board),
             seed_parts=("R9", "affine", "data"),
             init_seed_parts=("R9", "affine", "init"),
             cost=s["runs"] * s["steps"] * 1e-3,

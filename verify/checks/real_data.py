@@ -76,7 +76,7 @@ def _needs(profile: str) -> dict[str, Request]:
     return {
         f"d={d}": Request(
             "population",
-            PopulationSpec(
+            PopulationSpec.of(
                 runs=s.runs,
                 d=d,
                 ell=d - s.r,
@@ -105,7 +105,7 @@ def _chi_square_needs(profile: str) -> dict[str, Request]:
     """The profile's populations and the designed small-(d, ell) digits population."""
     s, r, d = SIZES[profile], SMALL_DIGITS["r"], SMALL_DIGITS["d"]
     runs = runs_for_chi_square(d - r, d, design_alpha("real.chi_square", profile))
-    spec = PopulationSpec(
+    spec = PopulationSpec.of(
         runs=runs,
         d=d,
         ell=d - r,

@@ -42,7 +42,7 @@ SIZES: dict[str, dict[str, Any]] = {
 def _request(tag: str, x: float, s: dict, **spec) -> Request:
     return Request(
         "population",
-        PopulationSpec(runs=s["runs"], n=40, lr=0.2, steps=s["steps"], **spec),
+        PopulationSpec.of(runs=s["runs"], n=40, lr=0.2, steps=s["steps"], **spec),
         seed_parts=(tag, x),
     )
 

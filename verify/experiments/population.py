@@ -24,7 +24,7 @@ Everything is float64 numpy on the CPU; nothing here asks the theory for a predi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -72,92 +72,84 @@ __all__ = [
 MEASUREMENTS = ("gradient", "weights", "flip", "attacks", "certificate", "exact", "normal", "networks")
 
 
+#: The settings a population passes to the initialization and to the trainer, by their own names.
+INIT_SETTINGS = frozenset(f.name for f in fields(InitConfig))
+TRAIN_SETTINGS = frozenset(f.name for f in fields(TrainConfig))
+
+
 @dataclass(frozen=True)
 class PopulationSpec:
-    """Every parameter of a two-layer population (frozen and hashable: it is the experiment's key)."""
+    """Every parameter of a two-layer population (frozen and hashable: it is the experiment's key): the
+    data, the numerics' own `InitConfig` and `TrainConfig` (their defaults are the only ones), and the set
+    of measurements. `PopulationSpec.of(lr=..., m=...)` routes each setting to its config by name, and a
+    setting of either config reads as an attribute (`spec.lr` is `spec.train.lr`)."""
 
     runs: int
     d: int | None = None  # None: the data set's own (the figure sets fix d, ell, n)
     ell: int | None = None
     n: int | None = None  # training points per network
-    m: int = 100
     dataset: str = "gaussian_linear"
     points: int = 1  # held-out evaluation points in P per network; 0: evaluate at the training points
     n_test: int | None = None  # digits only: held-out images (x0 is the first)
     noise: float = 0.0  # off-subspace noise of the training points (sigma)
     axis_aligned: bool = False
-    # initialization (numerics.model.InitConfig)
-    s_w: float = 1.0
-    s_u: float = 1.0
-    beta: float = 1.0
-    bias: bool = False
-    s_b: float = 0.0
-    output_init: str = "sign"
-    hidden_init: str = "gaussian"
-    output_scaling: str = "sqrt"
-    # training (numerics.train.TrainConfig)
-    optimizer: str = "gd"
-    loss: str = "logistic"
-    lr: float = 0.2
-    steps: int = 300
-    weight_decay: float = 0.0
-    decay_output: bool = True
-    train_output: bool = True
-    train_bias: bool = False
-    batch_size: int | None = None
-    momentum: float = 0.9
-    target_margin: float | None = None
-    # what to measure, and the attacks' budget
-    measure: tuple[str, ...] = ("gradient",)
+    init: InitConfig = InitConfig()
+    train: TrainConfig = TrainConfig()
+    # what to measure (a set: `population` takes them in MEASUREMENTS order), and the attacks' budget
+    measure: frozenset[str] = frozenset({"gradient"})
     attack_iterations: int = 50  # steps of each DDN/FMN candidate ("attacks", "normal")
     normal: tuple[float, ...] | None = None  # "normal": the unit normal spanning P^perp
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "measure", frozenset(self.measure))
         unknown = set(self.measure) - set(MEASUREMENTS)
         if unknown:
             raise ValueError(
-                f"measure={self.measure!r} is invalid: unknown {sorted(unknown)}; expected {MEASUREMENTS}"
+                f"measure={sorted(self.measure)!r} is invalid: unknown {sorted(unknown)}; expected "
+                f"{MEASUREMENTS}"
             )
         if "exact" in self.measure and "attacks" not in self.measure:
             raise ValueError(
-                f"measure={self.measure!r} is invalid: 'exact' needs 'attacks' (its upper bound)"
+                f"measure={sorted(self.measure)!r} is invalid: 'exact' needs 'attacks' (its upper bound)"
             )
+
+    @classmethod
+    def of(
+        cls, *, init: InitConfig | None = None, train: TrainConfig | None = None, **settings: Any
+    ) -> PopulationSpec:
+        """A spec from flat settings: those of InitConfig and TrainConfig go to the configs (starting from
+        `init` and `train`, or their defaults), the rest are the spec's own."""
+        own = {k: v for k, v in settings.items() if k not in INIT_SETTINGS | TRAIN_SETTINGS}
+        init = replace(init or InitConfig(), **{k: v for k, v in settings.items() if k in INIT_SETTINGS})
+        train = replace(train or TrainConfig(), **{k: v for k, v in settings.items() if k in TRAIN_SETTINGS})
+        return cls(init=init, train=train, **own)
+
+    def with_settings(self, **settings: Any) -> PopulationSpec:
+        """This spec with some settings changed (flat names, routed as in `of`)."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("init", "train")}
+        return PopulationSpec.of(init=self.init, train=self.train, **(own | settings))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not the spec's own fields (and never while unpickling them).
+        if name in INIT_SETTINGS:
+            return getattr(self.__dict__["init"], name)
+        if name in TRAIN_SETTINGS:
+            return getattr(self.__dict__["train"], name)
+        raise AttributeError(name)
 
     @property
     def cost(self) -> float:
         """A rough time in seconds (runs x width x dimension x steps), twice that with the attacks or the
         certificates and a second more for their set-up: it only orders the work."""
         heavy = {"attacks", "certificate", "exact", "normal"} & set(self.measure)
-        base = self.runs * self.m * (self.d or 64) * self.steps * 1e-9
+        base = self.runs * self.init.m * (self.d or 64) * self.train.steps * 1e-9
         return 2 * base + 1.0 if heavy else base
 
     def init_config(self) -> InitConfig:
-        return InitConfig(
-            m=self.m,
-            s_w=self.s_w,
-            s_u=self.s_u,
-            s_b=self.s_b,
-            beta=self.beta,
-            bias=self.bias,
-            output_init=self.output_init,
-            hidden_init=self.hidden_init,
-            output_scaling=self.output_scaling,
-        )
+        return self.init
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            optimizer=self.optimizer,
-            loss=self.loss,
-            lr=self.lr,
-            steps=self.steps,
-            weight_decay=self.weight_decay,
-            decay_output=self.decay_output,
-            train_output=self.train_output,
-            train_bias=self.train_bias,
-            batch_size=self.batch_size,
-            momentum=self.momentum,
-            target_margin=self.target_margin,
-        )
+        return self.train
 
 
 def _require_exact_solver() -> None:

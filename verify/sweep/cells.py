@@ -37,7 +37,7 @@ def population_spec(point: dict[str, Any], claims: tuple[str, ...]) -> Populatio
     measurements its claims need ("gradient" always: the quantities)."""
     per_cell = cell_claims()
     wanted = {"gradient", *(m for c in claims for m in per_cell[c].cell.measurements)}
-    return PopulationSpec(
+    return PopulationSpec.of(
         runs=point["runs"],
         d=point["d"],
         ell=point["ell"],

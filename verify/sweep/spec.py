@@ -72,8 +72,9 @@ NUMBERS = ("d", "ell", "m", "n", "runs", "steps", "seed", "s_w", "s_u", "beta", 
 #: Every key a spec may set, in the order of the table's columns.
 KEYS = (*NUMBERS[:7], "dataset", "optimizer", "loss", *NUMBERS[7:], *FLAGS)
 REQUIRED = ("d", "ell")
-#: Defaults not taken from PopulationSpec: training points, networks per cell, master seed.
-_OWN_DEFAULTS = {"n": 40, "runs": 100, "seed": 0, "batch_size": None}
+#: A cell's own defaults (docs/sweeps.md), where the numerics' defaults are not a cell's: training points,
+#: networks, master seed, and a shorter training than TrainConfig's (lr 0.2 for 300 steps, as the checks).
+_OWN_DEFAULTS = {"n": 40, "runs": 100, "seed": 0, "batch_size": None, "lr": 0.2, "steps": 300}
 _SECTIONS = {
     "sweep": ("name", "claims", "false_fail_rate"),
     "fixed": KEYS,
@@ -85,8 +86,12 @@ SCALES = ("linear", "geometric")
 
 
 def defaults() -> dict[str, Any]:
-    """Every optional key's default: PopulationSpec's field defaults, then the sweep's own."""
+    """Every optional key's default: PopulationSpec's and its configs' (InitConfig, TrainConfig) field
+    defaults, then the sweep's own."""
+    spec = PopulationSpec(runs=1)
     spec_defaults = {f.name: f.default for f in fields(PopulationSpec)}
+    spec_defaults |= {f.name: getattr(spec.init, f.name) for f in fields(spec.init)}
+    spec_defaults |= {f.name: getattr(spec.train, f.name) for f in fields(spec.train)}
     out = {key: spec_defaults[key] for key in KEYS if key in spec_defaults and key not in REQUIRED}
     return out | _OWN_DEFAULTS
 

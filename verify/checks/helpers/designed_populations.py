@@ -14,7 +14,6 @@ catch it at the claims' per-test rates:
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 
 from theory.results import get
 from verify.claim import Detection
@@ -41,8 +40,8 @@ __all__ = [
     "small_law",
 ]
 
-SMALL_LAW = PopulationSpec(runs=1, d=6, ell=3, n=20, m=32, lr=0.2, steps=150)
-DECAY = PopulationSpec(runs=1, d=16, ell=8, n=40, m=32, lr=0.5, weight_decay=0.2, steps=20)
+SMALL_LAW = PopulationSpec.of(runs=1, d=6, ell=3, n=20, m=32, lr=0.2, steps=150)
+DECAY = PopulationSpec.of(runs=1, d=16, ell=8, n=40, m=32, lr=0.5, weight_decay=0.2, steps=20)
 
 #: The label under which claims request the decay population, and the one-step-off alternative's name.
 DECAY_LABEL = "decay (eta lam = 0.1, T = 20)"
@@ -57,7 +56,7 @@ def small_law(claim_id: str, profile: str, label: str, **changes) -> Request:
     alternative of `verify.design.chi_square_alternatives` with power 0.9."""
     assert SMALL_LAW.d is not None and SMALL_LAW.ell is not None
     runs = runs_for_chi_square(SMALL_LAW.ell, SMALL_LAW.d, design_alpha(claim_id, profile))
-    spec = replace(SMALL_LAW, runs=runs, **changes)
+    spec = SMALL_LAW.with_settings(runs=runs, **changes)
     return Request("population", spec, seed_parts=("small law", claim_id, label))
 
 
@@ -80,7 +79,7 @@ def decay_population(profile: str) -> Request:
     """The weight-decay population, sized for the two-sided binomial test of R4's exact rate against the
     one-step-off decay factor at the smallest per-test rate of its users, and shared by all of them."""
     runs = _decay_runs(profile)
-    spec = replace(DECAY, runs=runs, measure=("gradient", "flip"))
+    spec = DECAY.with_settings(runs=runs, measure=("gradient", "flip"))
     return Request("population", spec, seed_parts=("decay population",))
 
 

@@ -106,7 +106,7 @@ def setting_spec(
     b_i ~ N(0, (s_w beta)^2/d), so the small initialization scales the whole hidden layer by beta."""
     validate(d=figure.d)
     beta = figure.beta if key == "small_init" else 1.0
-    return PopulationSpec(
+    return PopulationSpec.of(
         runs=runs,
         dataset=figure.dataset,
         m=figure.m,

@@ -9,8 +9,6 @@ is reported, not judged.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
 
@@ -20,12 +18,12 @@ SECTION = "Where the assumptions break"
 #: "Far beyond rounding": the factor by which a defect must exceed its float64 budget (as R1's Adam control).
 FAR_BEYOND = 1e3
 
-BASE = PopulationSpec(runs=1, d=40, ell=25, n=30, m=32, lr=0.2, steps=200, measure=("gradient", "weights"))
+BASE = PopulationSpec.of(runs=1, d=40, ell=25, n=30, m=32, lr=0.2, steps=200, measure=("gradient", "weights"))
 
 
 def arm(study: str, runs: int, steps: int = 200, **changes) -> Request:
     """One arm of a study: the base setting with `changes`; the seed depends on the study only."""
-    spec = replace(BASE, runs=runs, steps=steps, **changes)
+    spec = BASE.with_settings(runs=runs, steps=steps, **changes)
     assert spec.d is not None
     return Request("population", spec, seed_parts=("violation", study))
 
