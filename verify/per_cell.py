@@ -137,6 +137,7 @@ class PerCell:
     headline: Callable[[Any], Headline]
     scope: Callable[[Mapping[str, Any]], str | None] = lambda point: None
     data_in_p: bool = True  # its hypotheses include "every training point lies in P" (noise = 0)
+    default: bool = True  # False: decided only when named by its full id (an exact solver's time)
 
 
 def cell_claims() -> dict[str, Claim]:
@@ -189,13 +190,18 @@ def resolve(ids: Any, *, where: str = "claims") -> tuple[str, ...]:
 def select(ids: Any, points: Iterable[Mapping[str, Any]], *, where: str = "claims") -> tuple[str, ...]:
     """The per-cell claims to decide at `points`: an id named exactly must apply at every point (else a
     ParameterError says why not); a family prefix, or no ids at all (every per-cell claim), keeps the
-    claims that apply at every point, and must keep at least one."""
+    default claims that apply at every point, and must keep at least one."""
     points = list(points)
     chosen = resolve(ids, where=where)
     exact = set(ids or ()) & set(chosen)
     for point in points:
         check_applicable(point, [c for c in chosen if c in exact], where)
-    kept = tuple(c for c in chosen if c in exact or all(applicable([c], point) for point in points))
+    claims = cell_claims()
+    kept = tuple(
+        c
+        for c in chosen
+        if c in exact or (claims[c].cell.default and all(applicable([c], point) for point in points))
+    )
     if not kept:
         check_applicable(points[0], chosen[:1], where)
     return kept

@@ -11,6 +11,7 @@ import sympy as sp
 
 from numerics.attacks import SandwichViolation
 from theory import results as R
+from theory.parameters import ParameterError
 from theory.symbols import T, ell
 from verify import cli
 from verify.claim import RuleContext, all_claims, get
@@ -49,6 +50,24 @@ def test_the_report_rule_and_a_cell_give_identical_verdicts(population, tmp_path
         assert row["verdict"] == ("pass" if report.passed else "fail"), claim_id
 
 
+SMALL_POINT = defaults() | {"d": 12, "ell": 8, "m": 8, "n": 20, "runs": 12, "steps": 60, "seed": 1}
+
+
+def test_r6_exact_on_a_small_cell_is_the_report_rule(tmp_path):
+    """R6.exact is decided per cell where SCIP can solve the cell, by name only (it is not a default)."""
+    pytest.importorskip("pyscipopt")
+    assert "R6.exact" not in select(None, [SMALL_POINT]) and "R6.exact" not in select(["R6"], [SMALL_POINT])
+    claims = select(["R6.exact"], [SMALL_POINT])
+    cell = Cell(0, tuple(SMALL_POINT.items()), claims, (("R6.exact", None),))
+    pop = run(cell.request(), SMALL_POINT["seed"], "cpu")
+    claim = get("R6.exact")
+    report = claim.rule(RuleContext("quick", None, tmp_path), {"this cell": pop})
+    _, decided = decide_cell(claim, pop, None)
+    assert _verdicts(report.verdicts) == _verdicts(decided.verdicts) and report.passed
+    with pytest.raises(ParameterError, match="R6.exact does not apply: m=16"):
+        select(["R6.exact"], [SMALL_POINT | {"m": 16}])
+
+
 def test_list_says_per_claim_whether_it_is_decided_per_cell(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -57,7 +76,7 @@ def test_list_says_per_claim_whether_it_is_decided_per_cell(capsys):
         line = next(line for line in out.splitlines() if line.startswith(claim.id + " "))
         assert ("yes" in line) == (claim.cell is not None) or why_not(claim) in line
     assert {"R1.invariance", "R1.weight_decay", "R3.chi_square_fixed", "R4.lower_bound", "R5.flip",
-            "R6.identity", "R6.sandwich", "R7.chi_square"} <= set(cell_claims())  # fmt: skip
+            "R6.identity", "R6.sandwich", "R6.exact", "R7.chi_square"} <= set(cell_claims())  # fmt: skip
 
 
 def _at(capsys, claim_id: str, *point: str) -> dict:

@@ -23,6 +23,7 @@ ImportError before training, so this claim is reported as an internal error (exi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,13 +31,19 @@ from numerics.exact_radius import EXACT_RTOL
 from theory.results import get
 from verify import figures
 from verify.checks.r5_flip import SECTION
-from verify.claim import Outcome, RuleContext, claim, table
+from verify.claim import Outcome, RuleContext, claim
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
+from verify.per_cell import Headline, PerCell, column, hidden, record_table
 from verify.predictions import symbols_of
 from verify.tolerance import Threshold, threshold
 
 __all__ = [
+    "EXACT_CELL",
+    "ExactRecord",
+    "decide_exact",
+    "exact_headline",
+    "measure_exact",
     "certified_radius",
     "exact",
     "exact_populations",
@@ -143,25 +150,76 @@ def _verdicts(r: dict[str, np.ndarray], label: str) -> list[Threshold]:
     ]
 
 
-def _row(pop: PopulationMeasurement, r: dict[str, np.ndarray]) -> tuple:
-    """networks, flips, solved, proven, attack/exact (median, max, share at 1 + EXACT_RTOL), cert/exact."""
+@dataclass(frozen=True)
+class ExactRecord:
+    """One population's exact radii: how many points SCIP solved and proved, each end over r_perp."""
+
+    m: int = column("d")
+    networks: int = column("d")
+    flipped: int = column("d")
+    solved: int = column("d")
+    proven: int = column("d")
+    median_attack: float | None = column(".6f", "median attack/exact")
+    max_attack: float | None = column(".4f", "max attack/exact")
+    attack_exact: float | None = column(".3f", "attack = exact (1e-6)")
+    median_tight: float | None = column(".4f", "median tight/exact")
+    min_tight: float | None = column(".4f", "min tight/exact")
+    median_R6: float | None = column(".4f", "median R6/exact")
+    radii: dict = hidden()
+
+
+def measure_exact(pop: PopulationMeasurement) -> ExactRecord:
+    """SCIP's interval for r_perp at each measured run's first x0, the attack and both certificates."""
+    r = exact_radii(pop)
     proven = r["proven"] & np.isfinite(r["attack"])
     attack = r["attack"][proven] / r["exact"][proven]
     tight, global_ = r["tight"][proven] / r["exact"][proven], r["global"][proven] / r["exact"][proven]
     stats = [float(np.median(x)) if x.size else None for x in (attack, tight, global_)]
-    return (
-        pop.spec.m,
-        int(pop.measured.sum()),
-        int(np.isfinite(r["attack"]).sum()),
-        int((np.isfinite(r["attack"]) & r["optimal"]).sum()),
-        int(proven.sum()),
-        stats[0],
-        float(attack.max()) if attack.size else None,
-        float(np.mean(attack <= 1 + EXACT_RTOL)) if attack.size else None,
-        stats[1],
-        float(tight.min()) if tight.size else None,
-        stats[2],
+    return ExactRecord(
+        m=pop.spec.m,
+        networks=int(pop.measured.sum()),
+        flipped=int(np.isfinite(r["attack"]).sum()),
+        solved=int((np.isfinite(r["attack"]) & r["optimal"]).sum()),
+        proven=int(proven.sum()),
+        median_attack=stats[0],
+        max_attack=float(attack.max()) if attack.size else None,
+        attack_exact=float(np.mean(attack <= 1 + EXACT_RTOL)) if attack.size else None,
+        median_tight=stats[1],
+        min_tight=float(tight.min()) if tight.size else None,
+        median_R6=stats[2],
+        radii=r,
     )
+
+
+def decide_exact(records, alpha=None) -> tuple[Threshold, ...]:
+    """The exact rule of the module docstring on each population's points."""
+    return tuple(v for label, r in records.items() for v in _verdicts(r.radii, label))
+
+
+def exact_headline(r: ExactRecord) -> Headline:
+    flipped = np.isfinite(r.radii["attack"])
+    solved = flipped & r.radii["optimal"]
+    lower = r.radii["lower"][solved]
+    highest = max(max_ratio(r.radii["global"][solved], lower), max_ratio(r.radii["tight"][solved], lower))
+    return Headline(1.0, highest, {} if r.median_tight is None else {"tightness": r.median_tight})
+
+
+#: The largest cell R6.exact is decided on: SCIP's time grows exponentially with the unstable neurons, and
+#: the claim's own populations are of widths WIDTHS at d = D.
+EXACT_CELL = {"m": max(WIDTHS), "d": 2 * D}
+
+
+def _exact_scope(point) -> str | None:
+    import importlib.util
+
+    if point["m"] > EXACT_CELL["m"] or point["d"] > EXACT_CELL["d"]:
+        return (
+            f"m={point['m']}, d={point['d']}: SCIP's exact radius is run on cells up to m={EXACT_CELL['m']}, "
+            f"d={EXACT_CELL['d']} only"
+        )
+    if importlib.util.find_spec("pyscipopt") is None:
+        return 'the exact radius needs pyscipopt: pip install -e ".[exact]"'
+    return None
 
 
 def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
@@ -194,28 +252,22 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     "radius.",
     results=("R6",),
     section=SECTION,
-    cell_note="it needs SCIP's exact radius on small designed populations (not wired per cell yet)",
     needs=exact_populations,
+    cell=PerCell(
+        measure_exact,
+        decide_exact,
+        tests=0,
+        measurements=("gradient", "attacks", "certificate", "exact"),
+        quantity="max certified/exact r_perp: <= 1 (theory) vs measured",
+        headline=exact_headline,
+        scope=_exact_scope,
+        data_in_p=False,
+        default=False,
+    ),
 )
 def exact(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcome:
-    verdicts, rows = [], []
-    for label, pop in pops.items():
-        r = exact_radii(pop)
-        verdicts += _verdicts(r, label)
-        rows.append(_row(pop, r))
-    columns = [
-        ("m", "d"),
-        ("networks", "d"),
-        ("flipped", "d"),
-        ("solved", "d"),
-        ("proven", "d"),
-        ("median attack/exact", ".6f"),
-        ("max attack/exact", ".4f"),
-        ("attack = exact (1e-6)", ".3f"),
-        ("median tight/exact", ".4f"),
-        ("min tight/exact", ".4f"),
-        ("median R6/exact", ".4f"),
-    ]
+    records = {label: measure_exact(pop) for label, pop in pops.items()}
+    verdicts = decide_exact(records)
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius "
@@ -231,6 +283,10 @@ def exact(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcom
         "optimality; 'proven' points (the interval tight, the flip attained) give the ratios. Needs "
         "pyscipopt: "
         "without it the experiment raises and the claim is an internal error, never a pass.",
-        tables=(table("Exact orthogonal radius against the attack and the certificates", columns, rows),),
+        tables=(
+            record_table(
+                "Exact orthogonal radius against the attack and the certificates", records, label=None
+            ),
+        ),
         figures=(_figure(ctx, pops),),
     )
