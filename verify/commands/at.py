@@ -5,9 +5,9 @@ Trains the cell's population (`verify.sweep.cells`), prints its measured quantit
 predictions of `python -m verify bounds` at the same point, and each claim's prediction, measurement,
 decisive rule and verdict (`verify.per_cell`: the report's own measure and decide, at the family
 false-fail rate split over the claims). `bounds` needs one k and one N(x0): the point's are the medians
-over the trained networks (k, |N(x0)|), and its S is the fixed-output s_u^2 k/m; the claims use each network's own k, S
-and N(x0). Exit status 0 every claim passes, 1 one fails, 2 bad input (one line on stderr), 3 an internal
-error (a claim's row says `error`), like `run`.
+over the trained networks (k, |N(x0)|), and its S is the fixed-output s_u^2 k/m; the claims use each
+network's own k, S and N(x0). Exit status 0 every claim passes, 1 one fails, 2 bad input (one line on
+stderr), 3 an internal error (a claim's row says `error`), like `run`.
 """
 
 from __future__ import annotations
