@@ -131,3 +131,31 @@ def test_an_internal_error_in_a_cell_is_an_error_row_and_exit_3(tmp_path, monkey
     # through `verify at` the same error is exit 3
     assert cli.main(["at", "--d", "12", "--ell", "6", "--m", "8", "--runs", "20", "--steps", "30",
                      "--claims", "R6.sandwich", "--jobs", "1"]) == 3  # fmt: skip
+
+
+def test_a_cell_rule_must_make_exactly_its_declared_tests_at_its_rate():
+    """The harness's check holds per cell too: a rule that makes other tests than it declares, or runs one
+    above its share, is an internal error (an AssertionError: an `error` row, exit 3), never a verdict."""
+    from dataclasses import replace
+
+    from verify.claim import Claim
+    from verify.per_cell import Headline, PerCell
+    from verify.statistics import ks_test
+    from verify.tolerance import threshold
+
+    def exact(records, alpha):
+        return (threshold("x", 0.0, "<=", 1.0, n=1),)
+
+    def statistical(records, alpha):
+        return (ks_test([0.1, 0.5, 0.9], lambda q: q, alpha=1e-2, name="U(0, 1)"),)
+
+    cell = PerCell(
+        lambda pop: None, exact, tests=1, measurements=(), quantity="", headline=lambda r: Headline(0, 0, {})
+    )
+    claim = Claim("toy.x", "", "", (), "", lambda p: {}, lambda p: 1, lambda ctx, pops: None, cell=cell)
+    with pytest.raises(AssertionError, match="declares 1 statistical tests per cell but made 0"):
+        decide_cell(claim, None, 1e-3)
+    claim = replace(claim, cell=replace(cell, decide=statistical))
+    with pytest.raises(AssertionError, match="above its share"):
+        decide_cell(claim, None, 1e-3)
+    assert decide_cell(claim, None, 1e-2)[1].passed
