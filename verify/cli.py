@@ -9,14 +9,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 from typing import NoReturn
 
-from tabulate import tabulate
-
-from theory.parameters import ParameterError, validate
-from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
-from verify.runtime.execution import Interrupted, add_execution_options, staged_run
+from theory.parameters import ParameterError
+from verify.claim import PROFILES, UnknownClaim
+from verify.runtime.execution import Interrupted, add_execution_options
 
 EPILOG = """\
 examples:
@@ -105,52 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
-    from verify.commands.options import validate_options
-    from verify.harness import run_claims
-    from verify.report import write_all
-    from verify.runtime.manifest import manifest, now
+    from verify.commands import run
 
-    validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
-    validate_options(threads=args.threads, jobs=args.jobs)
-    claims = all_claims() if ids is None else select(ids)
-    with staged_run(args, args.out) as (device, executor, stage):
-        started, start = now(), time.perf_counter()
-        records = run_claims(
-            claims,
-            profile=args.profile,
-            seed=args.seed,
-            device=device,
-            family_rate=args.false_fail_rate,
-            figures_dir=stage / "figures",
-            executor=executor,
-        )
-        meta = manifest(
-            profile=args.profile, seed=args.seed, device=device, false_fail_rate=args.false_fail_rate,
-            started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor,
-        )  # fmt: skip
-        write_all(stage, records, meta)
-    from verify.harness import exit_status
-
-    n_pass = sum(r.verdict == "pass" for r in records)
-    print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
-    return exit_status(records)
+    return run.main(args, ids)
 
 
 def _list() -> int:
-    claims = all_claims()
-    rate = check_rate(1e-3)
-    from verify.per_cell import why_not
+    from verify.commands import list as list_command
 
-    rows = [
-        [c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title,
-         "yes" if c.cell is not None else "no: " + why_not(c)]
-        for c in claims
-    ]  # fmt: skip
-    print(
-        tabulate(rows, headers=["id", "theory", "rule", "claim", "per cell (sweep, at)"], tablefmt="simple")
-    )
-    print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
-    return 0
+    return list_command.main()
 
 
 def _raise_interrupted(signum: int, frame) -> None:

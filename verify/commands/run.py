@@ -1,0 +1,54 @@
+"""`python -m verify all` and `python -m verify run ID [ID ...]`: decide every claim (or the named ones, ids
+or family prefixes) through the harness (`verify.harness.run_claims`) and write the report into a staged
+folder that replaces the previous report only when complete. Exit status 0 every claim passes, 1 a claim
+fails, 3 an internal error."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from theory.parameters import validate
+from verify.claim import all_claims, select
+from verify.runtime.execution import staged_run
+
+__all__ = ["main"]
+
+
+def main(args: argparse.Namespace, ids: list[str] | None) -> int:
+    """Run the claims of `args` (every claim where `ids` is None) and write the report."""
+    from verify.commands.options import validate_options
+    from verify.harness import run_claims
+    from verify.report import write_all
+    from verify.runtime.manifest import manifest, now
+
+    validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
+    validate_options(threads=args.threads, jobs=args.jobs)
+    claims = all_claims() if ids is None else select(ids)
+    with staged_run(args, args.out) as (device, executor, stage):
+        started, start = now(), time.perf_counter()
+        records = run_claims(
+            claims,
+            profile=args.profile,
+            seed=args.seed,
+            device=device,
+            family_rate=args.false_fail_rate,
+            figures_dir=stage / "figures",
+            executor=executor,
+        )
+        meta = manifest(
+            profile=args.profile,
+            seed=args.seed,
+            device=device,
+            false_fail_rate=args.false_fail_rate,
+            started=started,
+            wall_seconds=time.perf_counter() - start,
+            jobs=executor.jobs,
+            executor=args.executor,
+        )
+        write_all(stage, records, meta)
+    from verify.harness import exit_status
+
+    n_pass = sum(r.verdict == "pass" for r in records)
+    print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
+    return exit_status(records)
