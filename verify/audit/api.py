@@ -54,6 +54,7 @@ class AuditRecord:
 
     data: dict[str, Any]
     exit_status: int
+    flips: dict[str, np.ndarray] | None = None  # attack -> (R, p, d) the verified perturbations (API only)
 
     def as_dict(self) -> dict[str, Any]:
         return self.data
@@ -273,11 +274,11 @@ def audit(
     data = from_arrays(X, y, "X, y")
     pts = None if points is None else from_arrays(points, None, "points").X
     B = None if basis is None else np.asarray(_numpy(basis), dtype=np.float64)
-    record, status, _ = audit_loaded(
+    record, status, (_, M, _) = audit_loaded(
         final, data, init=initial, points=pts, basis=B, rank=rank, variance=variance, seed=seed,
         settings=Settings(lr, weight_decay, steps, 0, false_fail_rate), basis_source="basis",
     )  # fmt: skip
-    return AuditRecord(record, status)
+    return AuditRecord(record, status, M.deltas)
 
 
 def _is_parts(models: Any) -> bool:

@@ -431,10 +431,14 @@ def decide(
     records: list[Record] = []
     for claim, tests, rule in plans:
         _run(records, claim, share if tests else None, tests, rule)
+    r1_broken = any(rec.claim.id == "audit.R1" and rec.verdict == "fail" for rec in records)
+    if r1_broken:  # R3-R5 assume R1's invariance: with it broken they are tested outside their hypotheses
+        outside.append("R1's invariance does not hold on these networks")
     hypotheses["outside"] = outside
     gaussian = gaussian_test is None or gaussian_test.passed
+    data_ok = P.data_in_p
     hypotheses["within"] = {
-        "audit.R1": not outside, "audit.R3": not outside and gaussian, "audit.R4": not outside and gaussian,
+        "audit.R1": data_ok, "audit.R3": not outside and gaussian, "audit.R4": not outside and gaussian,
         "audit.R5": not outside, "audit.R6": True,
     }  # fmt: skip
     return Decision(records, undecided, network_values, point_values, hypotheses)

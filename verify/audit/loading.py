@@ -16,6 +16,7 @@ Data: ``X`` (n, d) finite and ``y`` (n,) in {-1, +1} or {0, 1} (0 is read as -1)
 from __future__ import annotations
 
 import glob
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -238,21 +239,22 @@ def load_network(path: str) -> LoadedNetwork:
             ) from None
         try:
             return from_state_dict(load_file(path), path)
-        except (OSError, ValueError, RuntimeError) as exc:
-            if isinstance(exc, AuditInputError):
-                raise
+        except AuditInputError:
+            raise
+        except Exception as exc:  # a corrupt file is bad input
             raise _bad(path, f"is not a readable .safetensors file ({str(exc).splitlines()[0]})") from None
-    import pickle
-
     import torch
 
     try:
         # weights_only=True: tensors and plain containers only; any other object is refused, never built.
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, AttributeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    except Exception as exc:  # any failure to read a user's file is bad input, never a traceback
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"it holds a {found.group(1)} object" if found else f"unreadable, {type(exc).__name__}"
         raise _bad(
-            path, f"is not a plain state_dict (torch.load with weights_only=True refused it: {first[:160]})"
+            path,
+            f"is not a plain state_dict (torch.load with weights_only=True refused it: {what}); expected "
+            "torch.save(model.state_dict()), a .safetensors or an .npz file",
         ) from None
     return from_state_dict(state, path)
 
