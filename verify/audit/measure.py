@@ -124,13 +124,13 @@ def measure(
         deep = _deep(networks)
         grad = deep_input_gradient(deep, X)
         Xb = X.unsqueeze(0).expand(R, -1, -1)
-        N0 = deep_forward(deep, Xb)
+        deep_N0 = deep_forward(deep, Xb)
         flips = {
             name: projected_flip(deep, Xb, proj)
             for name, proj in zip(ATTACKS, (Pi, B @ B.T, torch.eye(P.d, dtype=B.dtype)), strict=True)
         }
         return Measurements(
-            N0=_np(N0), orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
+            N0=_np(deep_N0), orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
             subspace_gradient_norm=_np((grad @ B).norm(dim=-1)), gradient=_np(grad), k=nan, S=nan,
             radii={k: _np(f.norm) for k, f in flips.items()}, deltas={k: _np(f.delta) for k, f in flips.items()},
             gradient_flip=nan, t_star=nan, first_segment=np.zeros((R, p), bool),

@@ -58,7 +58,7 @@ def train_population(
         torch.manual_seed(seed + i)
         widths = (X.shape[1], m, *hidden)
         layers: list[nn.Module] = []
-        for a, b in zip(widths, widths[1:]):
+        for a, b in zip(widths, widths[1:], strict=False):
             layers += [nn.Linear(a, b), nn.ReLU()]
         model = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
         torch.save(model.state_dict(), folder / f"init_{i:02d}.pt")
