@@ -216,7 +216,7 @@ def audit_loaded(
     seed: int = 0,
     settings: Settings | None = None,
     basis_source: str = "--subspace",
-    progress: Any = None,
+    exact: bool = True,
 ) -> tuple[dict[str, Any], int, tuple[Any, ...]]:
     """The audit of loaded networks: (record, exit status, (P, M, decision) for the writers)."""
     from verify.manifest import manifest, now
@@ -237,7 +237,7 @@ def audit_loaded(
             f"points: shape {points.shape}; expected (p, {data.X.shape[1]}) like the training data"
         )
     X0 = data.X if points is None else points
-    M = measure(final, P, X0, seed=seed)
+    M = measure(final, P, X0, seed=seed, exact=exact)
     decision = decide(final, init, P, M, settings)
     meta = manifest(
         profile="audit", seed=seed, device="cpu", false_fail_rate=settings.family_rate, started=started,
@@ -262,8 +262,10 @@ def audit(
     weight_decay: float | None = None,
     steps: int | None = None,
     false_fail_rate: float = 1e-3,
+    exact: bool = True,
 ) -> AuditRecord:
-    """Audit in-memory networks on data (X (n, d), y (n,) in {-1, 1} or {0, 1}); see the module docstring."""
+    """Audit in-memory networks on data (X (n, d), y (n,) in {-1, 1} or {0, 1}); see the module docstring.
+    `exact=False` skips the exact orthogonal radius (SCIP) even where the networks are small enough."""
     from verify.audit.loading import from_arrays
 
     models = list(models) if isinstance(models, (list, tuple)) and not _is_parts(models) else [models]
@@ -276,7 +278,7 @@ def audit(
     B = None if basis is None else np.asarray(_numpy(basis), dtype=np.float64)
     record, status, (_, M, _) = audit_loaded(
         final, data, init=initial, points=pts, basis=B, rank=rank, variance=variance, seed=seed,
-        settings=Settings(lr, weight_decay, steps, 0, false_fail_rate), basis_source="basis",
+        settings=Settings(lr, weight_decay, steps, 0, false_fail_rate), basis_source="basis", exact=exact,
     )  # fmt: skip
     return AuditRecord(record, status, M.deltas)
 

@@ -45,6 +45,7 @@ from verify.checks.invariance_rule import read_off_allowance, read_off_decay, re
 from verify.checks.r5_flip import FLIP_RTOL
 from verify.checks.r6_sandwich import IDENTITY_RTOL, SANDWICH_RTOL
 from verify.claim import Claim, Outcome, table
+from verify.design import chi_square_detections
 from verify.experiments.population import OrthogonalWeights
 from verify.harness import Record
 from verify.statistics import Verdict, binomial_two_sided_test, binomial_upper_test, ks_test, split_rate
@@ -257,6 +258,7 @@ def decide(
             return Outcome(
                 verdicts=(ks, mean),
                 reported=(gaussian_test,),
+                detections=tuple(chi_square_detections(P.ell, P.d, int(ok.sum()), rate, "your networks")),
                 prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 s_w^2 S)) ~ chi2 with R3.degrees_of_freedom "
                 f"= {P.ell} degrees of freedom, one x0 per network",
                 method=f"{int(ok.sum())} networks, Q at the first point with s_w = {s_w:.6g} estimated from "
@@ -326,9 +328,12 @@ def decide(
     r5_tests = 2 if with_init else 0
 
     def r5(rate: float | None) -> Outcome:
+        # Where no t* precedes its first breakpoint the comparison has nothing to compare: left out, not passed.
         verdicts: list[Verdict] = [
             compare(walked[first], theory_flip[first], rtol=FLIP_RTOL,
                     what="walked flip = R5 flip_distance where t* precedes the first breakpoint"),
+        ] if first.any() else []  # fmt: skip
+        verdicts += [
             threshold("flips found but not verified by a forward pass", int((found & ~M.gradient_flip_verified).sum()),
                       "<=", 0, n=int(found.sum())),
         ]  # fmt: skip
@@ -361,10 +366,15 @@ def decide(
             tables=(table("R5 on your networks", ["quantity", ("count", "d"), ("of", "d")], rows),),
         )
 
-    plans.append((_claim("audit.R5", "flip at t* = |N(x0)|/||g||, below the R5 bound",
-                         "The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint"
-                         + (", and t* exceeds R5's bound with probability at most exp(-ell/16)." if with_init else "."),
-                         ("R5", "R4") if with_init else ("R5",), r5_tests), r5_tests, r5))  # fmt: skip
+    if not first.any() and not with_init:
+        undecided["audit.R5"] = (
+            "no point has t* = |N(x0)|/||g|| before its first breakpoint, and without --init R5's bound has no s_w"
+        )
+    else:
+        plans.append((_claim("audit.R5", "flip at t* = |N(x0)|/||g||, below the R5 bound",
+                             "The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint"
+                             + (", and t* exceeds R5's bound with probability at most exp(-ell/16)." if with_init else "."),
+                             ("R5", "R4") if with_init else ("R5",), r5_tests), r5_tests, r5))  # fmt: skip
 
     # R6 --------------------------------------------------------------------------------------------------
     def r6(rate: float | None) -> Outcome:

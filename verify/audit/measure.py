@@ -14,10 +14,12 @@ Shapes: R networks, p points; every array is (R, p) float64 (NaN where not compu
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from numerics.attacks import certified_orthogonal_radius, orthogonal_gradient_flip
 from numerics.certificates import certificates
@@ -36,7 +38,7 @@ __all__ = ["EXACT_LIMITS", "Measurements", "measure", "stack"]
 #: The exact solver runs where the network is small: width m and the attack's dimension min(ell, m) at most
 #: these (its cost grows exponentially in the unstable neurons; numerics/exact_radius.py), and at most
 #: `points` instances in all, each within `seconds`.
-EXACT_LIMITS = {"m": 16, "dimension": 10, "points": 200, "seconds": 10.0}
+EXACT_LIMITS = {"m": 16, "dimension": 10, "points": 100, "seconds": 5.0}
 ATTACKS = ("orthogonal", "on_manifold", "unrestricted")
 
 
@@ -145,11 +147,21 @@ def measure(
     grad = input_gradient(net, X.unsqueeze(0).expand(R, -1, -1))
     active = active_set(net, X)
     radii, deltas = {}, {}
+    # A bar on a terminal only (tqdm's disable=None): piped output and the tests stay clean.
+    bar = tqdm(
+        total=len(ATTACKS) + 1,
+        desc="audit: attacks and certificates",
+        disable=None,
+        file=sys.stderr,
+        leave=False,
+    )
     for name, basis in zip(ATTACKS, (C, B, None), strict=True):
         found = minimal_flip(full, X, basis, seed=seed)
         radii[name], deltas[name] = _np(found.norm), _np(found.delta)
+        bar.update()
     along = orthogonal_gradient_flip(full, X, Pi)
     certs = certificates(full, X, C)
+    bar.close()
     notes: list[str] = []
     exact_radius = nan.copy()
     small = (

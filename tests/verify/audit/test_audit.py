@@ -103,7 +103,9 @@ def test_every_flip_is_verified_on_the_module_and_the_api_matches_the_command_li
     data = np.load(folder / "train.npz")
     points = np.load(folder / "points.npz")["X"]
     init = [torch.load(folder / f"init_{i:02d}.pt", weights_only=True) for i in range(len(models))]
-    result = audit(models, data["X"], data["y"], init=init, points=points, basis=basis, lr=0.1, steps=100)
+    result = audit(
+        models, data["X"], data["y"], init=init, points=points, basis=basis, lr=0.1, steps=100, exact=False
+    )
     cli = json.loads(out.stdout)
     for key in ("radius_orthogonal", "radius_on_manifold", "radius_unrestricted", "certified_orthogonal"):
         assert [p[key] for n in result.as_dict()["networks"] for p in n["points"]] == [
@@ -283,3 +285,46 @@ def test_help_names_the_audit_command(capsys):
         "--seed",
     ):
         assert option in out
+
+
+def test_a_certificate_above_a_verified_flip_is_an_internal_error(sgd, monkeypatch):
+    """Our bug, never the theory's: the tight certificate inflated past the attack radius raises
+    SandwichViolation, recorded as an error, exit status 3."""
+    import verify.audit.measure as measure_module
+    from numerics.certificates import certificates
+
+    def inflated(*args, **kwargs):
+        found = certificates(*args, **kwargs)
+        found.radius = found.radius * 10
+        return found
+
+    monkeypatch.setattr(measure_module, "certificates", inflated)
+    folder, basis, models, _ = sgd
+    data = np.load(folder / "train.npz")
+    points = np.load(folder / "points.npz")["X"][:2]
+    result = audit(models[:2], data["X"], data["y"], points=points, basis=basis, exact=False)
+    r6 = next(c for c in result.as_dict()["claims"] if c["id"] == "audit.R6")
+    assert r6["verdict"] == "error" and "SandwichViolation" in r6["error"]
+    assert result.exit_status == 3
+
+
+def test_a_wrong_theory_fails_the_audit(sgd):
+    """Predictions come from theory/: a wrong R5 flip distance or R6 radius fails the audit's claims."""
+    import sympy as sp
+
+    from theory.results import replaced
+    from theory.symbols import N0, L, g_norm
+
+    folder, basis, models, _ = sgd
+    data = np.load(folder / "train.npz")
+    points = np.load(folder / "points.npz")["X"]
+    with (
+        replaced("R5", flip_distance=1.01 * sp.Abs(N0) / g_norm),
+        replaced("R6", certified_radius=2 * sp.Abs(N0) / L),
+    ):
+        result = audit(models, data["X"], data["y"], points=points, basis=basis, exact=False)
+    record = result.as_dict()
+    # R5's exact comparison needs points where t* precedes the first breakpoint: this population has some
+    assert sum(p["first_segment"] for n in record["networks"] for p in n["points"]) > 0
+    verdicts = {c["id"]: c["verdict"] for c in record["claims"]}
+    assert verdicts == {"audit.R5": "fail", "audit.R6": "fail"} and result.exit_status == 1
