@@ -125,6 +125,16 @@ def _show(x: Any) -> str:
     return f"{x:.4g}"
 
 
+def _median(values: list[Any]) -> float | None:
+    """The median of the finite numbers among `values` (JSON cells: None and "inf" are left out)."""
+    finite = [v for v in values if isinstance(v, float | int) and np.isfinite(v)]
+    return float(np.median(finite)) if finite else None
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if isinstance(a, float) and isinstance(b, float) and b > 0 else None
+
+
 def format_table(record: dict[str, Any]) -> str:
     """The record as text: the subspace, per-network medians, the claims and what was not decided."""
     lines = [record["subspace"]["description"], ""]
@@ -133,19 +143,27 @@ def format_table(record: dict[str, Any]) -> str:
         lines += [f"off-subspace residual ||Pi x_j||: max {_show(sub['residual_max'])}, median "
                   f"{_show(sub['residual_median'])} (every point in report.json)", ""]  # fmt: skip
     keys = (*POINT_KEYS, "gradient_ratio")
-    heads = [
-        "network",
-        "||Pi grad||",
-        "||P grad||",
-        "r_perp attack",
-        "r_P attack",
-        "r attack",
-        "certified",
-        "ratio",
-    ]
-    rows = [[Path(n["source"]).name] + [_show(n["medians"][k]) for k in keys] for n in record["networks"]]
+    heads = ["network", "||Pi grad||", "||P grad||", "r_perp attack", "r_P attack", "r attack", "certified",
+             "grad ratio", "r_perp/r_P"]  # fmt: skip
+    with_factor = "read_off_factor" in record["networks"][0]
+    if with_factor:  # R1: the factor training applied to Pi W, read off the weights
+        heads.append("R1 factor")
+
+    def row(name: str, points: list[dict[str, Any]], factor: Any) -> list[str]:
+        cells = [name] + [_show(_median([p[k] for p in points])) for k in keys]
+        cells.append(
+            _show(_median([_ratio(p["radius_orthogonal"], p["radius_on_manifold"]) for p in points]))
+        )
+        return cells + ([f"{factor:.9g}" if factor is not None else "-"] if with_factor else [])
+
+    rows = [row(Path(n["source"]).name, n["points"], n.get("read_off_factor")) for n in record["networks"]]
+    if len(rows) > 1:
+        everything = [p for n in record["networks"] for p in n["points"]]
+        rows.append(
+            row("all (median)", everything, _median([n.get("read_off_factor") for n in record["networks"]]))
+        )
     lines += [
-        f"medians over {len(record['networks'][0]['points'])} points per network (ratio ||Pi grad||/||P grad||; "
+        f"medians over {len(record['networks'][0]['points'])} points per network (grad ratio ||Pi grad||/||P grad||: "
         f"a random direction gives sqrt(ell/(d-ell)) = {record['random_direction_ratio']:.4g}):",
         tabulate(rows, headers=heads, disable_numparse=True),
         "",
