@@ -193,14 +193,17 @@ def build_record(
 
 
 def _jsonable_tree(value: Any) -> Any:
+    """Nested dicts and lists with numpy scalars made plain (NaN as None, infinities as text)."""
     if isinstance(value, dict):
         return {k: _jsonable_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable_tree(v) for v in value]
-    if isinstance(value, (bool, np.bool_, float, np.floating, int, np.integer)) and not isinstance(
-        value, bool
-    ):
-        return _plain(value) if isinstance(value, (float, np.floating)) else int(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _plain(value)
     return value
 
 
