@@ -48,6 +48,7 @@ def train_population(
     optimizer: str = "sgd",
     hidden: tuple[int, ...] = (),
     seed: int = 0,
+    weight_decay: float = 0.0,
 ) -> list[nn.Sequential]:
     """Train `networks` models on folder/train.npz, saving init_i.pt and final_i.pt; returns the models."""
     data = np.load(folder / "train.npz")
@@ -63,7 +64,7 @@ def train_population(
         model = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
         torch.save(model.state_dict(), folder / f"init_{i:02d}.pt")
         opt = (
-            torch.optim.SGD(model.parameters(), lr=lr)
+            torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
             if optimizer == "sgd"
             else torch.optim.Adam(model.parameters(), lr=lr)
         )

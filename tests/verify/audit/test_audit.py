@@ -328,3 +328,24 @@ def test_a_wrong_theory_fails_the_audit(sgd):
     assert sum(p["first_segment"] for n in record["networks"] for p in n["points"]) > 0
     verdicts = {c["id"]: c["verdict"] for c in record["claims"]}
     assert verdicts == {"audit.R5": "fail", "audit.R6": "fail"} and result.exit_status == 1
+
+
+def test_r1_reads_off_the_weight_decay_factor_and_holds_it_against_the_stated_one(tmp_path):
+    """torch.optim.SGD's coupled weight decay multiplies Pi W by (1 - lr wd) per step: the factor read off the
+    weights is R1's c_T at the stated lr, weight decay and steps, and a wrong statement fails R1."""
+    rotated_data(tmp_path)
+    models = train_population(tmp_path, 2, m=8, steps=50, lr=0.1, weight_decay=0.05)
+    init = [torch.load(tmp_path / f"init_{i:02d}.pt", weights_only=True) for i in range(2)]
+    data = np.load(tmp_path / "train.npz")
+    points = np.load(tmp_path / "points.npz")["X"][:2]
+
+    def r1(weight_decay: float) -> tuple[str, list[float]]:
+        record = audit(models, data["X"], data["y"], init=init, points=points, lr=0.1, steps=50,
+                       weight_decay=weight_decay, exact=False).as_dict()  # fmt: skip
+        verdict = next(c["verdict"] for c in record["claims"] if c["id"] == "audit.R1")
+        return verdict, [n["read_off_factor"] for n in record["networks"]]
+
+    verdict, factors = r1(0.05)
+    assert verdict == "pass"
+    np.testing.assert_allclose(factors, (1 - 0.1 * 0.05) ** 50, rtol=1e-5)
+    assert r1(0.06)[0] == "fail"
