@@ -103,13 +103,19 @@ def _decay_stated(settings: Settings) -> bool:
     return bool(settings.weight_decay) and settings.lr is not None and settings.steps is not None
 
 
-def _dtype_budget(steps: int, n: int, d: int, dtype: str) -> float:
+def _dtype_budget(steps: int, n: int, d: int, dtype: str) -> float | None:
     """R1's budget gamma_N, N = T (n + d), at the unit roundoff of the weights' dtype: gamma_N at eps_32 is
-    gamma_{N eps_32/eps_64} at float64's (the same n u), so `float64_rounding_budget` serves both."""
-    scale = (
-        float(np.finfo(np.dtype(dtype)).eps / np.finfo(np.float64).eps) if dtype.startswith("float") else 1.0
-    )
-    return float64_rounding_budget(max(1, int(steps * (n + d) * scale)))
+    gamma_{N eps_32/eps_64} at float64's (the same n u), so `float64_rounding_budget` serves both. None where
+    the dtype is so coarse that the budget reaches the weights' own size (float16, bfloat16 over long runs)."""
+    try:
+        eps = torch.finfo(getattr(torch, dtype)).eps
+    except (AttributeError, TypeError):
+        eps = torch.finfo(torch.float64).eps
+    ops = max(1, int(steps * (n + d) * (eps / torch.finfo(torch.float64).eps)))
+    if ops * torch.finfo(torch.float64).eps / 2 >= 0.5:
+        return None
+    budget = float64_rounding_budget(ops)
+    return budget if budget < 1 else None
 
 
 def _orthogonal_weights(
@@ -201,8 +207,13 @@ def decide(
                 "needs the number of steps (--steps T) for its float64/float32 rounding budget gamma_{T(n+d)}; "
                 f"read-off factors {np.min(read):.6g}..{np.max(read):.6g}, max relative defect {np.max(defect):.3g}"
             )
+        elif (budget_or_none := _dtype_budget(settings.steps, settings.n, P.d, final[0].dtype)) is None:
+            undecided["audit.R1"] = (
+                f"the weights are stored as {final[0].dtype}: its rounding budget over T(n+d) operations reaches "
+                "the weights' own size, so R1 cannot be told from rounding"
+            )
         else:
-            budget = _dtype_budget(settings.steps, settings.n, P.d, final[0].dtype)
+            budget = budget_or_none
 
             def r1(rate: float | None) -> Outcome:
                 verdicts: list[Verdict] = [
@@ -293,7 +304,10 @@ def decide(
     )
     rates = get("R4").predict({"ell": P.ell}, digits=30)
     if not with_init:
-        undecided["audit.R4"] = "needs the initial weights (--init) for s_w"
+        undecided["audit.R4"] = (
+            "needs the initial weights (--init) for s_w" if init is None
+            else "no network has an active neuron at the first point (S = 0)"
+        )  # fmt: skip
     else:
         bound0 = point_values["orthogonal_gradient_bound"][ok, 0]
         below, n_ok = int((M.orthogonal_gradient_norm[ok, 0] < bound0).sum()), int(ok.sum())
