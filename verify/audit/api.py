@@ -29,13 +29,27 @@ __all__ = ["AuditRecord", "POINT_KEYS", "audit", "audit_loaded", "as_network"]
 
 #: Per point, the issue's keys (null where not computed) and the suite's further measurements.
 POINT_KEYS = (
-    "orthogonal_gradient_norm", "subspace_gradient_norm", "radius_orthogonal", "radius_on_manifold",
-    "radius_unrestricted", "certified_orthogonal",
-)  # fmt: skip
+    "orthogonal_gradient_norm",
+    "subspace_gradient_norm",
+    "radius_orthogonal",
+    "radius_on_manifold",
+    "radius_unrestricted",
+    "certified_orthogonal",
+)
 EXTRA_KEYS = (
-    "gradient_ratio", "N0", "k", "S", "certified_R6", "exact_orthogonal", "gradient_flip", "flip_distance",
-    "first_segment", "orthogonal_gradient_bound", "flip_distance_bound", "x0_residual",
-)  # fmt: skip
+    "gradient_ratio",
+    "N0",
+    "k",
+    "S",
+    "certified_R6",
+    "exact_orthogonal",
+    "gradient_flip",
+    "flip_distance",
+    "first_segment",
+    "orthogonal_gradient_bound",
+    "flip_distance_bound",
+    "x0_residual",
+)
 
 
 def _plain(x: Any) -> Any:
@@ -130,16 +144,23 @@ def _point_arrays(M: Measurements, decision: Decision) -> dict[str, np.ndarray]:
     nan = np.full((R, p), np.nan)
     ratio = M.orthogonal_gradient_norm / M.subspace_gradient_norm
     arrays = {
-        "orthogonal_gradient_norm": M.orthogonal_gradient_norm, "subspace_gradient_norm": M.subspace_gradient_norm,
-        **{f"radius_{name}": M.radii[name] for name in ATTACKS}, "certified_orthogonal": M.certified_tight,
-        "gradient_ratio": ratio, "N0": M.N0, "k": M.k, "S": M.S, "certified_R6": M.certified_global,
-        "exact_orthogonal": M.exact, "gradient_flip": M.gradient_flip,
+        "orthogonal_gradient_norm": M.orthogonal_gradient_norm,
+        "subspace_gradient_norm": M.subspace_gradient_norm,
+        **{f"radius_{name}": M.radii[name] for name in ATTACKS},
+        "certified_orthogonal": M.certified_tight,
+        "gradient_ratio": ratio,
+        "N0": M.N0,
+        "k": M.k,
+        "S": M.S,
+        "certified_R6": M.certified_global,
+        "exact_orthogonal": M.exact,
+        "gradient_flip": M.gradient_flip,
         "flip_distance": decision.point_values.get("flip_distance", nan),
         "first_segment": M.first_segment.astype(np.float64) if np.isfinite(M.t_star).any() else nan,
         "orthogonal_gradient_bound": decision.point_values.get("orthogonal_gradient_bound", nan),
         "flip_distance_bound": decision.point_values.get("flip_distance_bound", nan),
         "x0_residual": np.broadcast_to(M.x0_residual, (R, p)),
-    }  # fmt: skip
+    }
     return arrays
 
 
@@ -162,12 +183,17 @@ def build_record(
         per_net = {key: _plain(v[r]) for key, v in decision.network_values.items()}
         networks.append(
             {
-                "source": net.source, "init": init[r].source if init else None, "shape": net.shape,
-                "layers": 3 if net.deep else 2, "dtype": net.dtype, "lipschitz": _plain(M.lipschitz[r]), **per_net,
+                "source": net.source,
+                "init": init[r].source if init else None,
+                "shape": net.shape,
+                "layers": 3 if net.deep else 2,
+                "dtype": net.dtype,
+                "lipschitz": _plain(M.lipschitz[r]),
+                **per_net,
                 "medians": _medians({key: arrays[key][r] for key in (*POINT_KEYS, *EXTRA_KEYS)}),
                 "points": points,
             }
-        )  # fmt: skip
+        )
     claims = to_json(decision.records, manifest)["claims"]
     for claim in claims:
         claim["within_hypotheses"] = bool(decision.hypotheses.get("within", {}).get(claim["id"], True))
@@ -175,10 +201,17 @@ def build_record(
     return {
         "generator": "offsub verify audit",
         "subspace": {
-            "how": P.how, "d": P.d, "ell": ell, "dimension": P.subspace.r, "rank_tolerance": P.tolerance,
-            "data_in_p": P.data_in_p, "kept_energy": P.kept_variance,
-            "residual_max": _plain(P.residuals.max()), "residual_median": _plain(np.median(P.residuals)),
-            "residuals": [_plain(x) for x in P.residuals], "description": P.describe(),
+            "how": P.how,
+            "d": P.d,
+            "ell": ell,
+            "dimension": P.subspace.r,
+            "rank_tolerance": P.tolerance,
+            "data_in_p": P.data_in_p,
+            "kept_energy": P.kept_variance,
+            "residual_max": _plain(P.residuals.max()),
+            "residual_median": _plain(np.median(P.residuals)),
+            "residuals": [_plain(x) for x in P.residuals],
+            "description": P.describe(),
         },
         "random_direction_ratio": float(np.sqrt(ell / (P.d - ell))),
         "hypotheses": _jsonable_tree(decision.hypotheses),
@@ -189,7 +222,7 @@ def build_record(
         "false_fail_rate": manifest["false_fail_rate"],
         "seconds": round(seconds, 3),
         "manifest": manifest,
-    }  # fmt: skip
+    }
 
 
 def _jsonable_tree(value: Any) -> Any:
@@ -243,9 +276,15 @@ def audit_loaded(
     M = measure(final, P, X0, seed=seed, exact=exact)
     decision = decide(final, init, P, M, settings)
     meta = manifest(
-        profile="audit", seed=seed, device="cpu", false_fail_rate=settings.family_rate, started=started,
-        wall_seconds=time.perf_counter() - start, jobs=1, executor="local",
-    )  # fmt: skip
+        profile="audit",
+        seed=seed,
+        device="cpu",
+        false_fail_rate=settings.family_rate,
+        started=started,
+        wall_seconds=time.perf_counter() - start,
+        jobs=1,
+        executor="local",
+    )
     record = build_record(final, init, P, M, decision, manifest=meta, seconds=time.perf_counter() - start)
     return record, exit_status(decision.records), (P, M, decision)
 
@@ -280,9 +319,18 @@ def audit(
     pts = None if points is None else from_arrays(points, None, "points").X
     B = None if basis is None else np.asarray(_numpy(basis), dtype=np.float64)
     record, status, (_, M, _) = audit_loaded(
-        final, data, init=initial, points=pts, basis=B, rank=rank, variance=variance, seed=seed,
-        settings=Settings(lr, weight_decay, steps, 0, false_fail_rate), basis_source="basis", exact=exact,
-    )  # fmt: skip
+        final,
+        data,
+        init=initial,
+        points=pts,
+        basis=B,
+        rank=rank,
+        variance=variance,
+        seed=seed,
+        settings=Settings(lr, weight_decay, steps, 0, false_fail_rate),
+        basis_source="basis",
+        exact=exact,
+    )
     return AuditRecord(record, status, M.deltas)
 
 

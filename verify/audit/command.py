@@ -34,11 +34,19 @@ FORMATS = ("table", "json")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The options of `audit` (module docstring)."""
-    parser.add_argument("--model", required=True, metavar="FINAL",
-                        help="trained network(s): a file or a quoted glob; torch.save(model.state_dict()) files "
-                        "(read with weights_only=True), .safetensors, or .npz with W, u[, b, c]")  # fmt: skip
-    parser.add_argument("--init", metavar="INIT", default=None,
-                        help="the same networks at initialization (paired with --model in sorted order): R1, s_w for R3-R5")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="FINAL",
+        help="trained network(s): a file or a quoted glob; torch.save(model.state_dict()) files "
+        "(read with weights_only=True), .safetensors, or .npz with W, u[, b, c]",
+    )
+    parser.add_argument(
+        "--init",
+        metavar="INIT",
+        default=None,
+        help="the same networks at initialization (paired with --model in sorted order): R1, s_w for R3-R5",
+    )
     parser.add_argument(
         "--data",
         required=True,
@@ -61,9 +69,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     space.add_argument(
         "--rank", metavar="R", type=int, default=None, help="P = top R singular directions of the data"
     )
-    space.add_argument("--variance", metavar="V", type=float, default=None,
-                       help="P = the principal subspace keeping a fraction V of the data's energy "
-                       "(default without any of the three: the exact span, with its rank tolerance printed)")  # fmt: skip
+    space.add_argument(
+        "--variance",
+        metavar="V",
+        type=float,
+        default=None,
+        help="P = the principal subspace keeping a fraction V of the data's energy "
+        "(default without any of the three: the exact span, with its rank tolerance printed)",
+    )
     parser.add_argument(
         "--lr", type=float, default=None, help="training step size eta, if you want c_T checked"
     )
@@ -84,8 +97,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default="table", help="table (default) or json on stdout"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the attacks' random starts (default 0)")
-    parser.add_argument("--false-fail-rate", dest="false_fail_rate", type=float, default=1e-3,
-                        help="family false-fail rate, split over the statistical claims the audit decides (default 1e-3)")  # fmt: skip
+    parser.add_argument(
+        "--false-fail-rate",
+        dest="false_fail_rate",
+        type=float,
+        default=1e-3,
+        help="family false-fail rate, split over the statistical claims the audit decides (default 1e-3)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -140,11 +158,23 @@ def format_table(record: dict[str, Any]) -> str:
     lines = [record["subspace"]["description"], ""]
     sub = record["subspace"]
     if not sub["data_in_p"]:
-        lines += [f"off-subspace residual ||Pi x_j||: max {_show(sub['residual_max'])}, median "
-                  f"{_show(sub['residual_median'])} (every point in report.json)", ""]  # fmt: skip
+        lines += [
+            f"off-subspace residual ||Pi x_j||: max {_show(sub['residual_max'])}, median "
+            f"{_show(sub['residual_median'])} (every point in report.json)",
+            "",
+        ]
     keys = (*POINT_KEYS, "gradient_ratio")
-    heads = ["network", "||Pi grad||", "||P grad||", "r_perp attack", "r_P attack", "r attack", "certified",
-             "grad ratio", "r_perp/r_P"]  # fmt: skip
+    heads = [
+        "network",
+        "||Pi grad||",
+        "||P grad||",
+        "r_perp attack",
+        "r_P attack",
+        "r attack",
+        "certified",
+        "grad ratio",
+        "r_perp/r_P",
+    ]
     with_factor = "read_off_factor" in record["networks"][0]
     if with_factor:  # R1: the factor training applied to Pi W, read off the weights
         heads.append("R1 factor")
@@ -171,8 +201,11 @@ def format_table(record: dict[str, Any]) -> str:
     claim_rows = []
     for c in record["claims"]:
         decisive = c["decisive"]
-        rule = (f"{decisive['quantity']} = {_show(decisive['value'])} {decisive['passes_if']} {_show(decisive['threshold'])}"
-                if decisive else (c["error"] or "").strip().splitlines()[-1][:90])  # fmt: skip
+        rule = (
+            f"{decisive['quantity']} = {_show(decisive['value'])} {decisive['passes_if']} {_show(decisive['threshold'])}"
+            if decisive
+            else (c["error"] or "").strip().splitlines()[-1][:90]
+        )
         claim_rows.append(
             [c["id"], c["verdict"].upper(), rule, "yes" if c.get("within_hypotheses", True) else "no"]
         )
@@ -187,8 +220,10 @@ def format_table(record: dict[str, Any]) -> str:
     lines += [f"not decided: {u['id']}: {u['reason']}" for u in record["undecided"]]
     hyp = record["hypotheses"]
     if "gaussian_init" in hyp:
-        lines.append(f"initial hidden scale s_w = {hyp['s_w']:.6g} (from {hyp['s_w_entries']} entries); Gaussian init: "
-                     f"{'met' if hyp['gaussian_init'] else 'NOT met'} ({hyp['gaussian_init_test']['summary']})")  # fmt: skip
+        lines.append(
+            f"initial hidden scale s_w = {hyp['s_w']:.6g} (from {hyp['s_w_entries']} entries); Gaussian init: "
+            f"{'met' if hyp['gaussian_init'] else 'NOT met'} ({hyp['gaussian_init_test']['summary']})"
+        )
     lines += [f"note: {n}" for n in record["notes"]]
     lines.append(f"{len(record['networks'])} networks audited in {record['seconds']:.1f} s")
     return "\n".join(lines)
@@ -274,9 +309,17 @@ def main(args: argparse.Namespace) -> int:
     points = None if args.points is None else load_points(args.points, data.X.shape[1])
     basis = None if args.subspace is None else _basis(args.subspace)
     record, status, (_, _, decision) = audit_loaded(
-        final, data, init=init, points=points, basis=basis, rank=args.rank, variance=args.variance, seed=args.seed,
-        settings=settings, basis_source=args.subspace or "--subspace",
-    )  # fmt: skip
+        final,
+        data,
+        init=init,
+        points=points,
+        basis=basis,
+        rank=args.rank,
+        variance=args.variance,
+        seed=args.seed,
+        settings=settings,
+        basis_source=args.subspace or "--subspace",
+    )
     if args.out is not None:
         _write(args.out, record, decision.records)
     text = json.dumps(record, indent=1) if args.format == "json" else format_table(record)

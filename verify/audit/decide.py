@@ -86,9 +86,15 @@ def _claim(id: str, title: str, statement: str, results: tuple[str, ...], tests:
         raise RuntimeError(f"{id} is decided by verify.audit.decide")
 
     return Claim(
-        id=id, title=title, statement=statement, results=results, section=SECTION, needs=lambda profile: {},
-        tests=lambda profile: tests, rule=not_run,
-    )  # fmt: skip
+        id=id,
+        title=title,
+        statement=statement,
+        results=results,
+        section=SECTION,
+        needs=lambda profile: {},
+        tests=lambda profile: tests,
+        rule=not_run,
+    )
 
 
 def _symbols(P: DataSubspace, settings: Settings, s_w: float) -> dict[str, Any]:
@@ -183,9 +189,11 @@ def decide(
             standardized, stats.norm.cdf, alpha=settings.family_rate, name="initial w_ij vs Gaussian"
         )
         hypotheses |= {
-            "s_w": s_w, "s_w_entries": int(standardized.size),
-            "gaussian_init": gaussian_test.passed, "gaussian_init_test": gaussian_test.as_dict(),
-        }  # fmt: skip
+            "s_w": s_w,
+            "s_w_entries": int(standardized.size),
+            "gaussian_init": gaussian_test.passed,
+            "gaussian_init_test": gaussian_test.as_dict(),
+        }
     values = _symbols(P, settings, s_w)
     ok = M.S[:, 0] > 0  # networks with an active neuron at the first x0 (R3-R5's hypothesis S > 0)
     with_init = init is not None and int(ok.sum()) >= 1
@@ -221,9 +229,14 @@ def decide(
                 ]
                 if _decay_stated(settings):
                     verdicts.append(
-                        compare(read, c_T, rtol=0.0, atol=float(read_off_allowance(weights, budget).min()),
-                                what="read-off factor = R1's c_T")
-                    )  # fmt: skip
+                        compare(
+                            read,
+                            c_T,
+                            rtol=0.0,
+                            atol=float(read_off_allowance(weights, budget).min()),
+                            what="read-off factor = R1's c_T",
+                        )
+                    )
                 rows = [
                     (net.source, float(f), float(e), budget, e <= budget)
                     for net, f, e in zip(final, read, defect, strict=True)
@@ -237,13 +250,34 @@ def decide(
                     f"({final[0].dtype}), a worst-case rounding bound. R1 holds for any update built from loss gradients "
                     "(SGD, momentum, coupled weight decay); Adam with a rotated P, or data not in P, break it."
                     + ("" if not outside else " Tested outside its hypothesis: " + "; ".join(outside) + "."),
-                    tables=(table("R1 per network", ["network", ("read-off factor", ".12g"), ("max relative defect", ".2e"),
-                                                     ("budget", ".1e"), "within budget"], rows),),
-                )  # fmt: skip
+                    tables=(
+                        table(
+                            "R1 per network",
+                            [
+                                "network",
+                                ("read-off factor", ".12g"),
+                                ("max relative defect", ".2e"),
+                                ("budget", ".1e"),
+                                "within budget",
+                            ],
+                            rows,
+                        ),
+                    ),
+                )
 
-            plans.append((_claim("audit.R1", "Pi w_i(T) = c_T Pi w_i(0) on your networks",
-                                 "Training left the weights' component orthogonal to the data unchanged up to R1's c_T.",
-                                 ("R1",), 0), 0, r1))  # fmt: skip
+            plans.append(
+                (
+                    _claim(
+                        "audit.R1",
+                        "Pi w_i(T) = c_T Pi w_i(0) on your networks",
+                        "Training left the weights' component orthogonal to the data unchanged up to R1's c_T.",
+                        ("R1",),
+                        0,
+                    ),
+                    0,
+                    r1,
+                )
+            )
 
     # R3 ------------------------------------------------------------------------------------------------
     Q = np.full(R, np.nan)
@@ -277,15 +311,46 @@ def decide(
                 f"{math.sqrt(2 / gaussian_test.n):.1g} for Gaussian entries, well inside the mean test's resolution). "
                 + _uniform_note(gaussian_test.passed)
                 + (" Tested outside its hypotheses: " + "; ".join(notes) + "." if notes else ""),
-                tables=(table("Q against chi2_ell", [("networks", "d"), ("ell", "d"), ("mean Q", ".4g"), ("KS D", ".4f"),
-                                                    ("KS p", ".3g"), ("mean p", ".3g"), "Gaussian init"],
-                              [(int(ok.sum()), P.ell, float(np.mean(Q[ok])), ks.statistic, ks.p_value, mean.p_value,
-                                gaussian_test.passed)]),),
-            )  # fmt: skip
+                tables=(
+                    table(
+                        "Q against chi2_ell",
+                        [
+                            ("networks", "d"),
+                            ("ell", "d"),
+                            ("mean Q", ".4g"),
+                            ("KS D", ".4f"),
+                            ("KS p", ".3g"),
+                            ("mean p", ".3g"),
+                            "Gaussian init",
+                        ],
+                        [
+                            (
+                                int(ok.sum()),
+                                P.ell,
+                                float(np.mean(Q[ok])),
+                                ks.statistic,
+                                ks.p_value,
+                                mean.p_value,
+                                gaussian_test.passed,
+                            )
+                        ],
+                    ),
+                ),
+            )
 
-        plans.append((_claim("audit.R3", "Q ~ chi2_ell over your networks",
-                             "Q = d ||g||^2 / (c_T^2 s_w^2 S) at one x0 per network follows chi-square with ell degrees of freedom.",
-                             ("R3",), TESTS_PER_LAW), TESTS_PER_LAW, r3))  # fmt: skip
+        plans.append(
+            (
+                _claim(
+                    "audit.R3",
+                    "Q ~ chi2_ell over your networks",
+                    "Q = d ||g||^2 / (c_T^2 s_w^2 S) at one x0 per network follows chi-square with ell degrees of freedom.",
+                    ("R3",),
+                    TESTS_PER_LAW,
+                ),
+                TESTS_PER_LAW,
+                r3,
+            )
+        )
 
     # R4 and R5's bounds, per point at each network's own S ------------------------------------------------
     if with_init:
@@ -305,9 +370,10 @@ def decide(
     rates = get("R4").predict({"ell": P.ell}, digits=30)
     if not with_init:
         undecided["audit.R4"] = (
-            "needs the initial weights (--init) for s_w" if init is None
+            "needs the initial weights (--init) for s_w"
+            if init is None
             else "no network has an active neuron at the first point (S = 0)"
-        )  # fmt: skip
+        )
     else:
         bound0 = point_values["orthogonal_gradient_bound"][ok, 0]
         below, n_ok = int((M.orthogonal_gradient_norm[ok, 0] < bound0).sum()), int(ok.sum())
@@ -315,25 +381,71 @@ def decide(
         def r4(rate: float | None) -> Outcome:
             assert rate is not None
             tests = (
-                binomial_upper_test(below, n_ok, rates["failure_probability_bound"], alpha=rate, name="||g|| < bound (vs exp(-ell/16))"),
-                binomial_upper_test(below, n_ok, rates["failure_probability_chernoff"], alpha=rate, name="||g|| < bound (vs Chernoff)"),
-                binomial_two_sided_test(below, n_ok, float(rates["failure_probability_exact"]), alpha=rate, name="||g|| < bound (vs exact)"),
-            )  # fmt: skip
+                binomial_upper_test(
+                    below,
+                    n_ok,
+                    rates["failure_probability_bound"],
+                    alpha=rate,
+                    name="||g|| < bound (vs exp(-ell/16))",
+                ),
+                binomial_upper_test(
+                    below,
+                    n_ok,
+                    rates["failure_probability_chernoff"],
+                    alpha=rate,
+                    name="||g|| < bound (vs Chernoff)",
+                ),
+                binomial_two_sided_test(
+                    below,
+                    n_ok,
+                    float(rates["failure_probability_exact"]),
+                    alpha=rate,
+                    name="||g|| < bound (vs exact)",
+                ),
+            )
             return Outcome(
                 verdicts=tests,
                 prediction="fraction of networks with ||g|| < R4.orth_grad_lower_bound (at each network's own S) <= "
                 "R4.failure_probability_bound and _chernoff, = R4.failure_probability_exact",
                 method=f"one x0 per network, {n_ok} networks, s_w = {s_w:.6g} from the initial weights; the binomial tests "
-                "of R4.lower_bound." + (" Tested outside its hypotheses: " + "; ".join(outside) + "." if outside else ""),
-                tables=(table("Networks below R4's bound", [("networks", "d"), ("below", "d"), ("exact rate", ".4g"),
-                                                            ("exp(-ell/16)", ".4g"), ("p (exact, 2-sided)", ".3g")],
-                              [(n_ok, below, float(rates["failure_probability_exact"]),
-                                float(rates["failure_probability_bound"]), tests[2].p_value)]),),
-            )  # fmt: skip
+                "of R4.lower_bound."
+                + (" Tested outside its hypotheses: " + "; ".join(outside) + "." if outside else ""),
+                tables=(
+                    table(
+                        "Networks below R4's bound",
+                        [
+                            ("networks", "d"),
+                            ("below", "d"),
+                            ("exact rate", ".4g"),
+                            ("exp(-ell/16)", ".4g"),
+                            ("p (exact, 2-sided)", ".3g"),
+                        ],
+                        [
+                            (
+                                n_ok,
+                                below,
+                                float(rates["failure_probability_exact"]),
+                                float(rates["failure_probability_bound"]),
+                                tests[2].p_value,
+                            )
+                        ],
+                    ),
+                ),
+            )
 
-        plans.append((_claim("audit.R4", "||g|| >= R4 bound except w.p. <= exp(-ell/16)",
-                             "||g|| >= |c_T| s_w sqrt(S ell/(2d)) at each network's own S, except with probability at most exp(-ell/16).",
-                             ("R4",), 3), 3, r4))  # fmt: skip
+        plans.append(
+            (
+                _claim(
+                    "audit.R4",
+                    "||g|| >= R4 bound except w.p. <= exp(-ell/16)",
+                    "||g|| >= |c_T| s_w sqrt(S ell/(2d)) at each network's own S, except with probability at most exp(-ell/16).",
+                    ("R4",),
+                    3,
+                ),
+                3,
+                r4,
+            )
+        )
 
     # R5 --------------------------------------------------------------------------------------------------
     first = M.first_segment
@@ -343,14 +455,27 @@ def decide(
 
     def r5(rate: float | None) -> Outcome:
         # Where no t* precedes its first breakpoint the comparison has nothing to compare: left out, not passed.
-        verdicts: list[Verdict] = [
-            compare(walked[first], theory_flip[first], rtol=FLIP_RTOL,
-                    what="walked flip = R5 flip_distance where t* precedes the first breakpoint"),
-        ] if first.any() else []  # fmt: skip
+        verdicts: list[Verdict] = (
+            [
+                compare(
+                    walked[first],
+                    theory_flip[first],
+                    rtol=FLIP_RTOL,
+                    what="walked flip = R5 flip_distance where t* precedes the first breakpoint",
+                ),
+            ]
+            if first.any()
+            else []
+        )
         verdicts += [
-            threshold("flips found but not verified by a forward pass", int((found & ~M.gradient_flip_verified).sum()),
-                      "<=", 0, n=int(found.sum())),
-        ]  # fmt: skip
+            threshold(
+                "flips found but not verified by a forward pass",
+                int((found & ~M.gradient_flip_verified).sum()),
+                "<=",
+                0,
+                n=int(found.sum()),
+            ),
+        ]
         rows: list[tuple[Any, ...]] = [
             ("points with t* before the first breakpoint", int(first.sum()), R * first.shape[1])
         ]
@@ -358,11 +483,21 @@ def decide(
             assert rate is not None
             over = int((M.t_star[ok, 0] > point_values["flip_distance_bound"][ok, 0]).sum())
             verdicts += [
-                binomial_upper_test(over, int(ok.sum()), rates["failure_probability_bound"], alpha=rate,
-                                    name="t* > R5 bound (vs exp(-ell/16))"),
-                binomial_two_sided_test(over, int(ok.sum()), float(rates["failure_probability_exact"]), alpha=rate,
-                                        name="t* > R5 bound (vs exact)"),
-            ]  # fmt: skip
+                binomial_upper_test(
+                    over,
+                    int(ok.sum()),
+                    rates["failure_probability_bound"],
+                    alpha=rate,
+                    name="t* > R5 bound (vs exp(-ell/16))",
+                ),
+                binomial_two_sided_test(
+                    over,
+                    int(ok.sum()),
+                    float(rates["failure_probability_exact"]),
+                    alpha=rate,
+                    name="t* > R5 bound (vs exact)",
+                ),
+            ]
             rows.append(("networks with t* > R5 bound (first x0)", over, int(ok.sum())))
         return Outcome(
             verdicts=tuple(verdicts),
@@ -385,10 +520,24 @@ def decide(
             "no point has t* = |N(x0)|/||g|| before its first breakpoint, and without --init R5's bound has no s_w"
         )
     else:
-        plans.append((_claim("audit.R5", "flip at t* = |N(x0)|/||g||, below the R5 bound",
-                             "The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint"
-                             + (", and t* exceeds R5's bound with probability at most exp(-ell/16)." if with_init else "."),
-                             ("R5", "R4") if with_init else ("R5",), r5_tests), r5_tests, r5))  # fmt: skip
+        plans.append(
+            (
+                _claim(
+                    "audit.R5",
+                    "flip at t* = |N(x0)|/||g||, below the R5 bound",
+                    "The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first breakpoint"
+                    + (
+                        ", and t* exceeds R5's bound with probability at most exp(-ell/16)."
+                        if with_init
+                        else "."
+                    ),
+                    ("R5", "R4") if with_init else ("R5",),
+                    r5_tests,
+                ),
+                r5_tests,
+                r5,
+            )
+        )
 
     # R6 --------------------------------------------------------------------------------------------------
     def r6(rate: float | None) -> Outcome:
@@ -432,9 +581,14 @@ def decide(
                 threshold("max R6 certified/exact", ratio, "<=", 1 + EXACT_RTOL, n=int(solved.sum()))
             )
         has = np.isfinite(M.radii["orthogonal"])
-        rows = [(float(np.median(theory_radius[has] / M.radii["orthogonal"][has])) if has.any() else None,
-                 float(np.median(M.certified_tight[has] / M.radii["orthogonal"][has])) if has.any() else None,
-                 tight_flip, int(solved.sum()))]  # fmt: skip
+        rows = [
+            (
+                float(np.median(theory_radius[has] / M.radii["orthogonal"][has])) if has.any() else None,
+                float(np.median(M.certified_tight[has] / M.radii["orthogonal"][has])) if has.any() else None,
+                tight_flip,
+                int(solved.sum()),
+            )
+        ]
         return Outcome(
             verdicts=tuple(verdicts),
             prediction="R6.certified_radius = |N(x0)|/L <= r_perp(x0) <= every orthogonal flip found",
@@ -442,13 +596,34 @@ def decide(
             "computed without any attack radius. R6 above a flip fails the claim; the tight certificate above a flip, or "
             "r_perp outside [tight, attack], is an internal error (exit 3). R6's Lipschitz bound needs no hypothesis "
             "on the data.",
-            tables=(table("The sandwich", [("median R6/attack", ".4f"), ("median tight/attack", ".4f"),
-                                           ("max tight/flip", ".4f"), ("exact points", "d")], rows),),
-        )  # fmt: skip
+            tables=(
+                table(
+                    "The sandwich",
+                    [
+                        ("median R6/attack", ".4f"),
+                        ("median tight/attack", ".4f"),
+                        ("max tight/flip", ".4f"),
+                        ("exact points", "d"),
+                    ],
+                    rows,
+                ),
+            ),
+        )
 
-    plans.append((_claim("audit.R6", "certified <= r_perp <= every orthogonal flip",
-                         "R6's |N(x0)|/L and the tight certificate never exceed the radius of any orthogonal flip found "
-                         "(nor r_perp where computed).", ("R6",), 0), 0, r6))  # fmt: skip
+    plans.append(
+        (
+            _claim(
+                "audit.R6",
+                "certified <= r_perp <= every orthogonal flip",
+                "R6's |N(x0)|/L and the tight certificate never exceed the radius of any orthogonal flip found "
+                "(nor r_perp where computed).",
+                ("R6",),
+                0,
+            ),
+            0,
+            r6,
+        )
+    )
 
     statistical = sum(tests > 0 for _, tests, _ in plans)
     share = split_rate(settings.family_rate, statistical) if statistical else None
@@ -462,9 +637,12 @@ def decide(
     gaussian = gaussian_test is None or gaussian_test.passed
     data_ok = P.data_in_p
     hypotheses["within"] = {
-        "audit.R1": data_ok, "audit.R3": not outside and gaussian, "audit.R4": not outside and gaussian,
-        "audit.R5": not outside, "audit.R6": True,
-    }  # fmt: skip
+        "audit.R1": data_ok,
+        "audit.R3": not outside and gaussian,
+        "audit.R4": not outside and gaussian,
+        "audit.R5": not outside,
+        "audit.R6": True,
+    }
     return Decision(records, undecided, network_values, point_values, hypotheses)
 
 

@@ -132,16 +132,29 @@ def measure(
             for name, proj in zip(ATTACKS, (Pi, B @ B.T, torch.eye(P.d, dtype=B.dtype)), strict=True)
         }
         return Measurements(
-            N0=_np(deep_N0), orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
-            subspace_gradient_norm=_np((grad @ B).norm(dim=-1)), gradient=_np(grad), k=nan, S=nan,
-            radii={k: _np(f.norm) for k, f in flips.items()}, deltas={k: _np(f.delta) for k, f in flips.items()},
-            gradient_flip=nan, t_star=nan, first_segment=np.zeros((R, p), bool),
-            gradient_flip_verified=np.zeros((R, p), bool), certified_global=nan, certified_tight=nan, exact=nan,
-            lipschitz=np.full(R, np.nan), x0_residual=residual,
-            notes=["three-layer networks: the gradient split and the attacks (DeepFool restricted to the subspace, "
-                   "shortened by bisection, numerics.deep.projected_flip) only; no certificate, no exact radius "
-                   "and none of R1-R6's two-layer claims"],
-        )  # fmt: skip
+            N0=_np(deep_N0),
+            orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
+            subspace_gradient_norm=_np((grad @ B).norm(dim=-1)),
+            gradient=_np(grad),
+            k=nan,
+            S=nan,
+            radii={k: _np(f.norm) for k, f in flips.items()},
+            deltas={k: _np(f.delta) for k, f in flips.items()},
+            gradient_flip=nan,
+            t_star=nan,
+            first_segment=np.zeros((R, p), bool),
+            gradient_flip_verified=np.zeros((R, p), bool),
+            certified_global=nan,
+            certified_tight=nan,
+            exact=nan,
+            lipschitz=np.full(R, np.nan),
+            x0_residual=residual,
+            notes=[
+                "three-layer networks: the gradient split and the attacks (DeepFool restricted to the subspace, "
+                "shortened by bisection, numerics.deep.projected_flip) only; no certificate, no exact radius "
+                "and none of R1-R6's two-layer claims"
+            ],
+        )
     net = stack(networks)
     full = _with_output_bias(net, c)
     grad = input_gradient(net, X.unsqueeze(0).expand(R, -1, -1))
@@ -172,9 +185,13 @@ def measure(
     if exact and small:
         try:
             solved = exact_flip_radius(
-                full, X, C, torch.from_numpy(radii["orthogonal"]), starts=torch.from_numpy(deltas["orthogonal"]),
+                full,
+                X,
+                C,
+                torch.from_numpy(radii["orthogonal"]),
+                starts=torch.from_numpy(deltas["orthogonal"]),
                 time_limit=EXACT_LIMITS["seconds"],
-            )  # fmt: skip
+            )
             exact_radius = np.where(_np(solved.proven), _np(solved.lower), np.nan)
         except ImportError:
             notes.append(
@@ -187,10 +204,22 @@ def measure(
         )
     N0 = _np(forward(full, X.unsqueeze(0).expand(R, -1, -1)))
     return Measurements(
-        N0=N0, orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
-        subspace_gradient_norm=_np((grad @ B).norm(dim=-1)), gradient=_np(grad), k=_np(active.k).astype(np.float64),
-        S=_np(active.S), radii=radii, deltas=deltas, gradient_flip=_np(along.norm), t_star=_np(along.t_star),
-        first_segment=_np(along.certified_first_segment), gradient_flip_verified=_np(along.success),
-        certified_global=_np(certified_orthogonal_radius(full, X, Pi)), certified_tight=_np(certs.radius), exact=exact_radius,
-        lipschitz=_np(orthogonal_lipschitz(net, Pi)), x0_residual=residual, notes=notes,
-    )  # fmt: skip
+        N0=N0,
+        orthogonal_gradient_norm=_np(P.subspace.project_perp(grad).norm(dim=-1)),
+        subspace_gradient_norm=_np((grad @ B).norm(dim=-1)),
+        gradient=_np(grad),
+        k=_np(active.k).astype(np.float64),
+        S=_np(active.S),
+        radii=radii,
+        deltas=deltas,
+        gradient_flip=_np(along.norm),
+        t_star=_np(along.t_star),
+        first_segment=_np(along.certified_first_segment),
+        gradient_flip_verified=_np(along.success),
+        certified_global=_np(certified_orthogonal_radius(full, X, Pi)),
+        certified_tight=_np(certs.radius),
+        exact=exact_radius,
+        lipschitz=_np(orthogonal_lipschitz(net, Pi)),
+        x0_residual=residual,
+        notes=notes,
+    )

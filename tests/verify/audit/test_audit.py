@@ -18,8 +18,14 @@ from tests.verify.audit.client import digits_data, rotated_data, train_populatio
 from verify.audit import audit
 from verify.cli import main
 
-POINT_KEYS = ("orthogonal_gradient_norm", "subspace_gradient_norm", "radius_orthogonal", "radius_on_manifold",
-              "radius_unrestricted", "certified_orthogonal")  # fmt: skip
+POINT_KEYS = (
+    "orthogonal_gradient_norm",
+    "subspace_gradient_norm",
+    "radius_orthogonal",
+    "radius_on_manifold",
+    "radius_unrestricted",
+    "certified_orthogonal",
+)
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -34,9 +40,27 @@ def sgd(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sgd")
     basis = rotated_data(folder)
     models = train_population(folder, 8, m=8, steps=100, lr=0.1)
-    out = _cli("--model", "final_*.pt", "--init", "init_*.pt", "--data", "train.npz", "--points", "points.npz",
-               "--subspace", "basis.npy", "--lr", "0.1", "--steps", "100", "--format", "json", "--out", "report",
-               cwd=folder)  # fmt: skip
+    out = _cli(
+        "--model",
+        "final_*.pt",
+        "--init",
+        "init_*.pt",
+        "--data",
+        "train.npz",
+        "--points",
+        "points.npz",
+        "--subspace",
+        "basis.npy",
+        "--lr",
+        "0.1",
+        "--steps",
+        "100",
+        "--format",
+        "json",
+        "--out",
+        "report",
+        cwd=folder,
+    )
     return folder, basis, models, out
 
 
@@ -141,8 +165,21 @@ def test_every_flip_is_verified_on_the_module_and_the_api_matches_the_command_li
 def test_adam_on_a_rotated_subspace_is_reported_as_breaking_r1(tmp_path):
     rotated_data(tmp_path)
     train_population(tmp_path, 4, m=8, steps=100, lr=1e-2, optimizer="adam")
-    out = _cli("--model", "final_*.pt", "--init", "init_*.pt", "--data", "train.npz", "--points", "points.npz",
-               "--steps", "100", "--format", "json", cwd=tmp_path)  # fmt: skip
+    out = _cli(
+        "--model",
+        "final_*.pt",
+        "--init",
+        "init_*.pt",
+        "--data",
+        "train.npz",
+        "--points",
+        "points.npz",
+        "--steps",
+        "100",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert out.returncode == 1, out.stderr
     record = json.loads(out.stdout)
     claims = {c["id"]: c for c in record["claims"]}
@@ -156,8 +193,19 @@ def test_adam_on_a_rotated_subspace_is_reported_as_breaking_r1(tmp_path):
 def test_digits_in_a_pca_subspace_report_residuals_and_hypotheses(tmp_path):
     digits_data(tmp_path)
     train_population(tmp_path, 3, m=16, steps=100, lr=0.5)
-    out = _cli("--model", "final_*.pt", "--data", "train.npz", "--points", "points.npz", "--variance", "0.9",
-               "--out", "report", cwd=tmp_path)  # fmt: skip
+    out = _cli(
+        "--model",
+        "final_*.pt",
+        "--data",
+        "train.npz",
+        "--points",
+        "points.npz",
+        "--variance",
+        "0.9",
+        "--out",
+        "report",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr + out.stdout
     assert "the data are NOT in P" in out.stdout and "off-subspace residual" in out.stdout
     assert "not decided: audit.R1: needs the initial weights (--init)" in out.stdout
@@ -340,8 +388,17 @@ def test_r1_reads_off_the_weight_decay_factor_and_holds_it_against_the_stated_on
     points = np.load(tmp_path / "points.npz")["X"][:2]
 
     def r1(weight_decay: float) -> tuple[str, list[float]]:
-        record = audit(models, data["X"], data["y"], init=init, points=points, lr=0.1, steps=50,
-                       weight_decay=weight_decay, exact=False).as_dict()  # fmt: skip
+        record = audit(
+            models,
+            data["X"],
+            data["y"],
+            init=init,
+            points=points,
+            lr=0.1,
+            steps=50,
+            weight_decay=weight_decay,
+            exact=False,
+        ).as_dict()
         verdict = next(c["verdict"] for c in record["claims"] if c["id"] == "audit.R1")
         return verdict, [n["read_off_factor"] for n in record["networks"]]
 
