@@ -297,6 +297,7 @@ def decide(
             assert rate is not None
             law = chi_square_law("R3", {"ell": P.ell})
             ks, mean = law_verdicts(Q[ok], law, rate)
+            scale_error = math.sqrt(2 / gaussian_test.n)  # sd of a mean of n chi2_1 / n, relative
             notes = list(outside)
             if not gaussian_test.passed:
                 notes.append("the initial weights are not Gaussian (" + gaussian_test.summary() + ")")
@@ -307,8 +308,9 @@ def decide(
                 prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 s_w^2 S)) ~ chi2 with R3.degrees_of_freedom "
                 f"= {P.ell} degrees of freedom, one x0 per network",
                 method=f"{int(ok.sum())} networks, Q at the first point with s_w = {s_w:.6g} estimated from "
-                f"{gaussian_test.n} initial entries (relative standard error of s_w^2 about "
-                f"{math.sqrt(2 / gaussian_test.n):.1g} for Gaussian entries, well inside the mean test's resolution). "
+                f"{gaussian_test.n} initial entries (relative standard error of s_w^2 about {scale_error:.1g} for "
+                f"Gaussian entries, {'below' if scale_error < mean.detectable else 'NOT below'} the relative scale "
+                f"error {mean.detectable:.2g} that the mean test detects). "
                 + _uniform_note(gaussian_test.passed)
                 + (" Tested outside its hypotheses: " + "; ".join(notes) + "." if notes else ""),
                 tables=(
