@@ -406,3 +406,37 @@ def test_r1_reads_off_the_weight_decay_factor_and_holds_it_against_the_stated_on
     assert verdict == "pass"
     np.testing.assert_allclose(factors, (1 - 0.1 * 0.05) ** 50, rtol=1e-5)
     assert r1(0.06)[0] == "fail"
+
+
+def test_a_wrong_law_or_decay_factor_fails_r3_and_r1(sgd, tmp_path):
+    """R3's law and R1's c_T come from theory/: twice the degrees of freedom fails R3 on the SGD population,
+    and a decay factor off by one step fails R1 on a weight-decay population."""
+    from theory.decay import C_T
+    from theory.results import replaced
+    from theory.symbols import ell, eta, lam
+
+    folder, basis, models, _ = sgd
+    data = np.load(folder / "train.npz")
+    points = np.load(folder / "points.npz")["X"][:1]
+    init = [torch.load(folder / f"init_{i:02d}.pt", weights_only=True) for i in range(len(models))]
+    with replaced("R3", degrees_of_freedom=2 * ell):
+        record = audit(models, data["X"], data["y"], init=init, points=points, basis=basis, exact=False)
+    assert {c["id"]: c["verdict"] for c in record.as_dict()["claims"]}["audit.R3"] == "fail"
+
+    rotated_data(tmp_path)
+    decayed = train_population(tmp_path, 2, m=8, steps=50, lr=0.1, weight_decay=0.05)
+    init = [torch.load(tmp_path / f"init_{i:02d}.pt", weights_only=True) for i in range(2)]
+    train = np.load(tmp_path / "train.npz")
+    with replaced("R1", decay_gd=C_T * (1 - eta * lam)):
+        record = audit(
+            decayed,
+            train["X"],
+            train["y"],
+            init=init,
+            points=train["X"][:1],
+            lr=0.1,
+            steps=50,
+            weight_decay=0.05,
+            exact=False,
+        )
+    assert {c["id"]: c["verdict"] for c in record.as_dict()["claims"]}["audit.R1"] == "fail"
