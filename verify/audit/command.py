@@ -6,7 +6,8 @@
 
 Every input is read and checked before any measurement, and a bad one is one line on stderr naming the file
 and what was expected (exit 2), with nothing written. The record is printed as a table or as JSON
-(`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, `claims` as in report.json); with
+(`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, null where not computed and
+"inf" where no flip was found; `claims` as in report.json); with
 --out, report.md, report.json, report.tex, manifest.json and figures/ are written into a staging folder and
 swapped in atomically (`verify.output.staged`). Exit status as `verify all`: 0 every decided claim passes,
 1 one fails, 2 bad input, 3 internal error (a certificate above a verified flip).
