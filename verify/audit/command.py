@@ -277,7 +277,19 @@ def _figures(record: dict[str, Any], folder: Path) -> list[str]:
     axes[0, 0].set_yscale("log")
     axes[0, 0].set_ylabel("flip radius")
     axes[0, 0].set_title("all networks and points")
-    return [figures.save(fig, folder / "audit_radii.png")]
+    saved = [figures.save(fig, folder / "audit_radii.png")]
+    Q = np.array([n["Q"] for n in record["networks"] if isinstance(n.get("Q"), float)])
+    if Q.size >= 2:  # R3: Q of every network over the chi-square density theory predicts
+        from theory.results import chi_square_law
+        from verify.checks.chi_square_law import draw_histogram
+
+        fig, axes = figures.new(1, width=5.0, height=3.4)
+        law = chi_square_law("R3", {"ell": record["subspace"]["ell"]})
+        draw_histogram(
+            axes[0, 0], Q, law, f"{Q.size} networks, ell = {law.ell}", "Q = d ||g||^2 / (c_T^2 s_w^2 S)"
+        )
+        saved.append(figures.save(fig, folder / "audit_Q.png"))
+    return saved
 
 
 def _write(out: str, record: dict[str, Any], records: list) -> None:

@@ -102,6 +102,10 @@ def test_sgd_population_passes_every_claim_through_the_command_line(sgd):
         "report.md",
         "report.tex",
     ]
+    assert sorted(p.name for p in (folder / "report" / "figures").iterdir()) == [
+        "audit_Q.png",
+        "audit_radii.png",
+    ]
     assert not [p for p in folder.iterdir() if p.name.startswith(".report")]
 
 
