@@ -35,6 +35,15 @@ FORMATS = ("table", "json")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The options of `audit` (module docstring)."""
+    parser.description = (
+        "Measure and check the theory on networks trained by your own code: the gradient split on and off the "
+        "data subspace P, the shortest verified flips in P^perp, in P and unrestricted, certified orthogonal "
+        "radii, and R1, R3-R6 decided by the rules of `verify all`."
+    )
+    parser.epilog = (
+        "example: python -m verify audit --model 'final_*.pt' --init 'init_*.pt' --data train.npz "
+        "--points points.npz --lr 0.1 --steps 200 (README: Audit your own networks)"
+    )
     parser.add_argument(
         "--model",
         required=True,
@@ -79,28 +88,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default without any of the three: the exact span, with its rank tolerance printed)",
     )
     parser.add_argument(
-        "--lr", type=float, default=None, help="training step size eta, if you want c_T checked"
+        "--lr",
+        metavar="ETA",
+        type=float,
+        default=None,
+        help="training step size eta, if you want c_T checked",
     )
     parser.add_argument(
         "--weight-decay",
         dest="weight_decay",
+        metavar="LAM",
         type=float,
         default=None,
         help="coupled weight decay lam (SGD's)",
     )
     parser.add_argument(
-        "--steps", type=int, default=None, help="optimizer steps T (R1's rounding budget needs it)"
+        "--steps",
+        metavar="T",
+        type=int,
+        default=None,
+        help="optimizer steps T (R1's rounding budget needs it)",
     )
     parser.add_argument(
-        "--out", default=None, help="write report.md/.json/.tex and figures here (atomically)"
+        "--out", metavar="DIR", default=None, help="write report.md/.json/.tex and figures here (atomically)"
     )
     parser.add_argument(
         "--format", choices=FORMATS, default="table", help="table (default) or json on stdout"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the attacks' random starts (default 0)")
+    parser.add_argument(
+        "--seed", metavar="S", type=int, default=0, help="seed of the attacks' random starts (default 0)"
+    )
     parser.add_argument(
         "--false-fail-rate",
         dest="false_fail_rate",
+        metavar="A",
         type=float,
         default=1e-3,
         help="family false-fail rate, split over the statistical claims the audit decides (default 1e-3)",
