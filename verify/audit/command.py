@@ -9,8 +9,9 @@ and what was expected (exit 2), with nothing written. The record is printed as a
 (`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, null where not computed and
 "inf" where no flip was found; `claims` as in report.json); with
 --out, report.md, report.json, report.tex, manifest.json and figures/ are written into a staging folder and
-swapped in atomically (`verify.output.staged`). Exit status as `verify all`: 0 every decided claim passes,
-1 one fails, 2 bad input, 3 internal error (a certificate above a verified flip).
+swapped in atomically (`verify.output.staged`). Exit status as `verify all`, over the claims decided within
+their hypotheses: 0 every one passes, 1 one fails, 2 bad input, 3 internal error (a certificate above a
+verified flip). A claim failing outside its hypotheses is printed as FAIL and marked, and does not set 1.
 """
 
 from __future__ import annotations
@@ -239,6 +240,12 @@ def format_table(record: dict[str, Any]) -> str:
         ),
         "",
     ]
+    outside = [c["id"] for c in record["claims"] if c["verdict"] == "fail" and not c["within_hypotheses"]]
+    if outside:
+        lines.append(
+            f"failed outside their hypotheses ({'; '.join(record['hypotheses']['outside']) or 'non-Gaussian init'}): "
+            f"{', '.join(outside)}; reported, not counted in the exit status"
+        )
     lines += [f"not decided: {u['id']}: {u['reason']}" for u in record["undecided"]]
     hyp = record["hypotheses"]
     if "gaussian_init" in hyp:
