@@ -219,6 +219,16 @@ def test_digits_in_a_pca_subspace_report_residuals_and_hypotheses(tmp_path):
     assert 0.9 <= sub["kept_energy"] < 1
     within = {c["id"]: c["within_hypotheses"] for c in record["claims"]}
     assert within == {"audit.R5": False, "audit.R6": True}
+    # With the initial weights: the data are not in P, so SGD moves Pi W and R1 fails, outside its hypothesis:
+    # reported and marked, and the exit status (the claims within their hypotheses) stays 0.
+    data = np.load(tmp_path / "train.npz")
+    init = [torch.load(tmp_path / f"init_{i:02d}.pt", weights_only=True) for i in range(3)]
+    final = [str(tmp_path / f"final_{i:02d}.pt") for i in range(3)]
+    result = audit(
+        final, data["X"], data["y"], init=init, points=data["X"][:2], variance=0.9, lr=0.5, steps=100
+    )
+    r1 = next(c for c in result.as_dict()["claims"] if c["id"] == "audit.R1")
+    assert r1["verdict"] == "fail" and not r1["within_hypotheses"] and result.exit_status == 0
 
 
 def test_three_layer_networks_get_the_split_and_attacks_only(tmp_path):
