@@ -22,6 +22,7 @@ from typing import Any
 from verify.statistics import Verdict, split_rate
 
 __all__ = [
+    "check_declared_tests",
     "CHECK_MODULES",
     "PROFILES",
     "Claim",
@@ -337,6 +338,21 @@ def split_family_rate(family_rate: float, shares: int, tests: int = 1) -> float 
     if tests == 0:
         return None
     return split_rate(split_rate(family_rate, max(shares, 1)), tests)
+
+
+def check_declared_tests(
+    claim_id: str, outcome: Outcome, declared: int, rate: float | None, where: str
+) -> None:
+    """The harness's contract, in every command: a rule makes exactly its `declared` statistical tests, none
+    above its per-test `rate`. A breach is our bug (AssertionError: an internal error, never a verdict)."""
+    statistical = [v for v in outcome.verdicts if v.statistical]
+    if len(statistical) != declared:
+        raise AssertionError(
+            f"{claim_id} declares {declared} statistical tests {where} but made {len(statistical)}"
+        )
+    for verdict in statistical:
+        if verdict.alpha is None or rate is None or verdict.alpha > rate * (1 + 1e-12):
+            raise AssertionError(f"{claim_id}: a test runs at alpha={verdict.alpha}, above its share {rate}")
 
 
 def check_rate(family_rate: float) -> float:

@@ -1,4 +1,4 @@
-"""Command line of offsub: `python -m verify {all,run,list,bounds,bench,sweep,at,calibrate}`.
+"""Command line of offsub: `python -m verify {all,run,list,bounds,bench,sweep,at,calibrate,audit}`.
 
 Exit status: 0 every claim passes, 1 a claim fails, 2 usage, configuration or output error, 3 internal
 error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -27,6 +27,7 @@ examples:
   python -m verify sweep examples/noise.toml # a grid of cells: tables and phase diagrams (docs/sweeps.md)
   python -m verify at --d 200 --ell 150 --m 64   # one cell: measured beside the bounds, each claim's verdict
   python -m verify calibrate --seeds 50 R3 R4    # the observed false-fail rate over 50 seeds
+  python -m verify audit --model 'final*.pt' --init 'init*.pt' --data train.npz  # your own networks
 
 exit status: 0 all claims pass, 1 a claim fails, 2 usage or output error, 3 internal error,
 130 interrupted, 143 terminated
@@ -98,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", help="re-run the statistical claims over many seeds: observed false-fail rates"
     )
     calibrate_command.configure(p_cal)
+    from verify.audit import command as audit_command
+
+    audit_command.configure(
+        sub.add_parser("audit", help="measure and check the theory on your own trained networks")
+    )
     return parser
 
 
@@ -141,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             "at": at_command,
             "calibrate": calibrate_command,
         }
+        from verify.audit import command as audit_command
+
+        commands["audit"] = audit_command
         module = commands[args.command]
         return module.main(args)
     except UnknownClaim as exc:

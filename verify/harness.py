@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from verify import experiments
-from verify.claim import Claim, Outcome, RuleContext, check_rate, per_test_rate
+from verify.claim import Claim, Outcome, RuleContext, check_declared_tests, check_rate, per_test_rate
 from verify.runtime.executors import InlineExecutor
 
 __all__ = ["decide", "exit_status", "Plan", "plan", "Record", "run_claims"]
@@ -94,15 +94,7 @@ def decide(
     rate = per_test_rate(c, profile, family_rate)
     ctx = RuleContext(profile, rate, figures_dir, progress, reference_alpha=check_rate(family_rate))
     outcome = c.rule(ctx, measurements)
-    statistical = [v for v in outcome.verdicts if v.statistical]
-    declared = c.tests(profile)
-    if len(statistical) != declared:
-        raise AssertionError(
-            f"{c.id} declares {declared} statistical tests at {profile} but made {len(statistical)}"
-        )
-    for verdict in statistical:
-        if verdict.alpha is None or rate is None or verdict.alpha > rate * (1 + 1e-12):
-            raise AssertionError(f"{c.id}: a test runs at alpha={verdict.alpha}, above its share {rate}")
+    check_declared_tests(c.id, outcome, c.tests(profile), rate, f"at {profile}")
     return outcome, rate
 
 

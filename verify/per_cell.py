@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from theory.parameters import ParameterError
-from verify.claim import Claim, Column, Outcome, Table, all_claims, split_family_rate, table
+from verify.claim import (
+    Claim,
+    Column,
+    Outcome,
+    Table,
+    all_claims,
+    check_declared_tests,
+    split_family_rate,
+    table,
+)
 from verify.statistics import Verdict
 
 __all__ = [
@@ -258,14 +267,7 @@ def decide_cell(claim: Claim, pop: Any, rate: float | None, label: str = "this c
     record = claim.cell.measure(pop)
     verdicts = claim.cell.decide({label: record}, rate)
     outcome = Outcome(verdicts=tuple(verdicts), prediction=claim.cell.quantity)
-    statistical = [v for v in outcome.verdicts if v.statistical]
-    if len(statistical) != claim.cell.tests:
-        raise AssertionError(
-            f"{claim.id} declares {claim.cell.tests} statistical tests per cell but made {len(statistical)}"
-        )
-    for verdict in statistical:
-        if verdict.alpha is None or rate is None or verdict.alpha > rate * (1 + 1e-12):
-            raise AssertionError(f"{claim.id}: a test runs at alpha={verdict.alpha}, above its share {rate}")
+    check_declared_tests(claim.id, outcome, claim.cell.tests, rate, "per cell")
     return record, outcome
 
 
