@@ -89,8 +89,8 @@ class AuditRecord:
 
 def audit_status(decision: Decision) -> int:
     """`verify all`'s exit status over the claims decided within their hypotheses: 3 on an internal error,
-    1 when such a claim fails, else 0. A claim that fails outside its hypotheses (data not in P, a non-Gaussian
-    init, R1 broken) is reported as failed and marked so; the theory predicted nothing there."""
+    1 when such a claim fails, else 0. A claim that fails outside its hypotheses (data not in P, a
+    non-Gaussian init, R1 broken) is reported as failed and marked so; the theory predicted nothing there."""
     within = decision.hypotheses.get("within", {})
     judged = [r for r in decision.records if r.verdict == "error" or within.get(r.claim.id, True)]
     return exit_status(judged)
@@ -132,8 +132,8 @@ def _check_pairs(final: list[LoadedNetwork], init: list[LoadedNetwork] | None, d
         return
     if len(init) != len(final):
         raise AuditInputError(
-            f"--init: {len(init)} initial networks for {len(final)} final ones; expected one per final network "
-            "(paired in sorted order)"
+            f"--init: {len(init)} initial networks for {len(final)} final ones; expected one per final "
+            "network (paired in sorted order)"
         )
     for a, b in zip(final, init, strict=True):
         if a.W.shape != b.W.shape or a.deep != b.deep:

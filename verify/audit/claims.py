@@ -34,9 +34,11 @@ from verify.tolerance import compare, float64_rounding_budget, threshold
 __all__ = ["Audit", "CLAIMS", "Plan", "Settings", "UNIFORM_STUDY"]
 
 SECTION = "Audit of user-trained networks"
-#: Where the suite measured what uniform initialization does to R3's law (quoted when the init is not Gaussian).
+#: Where the suite measured what uniform initialization does to R3's law (quoted when the init is not
+#: Gaussian).
 UNIFORM_STUDY = "violation.uniform_init"
-#: A decided claim: its description, how many statistical tests it makes, and its rule (per-test rate -> Outcome).
+#: A decided claim: its description, how many statistical tests it makes, and its rule
+#: (per-test rate -> Outcome).
 Plan = tuple[Claim, int, Callable[[float | None], Outcome]]
 
 
@@ -98,8 +100,9 @@ def _claim(id: str, title: str, statement: str, results: tuple[str, ...], tests:
 
 def _dtype_budget(steps: int, n: int, d: int, dtype: str) -> float | None:
     """R1's budget gamma_N, N = T (n + d), at the unit roundoff of the weights' dtype: gamma_N at eps_32 is
-    gamma_{N eps_32/eps_64} at float64's (the same n u), so `float64_rounding_budget` serves both. None where
-    the dtype is so coarse that the budget reaches the weights' own size (float16, bfloat16 over long runs)."""
+    gamma_{N eps_32/eps_64} at float64's (the same n u), so `float64_rounding_budget` serves both. None
+    where the dtype is so coarse that the budget reaches the weights' own size (float16, bfloat16 over long
+    runs)."""
     try:
         eps = torch.finfo(getattr(torch, dtype)).eps
     except (AttributeError, TypeError):
@@ -140,7 +143,8 @@ def invariance(a: Audit) -> Plan | str:
     if a.settings.steps is None:
         return (
             "needs the number of steps (--steps T) for its float64/float32 rounding budget gamma_{T(n+d)}; "
-            f"read-off factors {np.min(read):.6g}..{np.max(read):.6g}, max relative defect {np.max(defect):.3g}"
+            f"read-off factors {np.min(read):.6g}..{np.max(read):.6g}, max relative defect "
+            f"{np.max(defect):.3g}"
         )
     dtype = a.final[0].dtype
     budget = _dtype_budget(a.settings.steps, a.settings.n, a.P.d, dtype)
@@ -172,11 +176,11 @@ def invariance(a: Audit) -> Plan | str:
             verdicts=tuple(verdicts),
             prediction=f"Pi W(T) = c_T Pi W(0) with R1.decay_gd c_T = {c_T:.12g}"
             + ("" if a.settings.decay_stated else " (no weight decay stated: c_T = 1)"),
-            method="Pi W in a basis of P^perp for the final and the initial weights of each network; the defect "
-            "max_i ||Pi w_i(T) - c_T Pi w_i(0)|| / max_i ||w_i|| against gamma_{T(n+d)} at the weights' dtype "
-            f"({dtype}), a worst-case rounding bound. R1 holds for any update built from loss gradients (SGD, "
-            "momentum, coupled weight decay); Adam with a rotated P, or data not in P, break it."
-            + a.outside_note(),
+            method="Pi W in a basis of P^perp for the final and the initial weights of each network; the "
+            "defect max_i ||Pi w_i(T) - c_T Pi w_i(0)|| / max_i ||w_i|| against gamma_{T(n+d)} at the "
+            f"weights' dtype ({dtype}), a worst-case rounding bound. R1 holds for any update built from loss "
+            "gradients (SGD, momentum, coupled weight decay); Adam with a rotated P, or data not in P, break "
+            "it." + a.outside_note(),
             tables=(table("R1 per network", [*columns, "within budget"], rows),),
         )
 
@@ -222,8 +226,8 @@ def chi_square(a: Audit) -> Plan | str:
             f"R3.degrees_of_freedom = {P.ell} degrees of freedom, one x0 per network",
             method=f"{int(ok.sum())} networks, Q at the first point with s_w = {a.s_w:.6g} estimated from "
             f"{gaussian.n} initial entries (relative standard error of s_w^2 about {scale_error:.1g} for "
-            f"Gaussian entries, {'below' if scale_error < mean.detectable else 'NOT below'} the relative scale "
-            f"error {mean.detectable:.2g} that the mean test detects). "
+            f"Gaussian entries, {'below' if scale_error < mean.detectable else 'NOT below'} the relative "
+            f"scale error {mean.detectable:.2g} that the mean test detects). "
             + _uniform_note(gaussian.passed)
             + (" Tested outside its hypotheses: " + "; ".join(notes) + "." if notes else ""),
             tables=(
@@ -235,7 +239,10 @@ def chi_square(a: Audit) -> Plan | str:
             ),
         )
 
-    statement = "Q = d ||g||^2 / (c_T^2 s_w^2 S) at one x0 per network follows chi-square with ell degrees of freedom."
+    statement = (
+        "Q = d ||g||^2 / (c_T^2 s_w^2 S) at one x0 per network follows chi-square with ell degrees of "
+        "freedom."
+    )
     title = "Q ~ chi2_ell over your networks"
     return _claim("audit.R3", title, statement, ("R3",), TESTS_PER_LAW), TESTS_PER_LAW, rule
 
@@ -279,10 +286,10 @@ def lower_bound(a: Audit) -> Plan | str:
         row = (n, below, float(rates["failure_probability_exact"]), float(rates["failure_probability_bound"]))
         return Outcome(
             verdicts=tests,
-            prediction="fraction of networks with ||g|| < R4.orth_grad_lower_bound (at each network's own S) <= "
-            "R4.failure_probability_bound and _chernoff, = R4.failure_probability_exact",
-            method=f"one x0 per network, {n} networks, s_w = {a.s_w:.6g} from the initial weights; the binomial "
-            "tests of R4.lower_bound." + a.outside_note(),
+            prediction="fraction of networks with ||g|| < R4.orth_grad_lower_bound (at each network's own "
+            "S) <= R4.failure_probability_bound and _chernoff, = R4.failure_probability_exact",
+            method=f"one x0 per network, {n} networks, s_w = {a.s_w:.6g} from the initial weights; the "
+            "binomial tests of R4.lower_bound." + a.outside_note(),
             tables=(
                 table(
                     "Networks below R4's bound",
@@ -292,7 +299,10 @@ def lower_bound(a: Audit) -> Plan | str:
             ),
         )
 
-    statement = "||g|| >= |c_T| s_w sqrt(S ell/(2d)) at each network's own S, except with probability at most exp(-ell/16)."
+    statement = (
+        "||g|| >= |c_T| s_w sqrt(S ell/(2d)) at each network's own S, except with probability at most "
+        "exp(-ell/16)."
+    )
     return _claim("audit.R4", "||g|| >= R4 bound except w.p. <= exp(-ell/16)", statement, ("R4",), 3), 3, rule
 
 
@@ -301,7 +311,10 @@ def flip(a: Audit) -> Plan | str:
     M, ok, with_init = a.M, a.ok, a.with_init
     first = M.first_segment
     if not first.any() and not with_init:
-        return "no point has t* = |N(x0)|/||g|| before its first breakpoint, and without --init R5's bound has no s_w"
+        return (
+            "no point has t* = |N(x0)|/||g|| before its first breakpoint, and without --init R5's bound has "
+            "no s_w"
+        )
     walked, theory_flip = M.gradient_flip, a.point_values["flip_distance"]
     found = np.isfinite(walked)
     tests = 2 if with_init else 0
@@ -344,8 +357,8 @@ def flip(a: Audit) -> Plan | str:
             verdicts=tuple(verdicts),
             prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint"
             + (bound if with_init else ""),
-            method="The flip along -sign(N(x0)) g/||g|| is found by walking the activation breakpoints and confirmed "
-            f"by a forward pass; where t* comes first it must equal t* to relative {FLIP_RTOL:g}."
+            method="The flip along -sign(N(x0)) g/||g|| is found by walking the activation breakpoints and "
+            f"confirmed by a forward pass; where t* comes first it must equal t* to relative {FLIP_RTOL:g}."
             + (a.outside_note() if with_init else ""),
             tables=(table("R5 on your networks", ["quantity", ("count", "d"), ("of", "d")], rows),),
         )
@@ -415,10 +428,10 @@ def sandwich(a: Audit) -> Plan | str:
         return Outcome(
             verdicts=tuple(verdicts),
             prediction="R6.certified_radius = |N(x0)|/L <= r_perp(x0) <= every orthogonal flip found",
-            method="L = sum_i |u_i| ||Pi w_i|| from the final weights; the tight certificate (numerics.certificates) "
-            "is computed without any attack radius. R6 above a flip fails the claim; the tight certificate above a "
-            "flip, or r_perp outside [tight, attack], is an internal error (exit 3). R6's Lipschitz bound needs no "
-            "hypothesis on the data.",
+            method="L = sum_i |u_i| ||Pi w_i|| from the final weights; the tight certificate "
+            "(numerics.certificates) is computed without any attack radius. R6 above a flip fails the claim; "
+            "the tight certificate above a flip, or r_perp outside [tight, attack], is an internal error "
+            "(exit 3). R6's Lipschitz bound needs no hypothesis on the data.",
             tables=(table("The sandwich", [*columns, ("exact points", "d")], [row]),),
         )
 
@@ -440,14 +453,15 @@ CLAIMS: dict[str, Callable[[Audit], Plan | str]] = {
 
 
 def _uniform_note(gaussian: bool) -> str:
-    """What a non-Gaussian initialization does to R3's law, with the suite's own uniform-init study numbers."""
+    """What a non-Gaussian initialization does to R3's law, with the suite's own uniform-init study
+    numbers."""
     if gaussian:
         return "The initial entries pass the Gaussian test: R3's law is exact here."
     return (
         "R3's law is exact only for Gaussian Pi w_i(0); PyTorch's default init is uniform (U(-1/sqrt(d), "
-        "1/sqrt(d)): s_w^2 = 1/3). Uniform entries of the same variance leave E Q unchanged (so the exact mean "
-        "test keeps its meaning) and make Q only approximately chi-square by the CLT over the d entries mixed by "
-        "Pi; " + _uniform_study_numbers()
+        "1/sqrt(d)): s_w^2 = 1/3). Uniform entries of the same variance leave E Q unchanged (so the exact "
+        "mean test keeps its meaning) and make Q only approximately chi-square by the CLT over the d entries "
+        "mixed by Pi; " + _uniform_study_numbers()
     )
 
 
@@ -461,9 +475,9 @@ def _uniform_study_numbers() -> str:
     except (OSError, ValueError, KeyError, IndexError):
         return f"see `python -m verify run {UNIFORM_STUDY}` for how large the departure is."
     return (
-        f"the suite's study ({UNIFORM_STUDY}, reports/report.json: {u[1]} networks per arm at d = 20, ell = 10, "
-        f"m = 16, small so the CLT has least to average) measured mean Q {u[4]:.4g} vs {g[4]:.4g} (Gaussian), "
-        f"var Q {u[5]:.4g} vs {g[5]:.4g} (chi2: 20), KS D {u[7]:.4f} vs {g[7]:.4f}, both within what {u[1]} "
-        f"networks detect ({u[10]:.3f}): at the audit's sample sizes the departure is far below what the tests "
-        "can see, so a failure here is not explained by the uniform init."
+        f"the suite's study ({UNIFORM_STUDY}, reports/report.json: {u[1]} networks per arm at d = 20, "
+        f"ell = 10, m = 16, small so the CLT has least to average) measured mean Q {u[4]:.4g} vs {g[4]:.4g} "
+        f"(Gaussian), var Q {u[5]:.4g} vs {g[5]:.4g} (chi2: 20), KS D {u[7]:.4f} vs {g[7]:.4f}, both within "
+        f"what {u[1]} networks detect ({u[10]:.3f}): at the audit's sample sizes the departure is far below "
+        "what the tests can see, so a failure here is not explained by the uniform init."
     )

@@ -7,11 +7,11 @@
 Every input is read and checked before any measurement, and a bad one is one line on stderr naming the file
 and what was expected (exit 2), with nothing written. The record is printed as a table or as JSON
 (`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, null where not computed and
-"inf" where no flip was found; `claims` as in report.json); with
---out, report.md, report.json, report.tex, manifest.json and figures/ are written into a staging folder and
-swapped in atomically (`verify.runtime.output.staged`). Exit status as `verify all`, over the claims decided within
-their hypotheses: 0 every one passes, 1 one fails, 2 bad input, 3 internal error (a certificate above a
-verified flip). A claim failing outside its hypotheses is printed as FAIL and marked, and does not set 1.
+"inf" where no flip was found; `claims` as in report.json); with --out, report.md, report.json, report.tex,
+manifest.json and figures/ are written into a staging folder and swapped in atomically
+(`verify.runtime.output.staged`). Exit status as `verify all`, over the claims decided within their
+hypotheses: 0 every one passes, 1 one fails, 2 bad input, 3 internal error (a certificate above a verified
+flip). A claim failing outside its hypotheses is printed as FAIL and marked, and does not set 1.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ FORMATS = ("table", "json")
 def configure(parser: argparse.ArgumentParser) -> None:
     """The options of `audit` (module docstring)."""
     parser.description = (
-        "Measure and check the theory on networks trained by your own code: the gradient split on and off the "
-        "data subspace P, the shortest verified flips in P^perp, in P and unrestricted, certified orthogonal "
-        "radii, and R1, R3-R6 decided by the rules of `verify all`."
+        "Measure and check the theory on networks trained by your own code: the gradient split on and off "
+        "the data subspace P, the shortest verified flips in P^perp, in P and unrestricted, certified "
+        "orthogonal radii, and R1, R3-R6 decided by the rules of `verify all`."
     )
     parser.epilog = (
         "example: python -m verify audit --model 'final_*.pt' --init 'init_*.pt' --data train.npz "
@@ -216,7 +216,8 @@ def format_table(record: dict[str, Any]) -> str:
             row("all (median)", everything, _median([n.get("read_off_factor") for n in record["networks"]]))
         )
     lines += [
-        f"medians over {len(record['networks'][0]['points'])} points per network (grad ratio ||Pi grad||/||P grad||: "
+        f"medians over {len(record['networks'][0]['points'])} points per network (grad ratio "
+        "||Pi grad||/||P grad||: "
         f"a random direction gives sqrt(ell/(d-ell)) = {record['random_direction_ratio']:.4g}):",
         tabulate(rows, headers=heads, disable_numparse=True),
         "",
@@ -225,7 +226,8 @@ def format_table(record: dict[str, Any]) -> str:
     for c in record["claims"]:
         decisive = c["decisive"]
         rule = (
-            f"{decisive['quantity']} = {_show(decisive['value'])} {decisive['passes_if']} {_show(decisive['threshold'])}"
+            f"{decisive['quantity']} = {_show(decisive['value'])} {decisive['passes_if']} "
+            f"{_show(decisive['threshold'])}"
             if decisive
             else (c["error"] or "").strip().splitlines()[-1][:90]
         )
@@ -243,15 +245,16 @@ def format_table(record: dict[str, Any]) -> str:
     outside = [c["id"] for c in record["claims"] if c["verdict"] == "fail" and not c["within_hypotheses"]]
     if outside:
         lines.append(
-            f"failed outside their hypotheses ({'; '.join(record['hypotheses']['outside']) or 'non-Gaussian init'}): "
+            "failed outside their hypotheses ("
+            f"{'; '.join(record['hypotheses']['outside']) or 'non-Gaussian init'}): "
             f"{', '.join(outside)}; reported, not counted in the exit status"
         )
     lines += [f"not decided: {u['id']}: {u['reason']}" for u in record["undecided"]]
     hyp = record["hypotheses"]
     if "gaussian_init" in hyp:
         lines.append(
-            f"initial hidden scale s_w = {hyp['s_w']:.6g} (from {hyp['s_w_entries']} entries); Gaussian init: "
-            f"{'met' if hyp['gaussian_init'] else 'NOT met'} ({hyp['gaussian_init_test']['summary']})"
+            f"initial hidden scale s_w = {hyp['s_w']:.6g} (from {hyp['s_w_entries']} entries); Gaussian "
+            f"init: {'met' if hyp['gaussian_init'] else 'NOT met'} ({hyp['gaussian_init_test']['summary']})"
         )
     lines += [f"note: {n}" for n in record["notes"]]
     lines.append(f"{len(record['networks'])} networks audited in {record['seconds']:.1f} s")

@@ -1,15 +1,16 @@
 """The audit's claims, decided by the rules and verdict objects of `python -m verify all`.
 
 Every prediction is asked of `theory.results` at the user's networks; the verdicts are the suite's own
-(`verify.tolerance.compare`/`threshold`, `verify.statistics` tests, `verify.checks.helpers.chi_square_law.law_verdicts`,
-`numerics.attacks.check_sandwich`). The family false-fail rate is split (`verify.claim.split_family_rate`, the suite's one split)
-over the statistical claims the audit decides, then over each claim's tests. The statistics over networks
-use one x0 per network (the first point), so their samples are independent, as in the suite's checks.
-The claims themselves are in `verify.audit.claims`:
+(`verify.tolerance.compare`/`threshold`, `verify.statistics` tests,
+`verify.checks.helpers.chi_square_law.law_verdicts`, `numerics.attacks.check_sandwich`). The family
+false-fail rate is split (`verify.claim.split_family_rate`, the suite's one split) over the statistical
+claims the audit decides, then over each claim's tests. The statistics over networks use one x0 per network
+(the first point), so their samples are independent, as in the suite's checks. The claims themselves are in
+`verify.audit.claims`:
 
-- audit.R1 (with --init and --steps): max_i ||Pi w_i(T) - c_T Pi w_i(0)|| / max_i ||w_i|| within the rounding
-  budget gamma_{T (n + d)} of the weights' dtype; with --weight-decay, the factor read off the weights equal to
-  R1's c_T = (1 - eta lam)^T within the allowance that budget implies.
+- audit.R1 (with --init and --steps): max_i ||Pi w_i(T) - c_T Pi w_i(0)|| / max_i ||w_i|| within the
+  rounding budget gamma_{T (n + d)} of the weights' dtype; with --weight-decay, the factor read off the
+  weights equal to R1's c_T = (1 - eta lam)^T within the allowance that budget implies.
 - audit.R3 (with --init, >= 2 networks): Q = R3.chi_square_statistic at s_w estimated from the initial
   weights (s_w^2 = d mean w_ij(0)^2, pooled) against chi2 with R3.degrees_of_freedom: KS and the exact mean
   test. The Gaussian hypothesis is tested (KS of the standardized initial entries against N(0, 1), reported).

@@ -141,7 +141,8 @@ def from_state_dict(state: Mapping[str, Any], source: str) -> LoadedNetwork:
             raise _bad(
                 source,
                 f"entry {key!r} ({_dtype_name(value)} {tuple(value.shape)}) is not a Linear layer's weight "
-                f"or bias; expected only the entries of nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))",
+                "or bias; expected only the entries of "
+                "nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))",
             )
         layers.setdefault(prefix, {})[kind] = value
     weights = []

@@ -91,7 +91,8 @@ def _with_output_bias(net: Network, c: np.ndarray) -> Network:
 
 
 def _deep(networks: list[LoadedNetwork]) -> DeepNetwork:
-    """Three-layer networks batched; the output bias c as one more second-layer neuron (row 0, bias 1, v = c)."""
+    """Three-layer networks batched; the output bias c as one more second-layer neuron (row 0, bias 1,
+    v = c)."""
     R, d = len(networks), networks[0].d
     m1 = max(net.m for net in networks)
     m2 = max(int(net.A.shape[0]) for net in networks if net.A is not None) + 1
@@ -113,7 +114,8 @@ def _np(t: torch.Tensor) -> np.ndarray:
 def measure(
     networks: list[LoadedNetwork], P: DataSubspace, X0: np.ndarray, *, seed: int, exact: bool = True
 ) -> Measurements:
-    """Every quantity of the module docstring for `networks` (all two-layer or all three-layer) at X0 (p, d)."""
+    """Every quantity of the module docstring for `networks` (all two-layer or all three-layer) at X0
+    (p, d)."""
     B = P.subspace.basis
     C = P.subspace.complement_basis()
     Pi = P.subspace.perp_projector()
@@ -150,9 +152,9 @@ def measure(
             lipschitz=np.full(R, np.nan),
             x0_residual=residual,
             notes=[
-                "three-layer networks: the gradient split and the attacks (DeepFool restricted to the subspace, "
-                "shortened by bisection, numerics.deep.projected_flip) only; no certificate, no exact radius "
-                "and none of R1-R6's two-layer claims"
+                "three-layer networks: the gradient split and the attacks (DeepFool restricted to the "
+                "subspace, shortened by bisection, numerics.deep.projected_flip) only; no certificate, no "
+                "exact radius and none of R1-R6's two-layer claims"
             ],
         )
     net = stack(networks)

@@ -113,8 +113,9 @@ def data_subspace(
             how = "exact span"
             if kept >= d:
                 raise AuditInputError(
-                    f"--data: the training points span all of R^{d} at rank tolerance {tol:.3g} (no direction "
-                    "orthogonal to the data); pass --rank R or --variance V for a principal subspace"
+                    f"--data: the training points span all of R^{d} at rank tolerance {tol:.3g} (no "
+                    "direction orthogonal to the data); pass --rank R or --variance V for a principal "
+                    "subspace"
                 )
         if kept < 1 or kept >= d:
             raise AuditInputError(f"the subspace has dimension {kept}; expected 1 <= dim P < d = {d}")
@@ -130,6 +131,7 @@ def data_subspace(
     if how == "basis" and not in_p:
         raise AuditInputError(
             f"{source}: the basis does not contain the training data (max ||Pi x_j|| = {residuals.max():.3g} "
-            f"> rank tolerance {tol:.3g}); expected a basis of a subspace containing every x_j, or use --rank/--variance"
+            f"> rank tolerance {tol:.3g}); expected a basis of a subspace containing every x_j, or use "
+            "--rank/--variance"
         )
     return DataSubspace(sub, how, tol, residuals, in_p, inside)
