@@ -4,6 +4,7 @@ divergence, determinism and validation."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -366,3 +367,53 @@ def test_in_place_weight_update_gives_the_same_bits_as_the_buffered_one(config, 
     for name in ("W", "b", "u"):
         assert torch.equal(getattr(fast.net, name), getattr(slow.net, name))
     assert torch.equal(fast.net0.W, net0.W)  # the starting point is never written to
+
+
+def _staggered(runs: int = 16, seed: int = 5):
+    """Runs whose data differ in scale, so that they meet a target at many different steps."""
+    ds = make_dataset("gaussian_linear", runs=runs, seed=seed, d=D, ell=ELL, n=N)
+    scale = torch.linspace(0.3, 3.0, runs, dtype=torch.float64).view(runs, 1, 1)
+    return ds.X * scale, ds.y, initialize(InitConfig(m=M), D, runs, seed=seed + 1)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [TrainConfig(lr=0.5, steps=300, target_margin=0.5),
+     TrainConfig(lr=0.5, steps=120, target_margin=0.5, record_every=7),  # some runs reach the cap
+     TrainConfig(lr=0.5, steps=400, target_loss=0.3, record_every=10),  # every run stops early
+     TrainConfig(optimizer="sgd", lr=0.3, steps=300, batch_size=5, weight_decay=0.01, target_margin=0.3, seed=2,
+                 record_every=9),
+     TrainConfig(optimizer="flow", lr=0.3, steps=300, weight_decay=0.05, target_margin=0.4),
+     TrainConfig(optimizer="momentum", lr=0.05, steps=300, target_margin=0.5, train_bias=True),
+     TrainConfig(optimizer="adam", lr=0.01, steps=300, target_loss=0.2, batch_size=6, seed=1),
+     TrainConfig(loss="exponential", lr=0.5, steps=60)],  # some runs diverge, none has a target
+)  # fmt: skip
+def test_compacting_the_batch_gives_every_run_the_same_bits(config, monkeypatch) -> None:
+    """Stopped runs leave the batch; each run's parameters, steps, status, outputs and history must be
+    bitwise those of the whole batch (compact=False), and the batch must really have shrunk."""
+    X, y, net0 = _staggered()
+    if config.loss == "exponential":
+        X = X.clone()
+        X[::3] *= 1e100  # every third run diverges, at different steps
+    sizes, keep = [], train_module._Update.keep
+
+    def spy(self, index):
+        sizes.append(index.numel())
+        keep(self, index)
+
+    monkeypatch.setattr(train_module._Update, "keep", spy)
+    compact = train(net0, X, y, config)
+    whole = train(net0, X, y, replace(config, compact=False))
+    assert len(sizes) >= 2 and sizes[-1] < X.shape[0] // 2, sizes  # compacted several times, to a few runs
+    assert len(set(whole.status)) > 1 or len(set(whole.steps_taken.tolist())) > 4
+    assert compact.status == whole.status
+    assert torch.equal(compact.steps_taken, whole.steps_taken)
+    for name in ("W", "b", "u"):
+        assert torch.equal(getattr(compact.net, name), getattr(whole.net, name)), name
+    for name in ("final_loss", "final_margin", "train_accuracy"):
+        assert torch.equal(getattr(compact, name), getattr(whole, name)), name
+    assert compact.history.keys() == whole.history.keys()
+    for key, values in whole.history.items():
+        assert len(compact.history[key]) == len(values)
+        for a, b in zip(compact.history[key], values, strict=True):
+            assert a == b if key == "step" else torch.equal(a, b), key
