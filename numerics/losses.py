@@ -6,36 +6,16 @@ elementwise, so it applies unchanged to batched margins (R, n).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 from theory.parameters import choice
 
 LOSSES: tuple[str, ...] = ("logistic", "exponential", "squared")
-#: CPU elementwise kernels run a vectorized loop over whole blocks of lanes and a scalar loop over the rest,
-#: and the two round exp, log1p and sigmoid differently in the last bit. Padding the margins to a multiple
-#: of _LANES sends every element through the vectorized loop, so a run's loss and gradient do not depend on
-#: its position in the batch nor on how many runs share it (numerics.train drops stopped runs).
-_LANES = 64
-
-
-def _lanewise(f: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-    """f(z) for an elementwise f, every element computed by the same (vectorized) code path."""
-    pad = -z.numel() % _LANES
-    if pad == 0 or z.device.type != "cpu":
-        return f(z)
-    flat = torch.cat((z.reshape(-1), z.new_zeros(pad)))
-    return f(flat)[: z.numel()].view(z.shape)
 
 
 def loss_value(name: str, z: torch.Tensor) -> torch.Tensor:
     """loss(z) elementwise: logistic log(1 + e^{-z}), exponential e^{-z}, squared (1 - z)^2 / 2."""
     choice("loss", name, LOSSES)
-    return _lanewise(lambda v: _loss_value(name, v), z)
-
-
-def _loss_value(name: str, z: torch.Tensor) -> torch.Tensor:
     if name == "logistic":
         # log(1 + e^{-z}) = max(-z, 0) + log1p(e^{-|z|}): no overflow, full relative precision for
         # large z (softplus's linear cut-off at 20 loses ~1e-9 relative there).
@@ -48,10 +28,6 @@ def _loss_value(name: str, z: torch.Tensor) -> torch.Tensor:
 def loss_derivative(name: str, z: torch.Tensor) -> torch.Tensor:
     """loss'(z) elementwise: logistic -1/(1 + e^{z}), exponential -e^{-z}, squared z - 1."""
     choice("loss", name, LOSSES)
-    return _lanewise(lambda v: _loss_derivative(name, v), z)
-
-
-def _loss_derivative(name: str, z: torch.Tensor) -> torch.Tensor:
     if name == "logistic":
         return -torch.sigmoid(-z)  # torch.sigmoid is stable in both tails
     if name == "exponential":

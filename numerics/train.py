@@ -6,8 +6,9 @@ meets its target is frozen, and a run whose parameters or outputs stop being fin
 last finite parameters and status "diverged", so no run ever affects another. Stopped runs leave the
 batch (`compact`) once they are an eighth of it, so a step costs what the runs still training cost: a
 population whose runs mostly meet their target early pays for a straggler's steps, not for R of them.
-Every kernel works run by run (bmm, row reductions), so the compacted batch gives each run the same
-bits as the whole one (tests/numerics/test_train.py).
+Every kernel works run by run, so a run's steps and status are those of the whole batch; its floats agree
+to the last bits only, since MKL's batched products (and vectorized exp/sigmoid on a batch's last few
+elements) may round a run's sums differently in a batch of another size (tests/numerics/test_train.py).
 
 Objective: L(theta) + (lambda/2) ||theta||^2 with coupled weight decay (every update uses
 grad + lambda theta) on W, b and, if decay_output, u. Every update of GD/SGD/momentum/flow is a
@@ -333,7 +334,7 @@ class _Stopped:
     and their outputs at those parameters with the route that computed them (the gradient pass or
     `forward`). The whole batch would compute a frozen run's outputs again at every check, by the route of
     that step; a stored value is reused where the routes agree and recomputed where they do not (the last
-    step of full-batch training), so the results keep the bits of the whole batch."""
+    step of full-batch training), so the results are computed as the whole batch computes them."""
 
     def __init__(self, net0: Network, n: int, *, record: bool) -> None:
         self.net0, self.n, self.record = net0, n, record

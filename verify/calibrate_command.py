@@ -228,6 +228,7 @@ def calibrate(
     """Decide `claims` at every seed (reusing `store`'s finished seeds, saving each new one there); return
     per claim its failures, errors, stated share and p-values."""
     from verify.harness import run_claims
+    from verify.selfcheck import require, run_checks
 
     per_seed = []
     with tempfile.TemporaryDirectory(prefix="offsub-calibration-") as figures:
@@ -244,6 +245,7 @@ def calibrate(
                     executor=executor,
                     echo=False,
                 )
+                require(run_checks(records, family_rate))  # the rates this seed used (verify.selfcheck)
                 record = seed_record(records)
                 if store is not None:
                     store.save(seed, record)

@@ -17,6 +17,7 @@ from tabulate import tabulate
 from theory.parameters import ParameterError, validate
 from verify.claim import PROFILES, UnknownClaim, all_claims, check_rate, select
 from verify.execution import Interrupted, add_execution_options, staged_run
+from verify.selfcheck import SelfCheckFailed
 
 EPILOG = """\
 examples:
@@ -106,6 +107,7 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.harness import run_claims
     from verify.manifest import manifest, now
     from verify.report import write_all
+    from verify.selfcheck import with_self_checks
 
     validate(false_fail_rate=args.false_fail_rate, seed=args.seed, threads=args.threads)
     if args.jobs is not None:
@@ -113,14 +115,17 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
     claims = all_claims() if ids is None else select(ids)
     with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()
-        records = run_claims(
-            claims,
-            profile=args.profile,
-            seed=args.seed,
-            device=device,
+        records = with_self_checks(  # the instruments' self-checks around the run (verify.selfcheck)
+            lambda: run_claims(
+                claims,
+                profile=args.profile,
+                seed=args.seed,
+                device=device,
+                family_rate=args.false_fail_rate,
+                figures_dir=stage / "figures",
+                executor=executor,
+            ),
             family_rate=args.false_fail_rate,
-            figures_dir=stage / "figures",
-            executor=executor,
         )
         meta = manifest(
             profile=args.profile, seed=args.seed, device=device, false_fail_rate=args.false_fail_rate,
@@ -173,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             "calibrate": calibrate_command,
         }
         module = commands[args.command]
+        if args.command in ("calibrate", "sweep", "at"):  # they decide claims: the instruments first
+            from verify.selfcheck import instrument_checks, require
+
+            require(instrument_checks())
         return module.main(args)
     except UnknownClaim as exc:
         print(
@@ -183,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except SelfCheckFailed as exc:
+        print(f"{parser.prog}: internal error: {exc}", file=sys.stderr)
+        return 3
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         print(

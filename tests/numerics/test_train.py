@@ -186,7 +186,8 @@ def test_a_huge_learning_rate_diverges_every_run_with_finite_parameters() -> Non
 @pytest.mark.parametrize("target", [{"target_margin": 0.5}, {"target_loss": 0.2}])
 def test_runs_that_reach_their_target_are_frozen(target: dict) -> None:
     ds, net0 = _setup()
-    config = TrainConfig(lr=0.5, steps=400, **target)
+    # The whole batch, to compare bits with whole batches below (compaction: the test after the next).
+    config = TrainConfig(lr=0.5, steps=400, compact=False, **target)
     result = train(net0, ds.X, ds.y, config)
     assert set(result.status) == {"converged"}
     taken = result.steps_taken.tolist()
@@ -388,9 +389,13 @@ def _staggered(runs: int = 16, seed: int = 5):
      TrainConfig(optimizer="adam", lr=0.01, steps=300, target_loss=0.2, batch_size=6, seed=1),
      TrainConfig(loss="exponential", lr=0.5, steps=60)],  # some runs diverge, none has a target
 )  # fmt: skip
-def test_compacting_the_batch_gives_every_run_the_same_bits(config, monkeypatch) -> None:
-    """Stopped runs leave the batch; each run's parameters, steps, status, outputs and history must be
-    bitwise those of the whole batch (compact=False), and the batch must really have shrunk."""
+def test_compacting_the_batch_gives_every_run_its_steps_and_its_floats_to_the_last_bits(
+    config, monkeypatch
+) -> None:
+    """Stopped runs leave the batch; each run's steps and status must be those of the whole batch
+    (compact=False), its parameters, outputs and history equal to the last bits (MKL's batched products
+    may round a run's sums differently in a batch of another size: 2.5e-16 relative is what it does here),
+    and the batch must really have shrunk."""
     X, y, net0 = _staggered()
     if config.loss == "exponential":
         X = X.clone()
@@ -408,12 +413,20 @@ def test_compacting_the_batch_gives_every_run_the_same_bits(config, monkeypatch)
     assert len(set(whole.status)) > 1 or len(set(whole.steps_taken.tolist())) > 4
     assert compact.status == whole.status
     assert torch.equal(compact.steps_taken, whole.steps_taken)
+
+    def last_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+        finite = torch.isfinite(b)
+        if not torch.equal(finite, torch.isfinite(a)) or not torch.equal(a[~finite], b[~finite]):
+            return False
+        scale = b[finite].abs().max() if finite.any() else torch.tensor(1.0)
+        return bool(((a[finite] - b[finite]).abs() <= 64 * torch.finfo(b.dtype).eps * scale).all())
+
     for name in ("W", "b", "u"):
-        assert torch.equal(getattr(compact.net, name), getattr(whole.net, name)), name
+        assert last_bits(getattr(compact.net, name), getattr(whole.net, name)), name
     for name in ("final_loss", "final_margin", "train_accuracy"):
-        assert torch.equal(getattr(compact, name), getattr(whole, name)), name
+        assert last_bits(getattr(compact, name), getattr(whole, name)), name
     assert compact.history.keys() == whole.history.keys()
     for key, values in whole.history.items():
         assert len(compact.history[key]) == len(values)
         for a, b in zip(compact.history[key], values, strict=True):
-            assert a == b if key == "step" else torch.equal(a, b), key
+            assert a == b if key == "step" else last_bits(a, b), key
