@@ -133,9 +133,16 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
         )  # fmt: skip
         write_all(stage, records, meta)
     from verify.harness import exit_status
+    from verify.selfcheck import SECTION
 
-    n_pass = sum(r.verdict == "pass" for r in records)
-    print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
+    claimed = [r for r in records if r.claim.section != SECTION]
+    checks = [r for r in records if r.claim.section == SECTION]
+    n_pass = sum(r.verdict == "pass" for r in claimed)
+    n_checks = sum(r.verdict == "pass" for r in checks)
+    print(
+        f"{n_pass}/{len(claimed)} claims passed ({n_checks}/{len(checks)} self-checks of the instruments); "
+        f"report in {args.out}/report.md"
+    )
     return exit_status(records)
 
 
