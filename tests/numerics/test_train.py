@@ -430,3 +430,19 @@ def test_compacting_the_batch_gives_every_run_its_steps_and_its_floats_to_the_la
         assert len(compact.history[key]) == len(values)
         for a, b in zip(compact.history[key], values, strict=True):
             assert a == b if key == "step" else last_bits(a, b), key
+
+
+def test_compaction_keeps_every_tensor_on_the_device() -> None:
+    """Under simulated CUDA (tests/cuda_simulation.py) a compacting run, minibatches and history included,
+    mixes no CPU tensor into a CUDA operation and gives the CPU's numbers."""
+    from tests.cuda_simulation import simulated_cuda
+
+    X, y, net0 = _staggered()
+    config = TrainConfig(optimizer="sgd", lr=0.3, steps=60, batch_size=5, target_margin=0.3, record_every=6)
+    cpu = train(net0, X, y, config)
+    assert len(set(cpu.steps_taken.tolist())) > 4  # runs stopped at many steps: the batch was compacted
+    with simulated_cuda():
+        cuda = train(net0.to(device="cuda"), X.to("cuda"), y.to("cuda"), config)
+        assert cuda.net.W.device.type == "cuda"
+    assert cuda.status == cpu.status and torch.equal(cuda.steps_taken, cpu.steps_taken)
+    assert torch.equal(cuda.net.W.cpu(), cpu.net.W)
