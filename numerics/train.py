@@ -56,9 +56,7 @@ class TrainConfig:
     target_loss: float | None = None  # stop a run once its loss <= this (either target stops it)
     seed: int = 0  # minibatch order
     record_every: int = 0  # 0: no history; else record loss/margin every k steps
-    compact: bool = (
-        True  # drop stopped runs from the batch (same results; the cost of the runs still training)
-    )
+    compact: bool = True  # drop stopped runs from the batch (a step costs only the runs still training)
 
     def __post_init__(self) -> None:
         choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -114,7 +112,9 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     active = torch.ones(R, dtype=torch.bool, device=X.device)
     converged, diverged = torch.zeros_like(active), torch.zeros_like(active)
     steps_taken = torch.zeros(R, dtype=torch.int64, device=X.device)
-    stopped = _Stopped(net0, n, record=bool(config.record_every))  # the runs that have left the batch
+    stopped = _Stopped(
+        net0, n, loss=config.loss, record=bool(config.record_every)
+    )  # the runs that have left the batch
     rows = torch.arange(R, device=X.device)  # the batch's runs, as rows of net0
     history: dict[str, list] = {"step": [], "loss": [], "margin": []} if config.record_every else {}
     targets = config.target_margin is not None or config.target_loss is not None
@@ -158,7 +158,7 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
             keep, out = active.nonzero().squeeze(1), (~active).nonzero().squeeze(1)
             stopped.add(rows[out], net.select(out), converged[out], diverged[out], steps_taken[out],
                         None if outputs is None else outputs[out], via_forward=full is None,
-                        X=X[out], y=y[out], loss=config.loss)  # fmt: skip
+                        X=X[out], y=y[out])  # fmt: skip
             rows, net, spare = rows[keep], net.select(keep), spare.select(keep)
             X, y, X_T = X[keep], y[keep], X_T[keep]
             active, converged, diverged, steps_taken = (
@@ -336,8 +336,8 @@ class _Stopped:
     that step; a stored value is reused where the routes agree and recomputed where they do not (the last
     step of full-batch training), so the results are computed as the whole batch computes them."""
 
-    def __init__(self, net0: Network, n: int, *, record: bool) -> None:
-        self.net0, self.n, self.record = net0, n, record
+    def __init__(self, net0: Network, n: int, *, loss: str, record: bool) -> None:
+        self.net0, self.n, self.loss_name, self.record = net0, n, loss, record
         self.any = False
 
     def _allocate(self) -> None:
@@ -352,11 +352,10 @@ class _Stopped:
         self.margin = torch.empty_like(self.loss)
         self.any = True
 
-    def add(self, rows, net, converged, diverged, steps, outputs, *, via_forward, X, y, loss) -> None:
+    def add(self, rows, net, converged, diverged, steps, outputs, *, via_forward, X, y) -> None:
         """Store the runs at `rows` (their parameters `net`, flags, steps, and outputs or None)."""
         if not self.any:
             self._allocate()
-        self.loss_name = loss
         if outputs is None:
             outputs, via_forward = forward(net, X), True
         for k in ("W", "b", "u"):
