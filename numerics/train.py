@@ -112,9 +112,8 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     active = torch.ones(R, dtype=torch.bool, device=X.device)
     converged, diverged = torch.zeros_like(active), torch.zeros_like(active)
     steps_taken = torch.zeros(R, dtype=torch.int64, device=X.device)
-    stopped = _Stopped(
-        net0, n, loss=config.loss, record=bool(config.record_every)
-    )  # the runs that have left the batch
+    # The runs that have left the batch (config.compact): their final state, at their rows of net0.
+    stopped = _Stopped(net0, n, loss=config.loss, record=bool(config.record_every))
     rows = torch.arange(R, device=X.device)  # the batch's runs, as rows of net0
     history: dict[str, list] = {"step": [], "loss": [], "margin": []} if config.record_every else {}
     targets = config.target_margin is not None or config.target_loss is not None
