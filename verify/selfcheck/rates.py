@@ -42,8 +42,10 @@ def rate_split(records: Iterable[Any], family_rate: float) -> Findings:
 
 
 def _wrong_prediction(target: str) -> str:
-    """A detection target without its setting: "dof ell + 1 predicted (ell=3, d=6)" -> "dof ell + 1 predicted"."""
-    return target.split(" (")[0]
+    """A detection target without its setting, the last parenthesis when it holds one ("ell=3, d=6"):
+    the same wrong prediction at two settings is one target, caught if either setting catches it."""
+    head, sep, tail = target.rpartition(" (")
+    return head if sep and tail.endswith(")") and "=" in tail else target
 
 
 def detection_power(records: Iterable[Any]) -> Findings:
