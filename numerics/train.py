@@ -3,7 +3,12 @@
 Shapes: R runs, n points, m neurons, d inputs. X (R, n, d), y (R, n), W (R, m, d), b (R, m), u (R, m);
 per-run flags and counters (R,). All R runs advance together in one set of tensors (bmm); a run that
 meets its target is frozen, and a run whose parameters or outputs stop being finite is frozen with its
-last finite parameters and status "diverged", so no run ever affects another.
+last finite parameters and status "diverged", so no run ever affects another. Stopped runs leave the
+batch (`compact`) once they are an eighth of it, so a step costs what the runs still training cost: a
+population whose runs mostly meet their target early pays for a straggler's steps, not for R of them.
+Every kernel works run by run, so a run's steps and status are those of the whole batch; its floats agree
+to the last bits only, since MKL's batched products (and vectorized exp/sigmoid on a batch's last few
+elements) may round a run's sums differently in a batch of another size (tests/numerics/test_train.py).
 
 Objective: L(theta) + (lambda/2) ||theta||^2 with coupled weight decay (every update uses
 grad + lambda theta) on W, b and, if decay_output, u. Every update of GD/SGD/momentum/flow is a
@@ -51,6 +56,7 @@ class TrainConfig:
     target_loss: float | None = None  # stop a run once its loss <= this (either target stops it)
     seed: int = 0  # minibatch order
     record_every: int = 0  # 0: no history; else record loss/margin every k steps
+    compact: bool = True  # drop stopped runs from the batch (a step costs only the runs still training)
 
     def __post_init__(self) -> None:
         choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -58,7 +64,7 @@ class TrainConfig:
         validate(lr=self.lr, steps=self.steps, weight_decay=self.weight_decay, batch_size=self.batch_size,
                  momentum=self.momentum, adam_eps=self.adam_eps, target_margin=self.target_margin,
                  target_loss=self.target_loss, seed=self.seed, record_every=self.record_every)  # fmt: skip
-        for name in ("decay_output", "train_output", "train_bias"):
+        for name in ("decay_output", "train_output", "train_bias", "compact"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(f"{name}={getattr(self, name)!r} is invalid: expected True or False")
         if not (isinstance(self.adam_betas, tuple) and len(self.adam_betas) == 2):
@@ -90,10 +96,11 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     """Train the R networks of `net0` on their own data (X (R, n, d), y (R, n) in {-1, +1}) for T steps.
 
     Each step computes one forward pass, the hand-written gradients (numerics.gradients), and the update
-    of `config.optimizer` for all runs at once; see the module docstring for the update rules and c_T.
+    of `config.optimizer` for all runs still training; see the module docstring for the update rules and c_T.
     """
     X, y = _check_data(net0, X, y, config)
     R, n, d = X.shape
+    X_all, y_all = X, y
     # Seeding: the minibatch order is the only randomness of training.
     batches = _Batches(R, n, config.batch_size, torch.Generator(device="cpu").manual_seed(config.seed))
     X_T = X.transpose(1, 2).contiguous()  # (R, d, n): the forward product's fast layout (numerics.gradients)
@@ -105,6 +112,9 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
     active = torch.ones(R, dtype=torch.bool, device=X.device)
     converged, diverged = torch.zeros_like(active), torch.zeros_like(active)
     steps_taken = torch.zeros(R, dtype=torch.int64, device=X.device)
+    # The runs that have left the batch (config.compact): their final state, at their rows of net0.
+    stopped = _Stopped(net0, n, loss=config.loss, record=bool(config.record_every))
+    rows = torch.arange(R, device=X.device)  # the batch's runs, as rows of net0
     history: dict[str, list] = {"step": [], "loss": [], "margin": []} if config.record_every else {}
     targets = config.target_margin is not None or config.target_loss is not None
     for t in range(config.steps + 1):
@@ -127,6 +137,9 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
                 margin = (y * outputs).amin(dim=1)
                 converged |= active & ~diverged & _reached(loss, margin, config)
                 if recording and loss is not None:
+                    loss, margin = stopped.recorded(
+                        rows, loss, margin, via_forward=full is None, X=X_all, y=y_all
+                    )
                     for key, value in (("step", t), ("loss", loss.cpu()), ("margin", margin.cpu())):
                         history[key].append(value)
             active &= ~(converged | diverged)
@@ -140,17 +153,33 @@ def train(net0: Network, X: torch.Tensor, y: torch.Tensor, config: TrainConfig) 
             _keep_frozen(spare, net, active)  # frozen and diverged runs keep their (last finite) parameters
         net, spare = spare, net
         steps_taken += active
+        if config.compact and _worth_compacting(active):
+            keep, out = active.nonzero().squeeze(1), (~active).nonzero().squeeze(1)
+            stopped.add(rows[out], net.select(out), converged[out], diverged[out], steps_taken[out],
+                        None if outputs is None else outputs[out], via_forward=full is None,
+                        X=X[out], y=y[out])  # fmt: skip
+            rows, net, spare = rows[keep], net.select(keep), spare.select(keep)
+            X, y, X_T = X[keep], y[keep], X_T[keep]
+            active, converged, diverged, steps_taken = (
+                v[keep] for v in (active, converged, diverged, steps_taken)
+            )
+            update.keep(keep)
+            batches.keep(keep)
+            ws = Workspace()  # the large buffers of the larger batch are freed
     seconds = time.perf_counter() - start
     if outputs is None:  # the loop stopped early, on a step that did not look at all of X
         outputs = forward(net, X)
-    margins = y * outputs
+    net, outputs, converged, diverged, steps_taken = stopped.merge(
+        rows, net, outputs, converged, diverged, steps_taken, via_forward=full is None, X=X_all, y=y_all
+    )
+    margins = y_all * outputs
     status = [_status(cv, dv) for cv, dv in zip(converged.tolist(), diverged.tolist(), strict=True)]
     return TrainResult(
         net=net,
         net0=net0.clone(),
         status=status,
         steps_taken=steps_taken.cpu(),
-        final_loss=empirical_loss(config.loss, outputs, y).cpu().to(torch.float64),
+        final_loss=empirical_loss(config.loss, outputs, y_all).cpu().to(torch.float64),
         final_margin=margins.amin(dim=1).cpu().to(torch.float64),
         train_accuracy=(margins > 0).to(torch.float64).mean(dim=1).cpu(),
         history=history,
@@ -208,6 +237,13 @@ class _Update:
         torch.baddbmm(net.W, *args, beta=self.decay["W"], alpha=-self.step["W"], out=out.W)
         return False
 
+    def keep(self, index: torch.Tensor) -> None:
+        """Keep the optimizer state of the runs at `index` only (the batch was compacted to them)."""
+        self.state = {k: [s[index] for s in states] for k, states in self.state.items()}
+        if self.w_bound is not None:
+            self.w_bound = self.w_bound[index]
+        self._x_max = None
+
     def _finite_small(self, out: Network) -> bool:
         return all(bool(torch.isfinite(getattr(out, k)).all()) for k in self.names[1:])
 
@@ -262,6 +298,16 @@ class _Batches:
         self.full = batch_size is None or batch_size == n
         self.order: torch.Tensor | None = None
         self.pos = n
+        self.rows: torch.Tensor | None = None  # the batch's runs among the R drawn (None: all of them)
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Serve the runs at `index` of the current batch only. The orders are still drawn for all R runs,
+        so every run sees the same minibatches as it would in the whole batch."""
+        if self.full:
+            return
+        self.rows = index if self.rows is None else self.rows[index]
+        if self.order is not None:
+            self.order = self.order[index]
 
     def next(
         self, X: torch.Tensor, y: torch.Tensor, X_T: torch.Tensor
@@ -272,12 +318,92 @@ class _Batches:
             return X, y, X_T
         if self.pos >= self.n:
             self.order = torch.argsort(torch.rand(self.R, self.n, generator=self.gen), dim=1).to(X.device)
+            if self.rows is not None:
+                self.order = self.order[self.rows]
             self.pos = 0
         assert self.order is not None
         index = self.order[:, self.pos : self.pos + self.size]
         self.pos += self.size
         Xb = X.gather(1, index.unsqueeze(2).expand(-1, -1, X.shape[2]))
         return Xb, y.gather(1, index), X_T.gather(2, index.unsqueeze(1).expand(-1, X.shape[2], -1))
+
+
+class _Stopped:
+    """The runs that have left the batch, at their rows of net0: final parameters, flags and step counts,
+    and their outputs at those parameters with the route that computed them (the gradient pass or
+    `forward`). The whole batch would compute a frozen run's outputs again at every check, by the route of
+    that step; a stored value is reused where the routes agree and recomputed where they do not (the last
+    step of full-batch training), so the results are computed as the whole batch computes them."""
+
+    def __init__(self, net0: Network, n: int, *, loss: str, record: bool) -> None:
+        self.net0, self.n, self.loss_name, self.record = net0, n, loss, record
+        self.any = False
+
+    def _allocate(self) -> None:
+        net0, R = self.net0, self.net0.runs
+        self.net = Network(*(torch.empty_like(getattr(net0, k)) for k in ("W", "b", "u")))
+        self.outputs = torch.empty(R, self.n, dtype=net0.W.dtype, device=net0.W.device)
+        self.via_forward = torch.zeros(R, dtype=torch.bool, device=net0.W.device)
+        self.done = torch.zeros_like(self.via_forward)
+        self.converged, self.diverged = torch.zeros_like(self.done), torch.zeros_like(self.done)
+        self.steps = torch.zeros(R, dtype=torch.int64, device=net0.W.device)
+        self.loss = torch.empty(R, dtype=net0.W.dtype, device=net0.W.device)
+        self.margin = torch.empty_like(self.loss)
+        self.any = True
+
+    def add(self, rows, net, converged, diverged, steps, outputs, *, via_forward, X, y) -> None:
+        """Store the runs at `rows` (their parameters `net`, flags, steps, and outputs or None)."""
+        if not self.any:
+            self._allocate()
+        if outputs is None:
+            outputs, via_forward = forward(net, X), True
+        for k in ("W", "b", "u"):
+            getattr(self.net, k)[rows] = getattr(net, k)
+        self.converged[rows], self.diverged[rows], self.steps[rows] = converged, diverged, steps
+        self._set_outputs(rows, outputs, via_forward, y)
+        self.done[rows] = True
+
+    def _set_outputs(self, rows, outputs, via_forward, y) -> None:
+        self.outputs[rows], self.via_forward[rows] = outputs, via_forward
+        if self.record:
+            self.loss[rows] = empirical_loss(self.loss_name, outputs, y)
+            self.margin[rows] = (y * outputs).amin(dim=1)
+
+    def _refresh(self, via_forward: bool, X: torch.Tensor, y: torch.Tensor) -> None:
+        """Recompute by `forward` the stored outputs that the gradient pass computed, when this step's
+        route is `forward` (the gradient pass only ever runs on the whole data, before the last step)."""
+        stale = (self.done & (self.via_forward != via_forward)).nonzero().squeeze(1)
+        if stale.numel() == 0:
+            return
+        assert via_forward, "a stored run's outputs came from forward, but this step's from the gradient pass"
+        self._set_outputs(stale, forward(self.net.select(stale), X[stale]), True, y[stale])
+
+    def recorded(self, rows, loss, margin, *, via_forward, X, y) -> tuple[torch.Tensor, torch.Tensor]:
+        """The history's (R,) loss and margin: the batch's at `rows`, the stopped runs' elsewhere."""
+        if not self.any:
+            return loss, margin
+        self._refresh(via_forward, X, y)
+        full_loss, full_margin = self.loss.clone(), self.margin.clone()
+        full_loss[rows], full_margin[rows] = loss, margin
+        return full_loss, full_margin
+
+    def merge(self, rows, net, outputs, converged, diverged, steps, *, via_forward, X, y):
+        """The whole batch again: parameters, outputs (R, n), flags and steps of every run of net0."""
+        if not self.any:
+            return net, outputs, converged, diverged, steps
+        self._refresh(via_forward, X, y)
+        for k in ("W", "b", "u"):
+            getattr(self.net, k)[rows] = getattr(net, k)
+        self.outputs[rows] = outputs
+        self.converged[rows], self.diverged[rows], self.steps[rows] = converged, diverged, steps
+        return self.net, self.outputs, self.converged, self.diverged, self.steps
+
+
+def _worth_compacting(active: torch.Tensor) -> bool:
+    """Whether the stopped runs are an eighth of the batch (and some still train). Compacting costs about a
+    step, and a batch at least 7/8 active wastes at most an eighth of one: at most log_{8/7} R compactions."""
+    stopped = int((~active).sum())
+    return 0 < stopped < active.numel() and 8 * stopped >= active.numel()
 
 
 def _status(converged: bool, diverged: bool) -> str:

@@ -14,6 +14,7 @@ from typing import NoReturn
 from theory.parameters import ParameterError
 from verify.claim import PROFILES, UnknownClaim
 from verify.runtime.execution import Interrupted, add_execution_options
+from verify.selfcheck import SelfCheckFailed
 
 EPILOG = """\
 examples:
@@ -151,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
 
         commands["audit"] = audit_command
         module = commands[args.command]
+        if args.command in ("calibrate", "sweep", "at", "audit"):  # they decide claims: the instruments first
+            from verify.selfcheck import instrument_checks, require
+
+            require(instrument_checks())
         return module.main(args)
     except UnknownClaim as exc:
         print(
@@ -161,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except SelfCheckFailed as exc:
+        print(f"{parser.prog}: internal error: {exc}", file=sys.stderr)
+        return 3
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         print(

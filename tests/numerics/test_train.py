@@ -4,6 +4,7 @@ divergence, determinism and validation."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -185,7 +186,8 @@ def test_a_huge_learning_rate_diverges_every_run_with_finite_parameters() -> Non
 @pytest.mark.parametrize("target", [{"target_margin": 0.5}, {"target_loss": 0.2}])
 def test_runs_that_reach_their_target_are_frozen(target: dict) -> None:
     ds, net0 = _setup()
-    config = TrainConfig(lr=0.5, steps=400, **target)
+    # The whole batch, to compare bits with whole batches below (compaction: the test after the next).
+    config = TrainConfig(lr=0.5, steps=400, compact=False, **target)
     result = train(net0, ds.X, ds.y, config)
     assert set(result.status) == {"converged"}
     taken = result.steps_taken.tolist()
@@ -369,3 +371,81 @@ def test_in_place_weight_update_gives_the_same_bits_as_the_buffered_one(config, 
     for name in ("W", "b", "u"):
         assert torch.equal(getattr(fast.net, name), getattr(slow.net, name))
     assert torch.equal(fast.net0.W, net0.W)  # the starting point is never written to
+
+
+def _staggered(runs: int = 16, seed: int = 5):
+    """Runs whose data differ in scale, so that they meet a target at many different steps."""
+    ds = make_dataset("gaussian_linear", runs=runs, seed=seed, d=D, ell=ELL, n=N)
+    scale = torch.linspace(0.3, 3.0, runs, dtype=torch.float64).view(runs, 1, 1)
+    return ds.X * scale, ds.y, initialize(InitConfig(m=M), D, runs, seed=seed + 1)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [TrainConfig(lr=0.5, steps=300, target_margin=0.5),
+     TrainConfig(lr=0.5, steps=32, target_margin=0.5, record_every=8),  # 3 runs reach the cap; step 32 is recorded
+     TrainConfig(lr=0.5, steps=400, target_loss=0.3, record_every=10),  # every run stops early
+     TrainConfig(optimizer="sgd", lr=0.3, steps=300, batch_size=5, weight_decay=0.01, target_margin=0.3, seed=2,
+                 record_every=9),
+     TrainConfig(optimizer="flow", lr=0.3, steps=300, weight_decay=0.05, target_margin=0.4),
+     TrainConfig(optimizer="momentum", lr=0.05, steps=300, target_margin=0.5, train_bias=True),
+     TrainConfig(optimizer="adam", lr=0.01, steps=300, target_loss=0.2, batch_size=6, seed=1),
+     TrainConfig(loss="exponential", lr=0.5, steps=60)],  # some runs diverge, none has a target
+)  # fmt: skip
+def test_compacting_the_batch_gives_every_run_its_steps_and_its_floats_to_the_last_bits(
+    config, monkeypatch
+) -> None:
+    """Stopped runs leave the batch; each run's steps and status must be those of the whole batch
+    (compact=False), its parameters, outputs and history equal to the last bits (MKL's batched products
+    may round a run's sums differently in a batch of another size: 2.5e-16 relative is what it does here),
+    and the batch must really have shrunk."""
+    X, y, net0 = _staggered()
+    if config.loss == "exponential":
+        X = X.clone()
+        X[::3] *= 1e100  # every third run diverges, at different steps
+    sizes, keep = [], train_module._Update.keep
+
+    def spy(self, index):
+        sizes.append(index.numel())
+        keep(self, index)
+
+    monkeypatch.setattr(train_module._Update, "keep", spy)
+    compact = train(net0, X, y, config)
+    whole = train(net0, X, y, replace(config, compact=False))
+    assert len(sizes) >= 2 and sizes[-1] < X.shape[0] // 2, sizes  # compacted several times, to a few runs
+    assert len(set(whole.status)) > 1 or len(set(whole.steps_taken.tolist())) > 4
+    assert compact.status == whole.status
+    assert torch.equal(compact.steps_taken, whole.steps_taken)
+
+    def last_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+        finite = torch.isfinite(b)
+        if not torch.equal(finite, torch.isfinite(a)) or not torch.equal(a[~finite], b[~finite]):
+            return False
+        scale = b[finite].abs().max() if finite.any() else torch.tensor(1.0)
+        return bool(((a[finite] - b[finite]).abs() <= 64 * torch.finfo(b.dtype).eps * scale).all())
+
+    for name in ("W", "b", "u"):
+        assert last_bits(getattr(compact.net, name), getattr(whole.net, name)), name
+    for name in ("final_loss", "final_margin", "train_accuracy"):
+        assert last_bits(getattr(compact, name), getattr(whole, name)), name
+    assert compact.history.keys() == whole.history.keys()
+    for key, values in whole.history.items():
+        assert len(compact.history[key]) == len(values)
+        for a, b in zip(compact.history[key], values, strict=True):
+            assert a == b if key == "step" else last_bits(a, b), key
+
+
+def test_compaction_keeps_every_tensor_on_the_device() -> None:
+    """Under simulated CUDA (tests/cuda_simulation.py) a compacting run, minibatches and history included,
+    mixes no CPU tensor into a CUDA operation and gives the CPU's numbers."""
+    from tests.cuda_simulation import simulated_cuda
+
+    X, y, net0 = _staggered()
+    config = TrainConfig(optimizer="sgd", lr=0.3, steps=60, batch_size=5, target_margin=0.3, record_every=6)
+    cpu = train(net0, X, y, config)
+    assert len(set(cpu.steps_taken.tolist())) > 4  # runs stopped at many steps: the batch was compacted
+    with simulated_cuda():
+        cuda = train(net0.to(device="cuda"), X.to("cuda"), y.to("cuda"), config)
+        assert cuda.net.W.device.type == "cuda"
+    assert cuda.status == cpu.status and torch.equal(cuda.steps_taken, cpu.steps_taken)
+    assert torch.equal(cuda.net.W.cpu(), cpu.net.W)

@@ -4,12 +4,15 @@ wrong theory is a finding."""
 from __future__ import annotations
 
 import json
+import signal
 
 from theory import results as R
 from theory.symbols import ell
-from verify import cli
+from verify import cli, harness
 from verify.claim import select
+from verify.commands import calibrate as calibrate_command
 from verify.commands.calibrate import calibrate, judge
+from verify.runtime.execution import Interrupted
 from verify.runtime.executors import InlineExecutor
 
 CLAIM = "R3.chi_square_fixed"
@@ -38,3 +41,60 @@ def test_a_wrong_theory_is_a_finding():
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert cli.main(["calibrate", "--seeds", "0", "--out", str(tmp_path / "cal")]) == 2
     assert not (tmp_path / "cal").exists() and "seeds=0 is invalid" in capsys.readouterr().err
+
+
+def _without_timings(report: dict) -> dict:
+    claims = [{k: v for k, v in c.items() if k != "seconds"} for c in report["claims"]]
+    return {"claims": claims, "tests": report["tests"]}
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_report(tmp_path, capsys, monkeypatch):
+    """Interrupted after its first seed, a calibration keeps that seed; --resume runs only the others and
+    reports what an uninterrupted calibration reports (timings aside); the kept records then go."""
+    args = ["calibrate", CLAIM, "--seeds", "3", "--jobs", "1"]
+    assert cli.main([*args, "--out", str(tmp_path / "whole")]) == 0
+    whole = json.loads((tmp_path / "whole" / "report.json").read_text())
+    assert not list(tmp_path.glob(".whole.calibration-seeds"))
+
+    save, ran = calibrate_command.SeedStore.save, []
+
+    def save_then_stop(self, seed, record):
+        save(self, seed, record)
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(calibrate_command.SeedStore, "save", save_then_stop)
+    out = str(tmp_path / "pieces")
+    assert cli.main([*args, "--out", out]) == 130
+    assert not (tmp_path / "pieces").exists()
+    kept = sorted(p.name for p in (tmp_path / ".pieces.calibration-seeds").iterdir())
+    assert kept == ["seed-1000.json"]
+    assert "--resume" in capsys.readouterr().err
+    monkeypatch.setattr(calibrate_command.SeedStore, "save", save)
+    assert cli.main([*args, "--out", out]) == 2  # records kept: refused without --resume
+    assert "pass --resume" in capsys.readouterr().err
+
+    run_claims = harness.run_claims
+
+    def counted(claims, *, seed, **kwargs):
+        ran.append(seed)
+        return run_claims(claims, seed=seed, **kwargs)
+
+    monkeypatch.setattr(harness, "run_claims", counted)
+    assert cli.main([*args, "--out", out, "--resume"]) == 0
+    assert ran == [1001, 1002]  # seed 1000 was not run again
+    assert "resuming, 1 of 3 seeds" in capsys.readouterr().err
+    pieces = json.loads((tmp_path / "pieces" / "report.json").read_text())
+    assert _without_timings(pieces) == _without_timings(whole)
+    assert pieces["manifest"]["resumed_seeds"] == 1
+    assert not (tmp_path / ".pieces.calibration-seeds").exists()
+
+
+def test_a_seed_record_of_other_settings_is_not_reused(tmp_path):
+    claims = select([CLAIM])
+    store = calibrate_command.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-3,
+                                         device="cpu")  # fmt: skip
+    store.save(5, {"x": 1})
+    assert store.load(5) == {"x": 1}
+    other = calibrate_command.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-2,
+                                         device="cpu")  # fmt: skip
+    assert other.folder == store.folder and other.load(5) is None and other.load(6) is None

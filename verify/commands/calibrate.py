@@ -10,12 +10,20 @@ rate the chance of confirming an effect that is not there; its failures under th
 effects, at most 1 - DETECTION_POWER = 10% by the suite's design, and are tested against that. The
 calibration's own tests share its family rate by Bonferroni. A check whose failures exceed their bound or
 whose p-values are not uniform is a finding.
+
+A long calibration runs in pieces: each finished seed's record is written atomically to a folder beside
+the report (`.OUT.calibration-seeds/`, named by `seed_store`), and `--resume` reuses every record made
+with the same claims, profile, rate and device at the same commit; the report is folded from the records
+in seed order, so a resumed calibration gives the same numbers as an uninterrupted one. The folder goes
+once the report is in.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -74,6 +82,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         default="calibration",
         help="report folder (default calibration/; the same rules as verify all's --out)",
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted calibration of the same claims, profile, rate and device: the seeds it "
+        "finished (kept beside --out) are not run again",
+    )
     add_execution_options(p, seed=False)
 
 
@@ -101,54 +115,145 @@ def _p_values(outcome) -> list[tuple[str, str, float]]:
     return out
 
 
-def calibrate(
-    claims, seeds: list[int], *, profile: str, device: str, family_rate: float, executor, progress=None
-) -> dict[str, Any]:
-    """Decide `claims` at every seed; return per claim its failures, errors, stated share and p-values."""
-    from verify.harness import run_claims
+#: Bumped when a seed record's content changes, so --resume never mixes two formats.
+SEED_FORMAT = 1
 
-    results: dict[str, dict[str, Any]] = {
-        c.id: {
-            "failures": 0,
-            "errors": 0,
-            "share": None,
-            "p_values": defaultdict(list),
-            "seconds": 0.0,
-            "failed_seeds": [],
-            "errored": [],
-            "confirmation": False,
+
+class SeedStore:
+    """The finished seeds of one calibration, one JSON record per seed, each written atomically. A record
+    is reused only if its key (claims, profile, family rate, device, format) is this calibration's."""
+
+    def __init__(self, folder: Path, key: dict[str, Any]) -> None:
+        self.folder = folder
+        self.key = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+    def _path(self, seed: int) -> Path:
+        return self.folder / f"seed-{seed}.json"
+
+    def records(self) -> list[Path]:
+        return sorted(self.folder.glob("seed-*.json")) if self.folder.is_dir() else []
+
+    def load(self, seed: int) -> dict[str, Any] | None:
+        try:
+            record = json.loads(self._path(seed).read_text())
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(record, dict) and record.get("key") == self.key and record.get("seed") == seed
+        return record["claims"] if ok else None
+
+    def save(self, seed: int, claims: dict[str, Any]) -> None:
+        from verify.sweep.outputs import write_atomic
+
+        self.folder.mkdir(exist_ok=True)
+        record = {"format": SEED_FORMAT, "key": self.key, "seed": seed, "claims": claims}
+        write_atomic(self._path(seed), (json.dumps(record, indent=1) + "\n").encode())
+
+    def remove(self) -> None:
+        """Delete the records (the calibration's report is in); only files this store writes."""
+        for path in self.records():
+            path.unlink()
+        with_tmp = (
+            [p for p in self.folder.glob(".tmp-*") if p.name.endswith(".json")]
+            if self.folder.is_dir()
+            else []
+        )
+        for path in with_tmp:
+            path.unlink()
+        if self.folder.is_dir() and not os.listdir(self.folder):
+            self.folder.rmdir()
+
+
+def seed_store(out: str | Path, *, claims, profile: str, family_rate: float, device: str) -> SeedStore:
+    """Where the calibration reported in `out` keeps its finished seeds: `.NAME.calibration-seeds` beside it.
+    Its records are reused only by the same claims, profile, rate and device, at the same commit."""
+    from verify.runtime.manifest import git_commit
+
+    out = Path(out)
+    key = {"claims": [c.id for c in claims], "profile": profile, "family_rate": family_rate, "device": device,
+           "format": SEED_FORMAT, "commit": git_commit(Path(__file__).resolve().parents[1])}  # fmt: skip
+    return SeedStore(out.parent / f".{out.name}.calibration-seeds", key)
+
+
+def seed_record(records) -> dict[str, Any]:
+    """What the calibration keeps of one seed's records: per claim its verdict, share, seconds, last error
+    line, whether it is a confirmation claim, and its uniform p-values (test, kind, p)."""
+    out: dict[str, Any] = {}
+    for r in records:
+        out[r.claim.id] = {
+            "verdict": r.verdict,
+            "share": r.false_fail_rate,
+            "seconds": r.seconds,
+            "error": (r.error.strip().splitlines() or [""])[-1] if r.verdict == "error" else "",
+            "confirmation": None if r.outcome is None else _confirms(r.outcome),
+            "p_values": [] if r.outcome is None else [list(v) for v in _p_values(r.outcome)],
         }
+    return json.loads(json.dumps(out))  # the values a resumed calibration reads back, bit for bit
+
+
+def fold(claims, seeds: list[int], per_seed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per claim its failures, errors, stated share and p-values over the seeds' records, in seed order."""
+    results: dict[str, dict[str, Any]] = {
+        c.id: {"failures": 0, "errors": 0, "share": None, "p_values": defaultdict(list), "seconds": 0.0,
+               "failed_seeds": [], "errored": [], "confirmation": False}
         for c in claims
-    }
+    }  # fmt: skip
+    for seed, record in zip(seeds, per_seed, strict=True):
+        for cid, r in record.items():
+            entry = results[cid]
+            entry["share"] = r["share"]
+            entry["seconds"] += r["seconds"]
+            entry["failures"] += r["verdict"] == "fail"
+            entry["errors"] += r["verdict"] == "error"
+            if r["verdict"] == "fail":
+                entry["failed_seeds"].append(seed)
+            if r["verdict"] == "error":
+                entry["errored"].append((seed, r["error"]))
+            if r["confirmation"] is not None:
+                entry["confirmation"] = r["confirmation"]
+            for name, kind, p in r["p_values"]:
+                entry["p_values"][(name, kind)].append(p)
+    return results
+
+
+def calibrate(
+    claims,
+    seeds: list[int],
+    *,
+    profile: str,
+    device: str,
+    family_rate: float,
+    executor,
+    progress=None,
+    store: SeedStore | None = None,
+) -> dict[str, Any]:
+    """Decide `claims` at every seed (reusing `store`'s finished seeds, saving each new one there); return
+    per claim its failures, errors, stated share and p-values."""
+    from verify.harness import run_claims
+    from verify.selfcheck import require, run_checks
+
+    per_seed = []
     with tempfile.TemporaryDirectory(prefix="offsub-calibration-") as figures:
         for i, seed in enumerate(seeds):
-            records = run_claims(
-                claims,
-                profile=profile,
-                seed=seed,
-                device=device,
-                family_rate=family_rate,
-                figures_dir=Path(figures),
-                executor=executor,
-                echo=False,
-            )
-            for r in records:
-                entry = results[r.claim.id]
-                entry["share"] = r.false_fail_rate
-                entry["seconds"] += r.seconds
-                entry["failures"] += r.verdict == "fail"
-                entry["errors"] += r.verdict == "error"
-                if r.verdict == "fail":
-                    entry["failed_seeds"].append(seed)
-                if r.verdict == "error":
-                    entry["errored"].append((seed, (r.error.strip().splitlines() or [""])[-1]))
-                if r.outcome is not None:
-                    entry["confirmation"] = _confirms(r.outcome)
-                    for name, kind, p in _p_values(r.outcome):
-                        entry["p_values"][(name, kind)].append(p)
+            record = store.load(seed) if store is not None else None
+            if record is None:
+                records = run_claims(
+                    claims,
+                    profile=profile,
+                    seed=seed,
+                    device=device,
+                    family_rate=family_rate,
+                    figures_dir=Path(figures),
+                    executor=executor,
+                    echo=False,
+                )
+                require(run_checks(records, family_rate))  # the rates this seed used (verify.selfcheck)
+                record = seed_record(records)
+                if store is not None:
+                    store.save(seed, record)
+            per_seed.append(record)
             if progress is not None:
                 progress(i + 1, len(seeds))
-    return results
+    return fold(claims, seeds, per_seed)
 
 
 def judge(
@@ -271,9 +376,21 @@ def main(args: argparse.Namespace) -> int:
     claims = [c for c in chosen if c.statistical]
     if not claims:
         raise output.ParameterError(f"ids={args.ids!r} is invalid: expected at least one statistical claim")
+    store: SeedStore | None = None
     with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        store = seed_store(args.out, claims=claims, profile=args.profile, family_rate=args.false_fail_rate,
+                           device=device)  # fmt: skip
+        kept = store.records()
+        if kept and not args.resume:
+            raise output.OutputError(
+                f"out={args.out!r} is invalid: an interrupted calibration kept {len(kept)} finished seeds in "
+                f"{store.folder}; pass --resume to continue it, or delete that folder to start again"
+            )
+        reused = sum(store.load(seed) is not None for seed in seeds)
+        if reused:
+            print(f"calibrate: resuming, {reused} of {len(seeds)} seeds already finished", file=sys.stderr)
 
         def progress(done: int, total: int) -> None:
             print(
@@ -282,24 +399,37 @@ def main(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-        results = calibrate(
-            claims,
-            seeds,
-            profile=args.profile,
-            device=device,
-            family_rate=args.false_fail_rate,
-            executor=executor,
-            progress=progress,
-        )
+        try:
+            results = calibrate(
+                claims,
+                seeds,
+                profile=args.profile,
+                device=device,
+                family_rate=args.false_fail_rate,
+                executor=executor,
+                progress=progress,
+                store=store,
+            )
+        except BaseException:
+            if store.records():
+                print(
+                    f"calibrate: stopped; {len(store.records())} finished seeds kept in {store.folder}; rerun "
+                    "the same command with --resume to continue",
+                    file=sys.stderr,
+                )
+            raise
         claim_rows, test_rows = judge(results, len(seeds), args.calibration_rate)
         meta = manifest(profile=args.profile, seed=args.first_seed, device=device, false_fail_rate=args.false_fail_rate,
                         started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor)  # fmt: skip
-        meta.update(seeds=args.seeds, first_seed=args.first_seed, calibration_rate=args.calibration_rate)
+        meta.update(seeds=args.seeds, first_seed=args.first_seed, calibration_rate=args.calibration_rate,
+                    resumed_seeds=reused)  # fmt: skip
         (stage / "report.md").write_text(_markdown(claim_rows, test_rows, meta))
         (stage / "report.json").write_text(
             json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n"
         )
         (stage / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    assert store is not None
+    store.remove()  # the report is in: the seed records have served
     bad = [c["id"] for c in claim_rows if not c["passed"]] + [
         f"{t['claim']}: {t['test']}" for t in test_rows if not t["uniform"]
     ]

@@ -21,20 +21,24 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.harness import run_claims
     from verify.report import write_all
     from verify.runtime.manifest import manifest, now
+    from verify.selfcheck import SECTION, with_self_checks
 
     validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
     validate_options(threads=args.threads, jobs=args.jobs)
     claims = all_claims() if ids is None else select(ids)
     with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()
-        records = run_claims(
-            claims,
-            profile=args.profile,
-            seed=args.seed,
-            device=device,
+        records = with_self_checks(  # the instruments' self-checks around the run (verify.selfcheck)
+            lambda: run_claims(
+                claims,
+                profile=args.profile,
+                seed=args.seed,
+                device=device,
+                family_rate=args.false_fail_rate,
+                figures_dir=stage / "figures",
+                executor=executor,
+            ),
             family_rate=args.false_fail_rate,
-            figures_dir=stage / "figures",
-            executor=executor,
         )
         meta = manifest(
             profile=args.profile,
@@ -49,6 +53,12 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
         write_all(stage, records, meta)
     from verify.harness import exit_status
 
-    n_pass = sum(r.verdict == "pass" for r in records)
-    print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
+    claimed = [r for r in records if r.claim.section != SECTION]
+    checks = [r for r in records if r.claim.section == SECTION]
+    n_pass = sum(r.verdict == "pass" for r in claimed)
+    n_checks = sum(r.verdict == "pass" for r in checks)
+    print(
+        f"{n_pass}/{len(claimed)} claims passed ({n_checks}/{len(checks)} self-checks of the instruments); "
+        f"report in {args.out}/report.md"
+    )
     return exit_status(records)

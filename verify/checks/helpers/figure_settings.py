@@ -87,6 +87,18 @@ class FigureSpec:
 # the per-test rate confirm the weak weight-decay effect (P(A > B) about 0.8) with power 0.9 or more:
 # mann_whitney_detectable(n, n, 2.6e-5, 0.9) is 0.77 at n = 64 and 0.72 at n = 96 (at n = 32, 0.89, and
 # `verify calibrate` measured 5 misses in 50 seeds of the quick profile).
+# The step caps bound each run's cost, and the trainer's compaction (numerics.train) makes a population cost
+# the sum of its runs' costs: sum_r min(T_r, max_steps) run-steps, T_r the steps run r needs to reach the
+# margin. A run that never reaches it costs its own cap, no longer the whole batch's (before compaction a
+# population cost R max_r T_r: the whole batch ran to the cap as soon as one run straggled, as 2 of 64
+# small-init chessboard networks do at quick seeds 0 and 7). Each cap sits above the slowest run that does
+# reach the margin in the reports and pilots (figure 2: 1609 steps at most at quick seed 0, 1544 at standard;
+# figure 3: 4538 at quick seed 0, 3789 at standard, 4889 in a pilot), so capping cuts no converging run short
+# there. Runs are independent and each costs at most max_steps * c, so by Hoeffding a population's training
+# time lies within max_steps * c * sqrt(R ln(1/delta) / 2) of its mean with probability 1 - delta whatever the
+# seed: with c about 50 us per run-step for figure 3 (width 400, 25 points, one thread of the 2-core machine),
+# 4 s at R = 64 and delta = 1e-3; figure 2's runs are cheaper still (width 100, 7 points). Measured at quick
+# seeds 0 and 7, the three figure-3 trainings took 17.8 s and 20.7 s against 29.6 s and 30.3 s uncompacted.
 FIGURE2 = FigureSpec(
     "figure2", "diagonal", d=2, m=100, lr=0.3, beta=0.1, lam=5e-3, max_steps=20_000,
     normal=(1 / math.sqrt(2), -1 / math.sqrt(2)), runs={"quick": 192, "standard": 384, "full": 768},
