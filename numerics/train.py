@@ -32,6 +32,8 @@ from numerics.losses import LOSSES, empirical_loss
 from numerics.model import Network, forward
 from theory.parameters import ParameterError, choice, validate
 
+__all__ = ["OPTIMIZERS", "train", "TrainConfig", "TrainResult"]
+
 OPTIMIZERS: tuple[str, ...] = ("gd", "sgd", "momentum", "flow", "adam")
 _FULL_BATCH_ONLY = ("gd", "flow")
 

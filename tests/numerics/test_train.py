@@ -383,10 +383,11 @@ def _staggered(runs: int = 16, seed: int = 5):
 @pytest.mark.parametrize(
     "config",
     [TrainConfig(lr=0.5, steps=300, target_margin=0.5),
-     TrainConfig(lr=0.5, steps=32, target_margin=0.5, record_every=8),  # 3 runs reach the cap; step 32 is recorded
+     # 3 runs reach the cap; step 32 is recorded
+     TrainConfig(lr=0.5, steps=32, target_margin=0.5, record_every=8),
      TrainConfig(lr=0.5, steps=400, target_loss=0.3, record_every=10),  # every run stops early
-     TrainConfig(optimizer="sgd", lr=0.3, steps=300, batch_size=5, weight_decay=0.01, target_margin=0.3, seed=2,
-                 record_every=9),
+     TrainConfig(optimizer="sgd", lr=0.3, steps=300, batch_size=5, weight_decay=0.01, target_margin=0.3,
+                 seed=2, record_every=9),
      TrainConfig(optimizer="flow", lr=0.3, steps=300, weight_decay=0.05, target_margin=0.4),
      TrainConfig(optimizer="momentum", lr=0.05, steps=300, target_margin=0.5, train_bias=True),
      TrainConfig(optimizer="adam", lr=0.01, steps=300, target_loss=0.2, batch_size=6, seed=1),

@@ -40,8 +40,8 @@ def _failing(results: list[SelfCheckResult]) -> set[str]:
 def test_the_instruments_pass_their_self_checks_within_two_seconds():
     results = selfcheck.instrument_checks()
     assert _failing(results) == set()
-    assert {r.id for r in results} == {f"instruments.{k}" for k in
-                                       ("ks", "mean", "binomial_upper", "binomial_two_sided", "slope", "mann_whitney")}  # fmt: skip
+    names = ("ks", "mean", "binomial_upper", "binomial_two_sided", "slope", "mann_whitney")
+    assert {r.id for r in results} == {f"instruments.{k}" for k in names}
     assert sum(r.seconds for r in results) < 2.0
     assert all(len(r.rows) >= 4 for r in results)  # known answers and both directions, every test
 

@@ -39,6 +39,19 @@ from verify.claim import PROFILES, all_claims, select, split_family_rate
 from verify.commands.options import validate_options
 from verify.statistics import DETECTION_POWER, binomial_upper_test, ks_test
 
+__all__ = [
+    "calibrate",
+    "configure",
+    "fold",
+    "judge",
+    "main",
+    "SEED_FORMAT",
+    "seed_record",
+    "seed_store",
+    "SeedStore",
+    "UNIFORM_KINDS",
+]
+
 #: Verdict kinds whose p-value is exactly uniform under a right theory.
 UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult": None}
 
@@ -270,16 +283,41 @@ def judge(
         binom = binomial_upper_test(
             e["failures"], max(runs, 1), bound, alpha=rate, name=f"{cid}: failures vs their bound"
         )
-        claims.append({"id": cid, "seeds": seeds, "errors": e["errors"], "failures": e["failures"], "stated_rate": e["share"],
-                       "kind": "confirmation" if e["confirmation"] else "test", "failure_bound": bound,
-                       "expected_failures": bound * runs, "p_value": binom.p_value, "upper_rate": binom.upper_confidence_limit,
-                       "alpha": rate, "passed": binom.passed and e["errors"] == 0, "seconds": round(e["seconds"], 1),
-                       "failed_seeds": e["failed_seeds"], "errors_at": [{"seed": s, "error": m} for s, m in e["errored"]]})  # fmt: skip
+        claims.append(
+            {
+                "id": cid,
+                "seeds": seeds,
+                "errors": e["errors"],
+                "failures": e["failures"],
+                "stated_rate": e["share"],
+                "kind": "confirmation" if e["confirmation"] else "test",
+                "failure_bound": bound,
+                "expected_failures": bound * runs,
+                "p_value": binom.p_value,
+                "upper_rate": binom.upper_confidence_limit,
+                "alpha": rate,
+                "passed": binom.passed and e["errors"] == 0,
+                "seconds": round(e["seconds"], 1),
+                "failed_seeds": e["failed_seeds"],
+                "errors_at": [{"seed": s, "error": m} for s, m in e["errored"]],
+            }
+        )
         for (name, kind), ps in sorted(e["p_values"].items()):
             ks = ks_test(np.array(ps), lambda q: np.clip(q, 0.0, 1.0), alpha=rate, name="U(0, 1)")
-            tests.append({"claim": cid, "test": name, "kind": kind, "n": len(ps), "mean_p": float(np.mean(ps)),
-                          "min_p": float(np.min(ps)), "ks_D": ks.statistic, "ks_p": ks.p_value, "alpha": rate,
-                          "uniform": ks.passed})  # fmt: skip
+            tests.append(
+                {
+                    "claim": cid,
+                    "test": name,
+                    "kind": kind,
+                    "n": len(ps),
+                    "mean_p": float(np.mean(ps)),
+                    "min_p": float(np.min(ps)),
+                    "ks_D": ks.statistic,
+                    "ks_p": ks.p_value,
+                    "alpha": rate,
+                    "uniform": ks.passed,
+                }
+            )
     return claims, tests
 
 
@@ -287,16 +325,17 @@ def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
     lines = [
         "# Calibration: the suite's own false-fail rate",
         "",
-        f"Command: `{manifest['command']}`; profile {manifest['profile']}, seeds {manifest['first_seed']} to "
-        f"{manifest['first_seed'] + manifest['seeds'] - 1}, family rate {manifest['false_fail_rate']:g}; "
-        f"{manifest['wall_seconds']:.0f} s wall on {manifest['hardware']['cpu']} ({manifest['jobs']} workers).",
+        f"Command: `{manifest['command']}`; profile {manifest['profile']}, seeds {manifest['first_seed']} "
+        f"to {manifest['first_seed'] + manifest['seeds'] - 1}, family rate "
+        f"{manifest['false_fail_rate']:g}; {manifest['wall_seconds']:.0f} s wall on "
+        f"{manifest['hardware']['cpu']} ({manifest['jobs']} workers).",
         "",
-        "Per claim: failures over the seeds against their bound (exact one-sided binomial test of H0 'failure "
-        "rate <= bound'): the claim's stated share of the family rate for a test, and 1 - 0.9 = 0.1 (the missed "
-        "effects the suite's power design allows) for a confirmation claim, whose stated rate is that of "
-        "confirming an effect that is not there; per test with an exactly uniform p-value under a right "
-        f"theory: KS of the p-values against U(0, 1). The calibration's {len(claims) + len(tests)} tests share "
-        f"its family rate {manifest['calibration_rate']:g} by Bonferroni.",
+        "Per claim: failures over the seeds against their bound (exact one-sided binomial test of H0 "
+        "'failure rate <= bound'): the claim's stated share of the family rate for a test, and 1 - 0.9 = 0.1 "
+        "(the missed effects the suite's power design allows) for a confirmation claim, whose stated rate is "
+        "that of confirming an effect that is not there; per test with an exactly uniform p-value under a "
+        f"right theory: KS of the p-values against U(0, 1). The calibration's {len(claims) + len(tests)} "
+        f"tests share its family rate {manifest['calibration_rate']:g} by Bonferroni.",
         "",
         "## Failures against the stated rate",
         "",
@@ -413,16 +452,28 @@ def main(args: argparse.Namespace) -> int:
         except BaseException:
             if store.records():
                 print(
-                    f"calibrate: stopped; {len(store.records())} finished seeds kept in {store.folder}; rerun "
-                    "the same command with --resume to continue",
+                    f"calibrate: stopped; {len(store.records())} finished seeds kept in {store.folder}; "
+                    "rerun the same command with --resume to continue",
                     file=sys.stderr,
                 )
             raise
         claim_rows, test_rows = judge(results, len(seeds), args.calibration_rate)
-        meta = manifest(profile=args.profile, seed=args.first_seed, device=device, false_fail_rate=args.false_fail_rate,
-                        started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor)  # fmt: skip
-        meta.update(seeds=args.seeds, first_seed=args.first_seed, calibration_rate=args.calibration_rate,
-                    resumed_seeds=reused)  # fmt: skip
+        meta = manifest(
+            profile=args.profile,
+            seed=args.first_seed,
+            device=device,
+            false_fail_rate=args.false_fail_rate,
+            started=started,
+            wall_seconds=time.perf_counter() - start,
+            jobs=executor.jobs,
+            executor=args.executor,
+        )
+        meta.update(
+            seeds=args.seeds,
+            first_seed=args.first_seed,
+            calibration_rate=args.calibration_rate,
+            resumed_seeds=reused,
+        )
         (stage / "report.md").write_text(_markdown(claim_rows, test_rows, meta))
         (stage / "report.json").write_text(
             json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n"
@@ -434,7 +485,8 @@ def main(args: argparse.Namespace) -> int:
         f"{t['claim']}: {t['test']}" for t in test_rows if not t["uniform"]
     ]
     print(
-        f"{len(claim_rows)} claims over {args.seeds} seeds; {len(bad)} findings; report in {args.out}/report.md"
+        f"{len(claim_rows)} claims over {args.seeds} seeds; {len(bad)} findings; "
+        f"report in {args.out}/report.md"
     )
     for finding in bad:
         print(f"finding: {finding}")

@@ -120,10 +120,13 @@ def slope() -> Findings:
     _known(f, "slope", result, ("slope", "stderr", "half_width"))
     x = np.arange(1.0, 41.0)
     y = 2.0 * x + 0.5 * (-1.0) ** np.arange(40) + 0.3 * np.sin(x)  # slope 2, deterministic residuals
-    for label, data, predicted, ok in (("slope 2 against 2", y, 2.0, True), ("slope 2 against 2.1", y, 2.1, False),
-                                       ("slope 2 against 1.9", y, 1.9, False),
-                                       ("slope 2 scaled by 1.05 against 2", y * 1.05, 2.0, False),
-                                       ("slope 2 scaled by 1/1.05 against 2", y / 1.05, 2.0, False)):  # fmt: skip
+    for label, data, predicted, ok in (
+        ("slope 2 against 2", y, 2.0, True),
+        ("slope 2 against 2.1", y, 2.1, False),
+        ("slope 2 against 1.9", y, 1.9, False),
+        ("slope 2 scaled by 1.05 against 2", y * 1.05, 2.0, False),
+        ("slope 2 scaled by 1/1.05 against 2", y / 1.05, 2.0, False),
+    ):
         result = slope_test(x, data, predicted, alpha=REJECTION_ALPHA, log=False)
         _rejects(f, f"two-sided, {label}", result.passed, should_pass=ok)
     for alternative, predicted, ok in (("less", 2.1, True), ("less", 1.9, False), ("greater", 1.9, True),
@@ -152,8 +155,8 @@ CHECKS: dict[str, tuple[str, str, Callable[[], Findings]]] = {
     "mean": ("exact mean test: known p-value, shifts, scales", "the exact chi-square mean test", mean),
     "binomial_upper": ("one-sided binomial: known p-value, direction", "the exact one-sided binomial test",
                        binomial_upper),
-    "binomial_two_sided": ("two-sided binomial: known p-value, both ways", "the exact two-sided binomial test",
-                           binomial_two_sided),
+    "binomial_two_sided": ("two-sided binomial: known p-value, both ways",
+                           "the exact two-sided binomial test", binomial_two_sided),
     "slope": ("slope test: known fit, shifts, scales, sides", "the OLS slope test (t interval)", slope),
     "mann_whitney": ("Mann-Whitney: known p-value, direction", "the one-sided Mann-Whitney test",
                      mann_whitney),
@@ -170,11 +173,13 @@ def instrument_checks() -> list[SelfCheckResult]:
             SelfCheckResult(
                 id=f"instruments.{key}",
                 title=title,
-                statement=f"{test[0].upper()}{test[1:]} reports the numbers of an independent computation on a known "
-                "sample and fails on a law shifted or scaled either way (a one-sided test: only the way it looks)",
+                statement=f"{test[0].upper()}{test[1:]} reports the numbers of an independent computation "
+                "on a known sample and fails on a law shifted or scaled either way (a one-sided test: only "
+                "the way it looks)",
                 method=f"Known sample: {SAMPLES[key]}; references from tools/selfcheck_references.py (exact "
-                f"arithmetic and 50-digit mpmath), compared to a relative {KNOWN_RTOL:g}. Synthetic samples: the "
-                f"law's quantiles at (i - 1/2)/n, n = {N} (60 and 61 for Mann-Whitney), at alpha = {REJECTION_ALPHA:g}.",
+                f"arithmetic and 50-digit mpmath), compared to a relative {KNOWN_RTOL:g}. Synthetic samples: "
+                f"the law's quantiles at (i - 1/2)/n, n = {N} (60 and 61 for Mann-Whitney), at alpha = "
+                f"{REJECTION_ALPHA:g}.",
                 rows=tuple(findings.rows),
                 seconds=time.perf_counter() - start,
             )

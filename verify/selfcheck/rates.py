@@ -36,8 +36,12 @@ def rate_split(records: Iterable[Any], family_rate: float) -> Findings:
             f.check(
                 f"{r.claim.id}: sum of its {len(verdicts)} tests' rates", used, f"<= its share {share}", ok
             )
-    f.check(f"sum of the rates of all {tests} statistical tests", total, f"<= the family rate {family_rate:g}",
-            total <= family_rate * (1 + _ROUNDING))  # fmt: skip
+    f.check(
+        f"sum of the rates of all {tests} statistical tests",
+        total,
+        f"<= the family rate {family_rate:g}",
+        total <= family_rate * (1 + _ROUNDING),
+    )
     return f
 
 
@@ -76,13 +80,21 @@ def run_checks(records: list[Any], family_rate: float) -> list[SelfCheckResult]:
     """The checks over a finished run's records."""
     out = []
     for key, title, statement, fn in (
-        ("rate_split", "per-test rates sum to at most the family rate",
-         "The false-fail rates of the statistical tests that decided this run's claims sum to at most the family "
-         "rate, and each claim's to at most its Bonferroni share", lambda: rate_split(records, family_rate)),
-        ("detection_power", "every detection target has power >= 0.9",
-         "Each wrong prediction a claim declares is caught with power at least 0.9 at the per-test rate this run "
-         "used (a Detection stated at a larger rate than the run's is a failure)", lambda: detection_power(records)),
-    ):  # fmt: skip
+        (
+            "rate_split",
+            "per-test rates sum to at most the family rate",
+            "The false-fail rates of the statistical tests that decided this run's claims sum to at most the "
+            "family rate, and each claim's to at most its Bonferroni share",
+            lambda: rate_split(records, family_rate),
+        ),
+        (
+            "detection_power",
+            "every detection target has power >= 0.9",
+            "Each wrong prediction a claim declares is caught with power at least 0.9 at the per-test rate "
+            "this run used (a Detection stated at a larger rate than the run's is a failure)",
+            lambda: detection_power(records),
+        ),
+    ):
         start = time.perf_counter()
         findings = fn()
         out.append(
@@ -91,7 +103,8 @@ def run_checks(records: list[Any], family_rate: float) -> list[SelfCheckResult]:
                 title=title,
                 statement=statement,
                 method="Checked after the run over the verdict and Detection objects its claims returned "
-                f"({len(findings.rows)} comparisons; float64 rounding of a sum of rates allowed, {_ROUNDING:g} relative).",
+                f"({len(findings.rows)} comparisons; float64 rounding of a sum of rates allowed, "
+                f"{_ROUNDING:g} relative).",
                 rows=tuple(findings.rows),
                 seconds=time.perf_counter() - start,
             )
