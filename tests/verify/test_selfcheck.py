@@ -23,6 +23,7 @@ import verify.statistics.chi_square_mean as chi_square_mean_module
 import verify.statistics.goodness_of_fit as gof_module
 import verify.statistics.orderings as orderings_module
 import verify.statistics.slopes as slopes_module
+from tests.verify.deciding import measure
 from verify import cli, harness, selfcheck
 from verify.checks.helpers import designed_populations
 from verify.claim import check_rate, select
@@ -136,7 +137,7 @@ def test_each_instrument_self_check_catches_a_broken_test(mutation, monkeypatch)
 
 def _records(tmp_path: Path, family_rate: float = 1e-3) -> list[harness.Record]:
     c = select([CLAIM])[0]
-    outcome, rate = harness.decide(c, harness.measure(c.needs("quick")), profile="quick",
+    outcome, rate = harness.decide(c, measure(c.needs("quick")), profile="quick",
                                    family_rate=family_rate, figures_dir=tmp_path)  # fmt: skip
     verdict = "pass" if outcome.passed else "fail"
     return [harness.Record(c, outcome, verdict, check_rate(family_rate), rate)]
