@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m verify",
         description="Check the claims of Melamed, Yehudai & Vardi (NeurIPS 2023) on trained two-layer ReLU "
-        "networks and write reports (Markdown, JSON, LaTeX, figures).",
+        "networks and write reports (Markdown, HTML, LaTeX and PDF, JSON, figures).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -126,9 +126,10 @@ def _run(args: argparse.Namespace, ids: list[str] | None) -> int:
             profile=args.profile, seed=args.seed, device=device, false_fail_rate=args.false_fail_rate,
             started=started, wall_seconds=time.perf_counter() - start, jobs=executor.jobs, executor=args.executor,
         )  # fmt: skip
-        write_all(stage, records, meta)
+        log = write_all(stage, records, meta)
     from verify.harness import exit_status
 
+    print(log)
     n_pass = sum(r.verdict == "pass" for r in records)
     print(f"{n_pass}/{len(records)} claims passed; report in {args.out}/report.md")
     return exit_status(records)

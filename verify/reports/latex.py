@@ -173,7 +173,7 @@ def _bookmark(text: str) -> str:
 def _figure(name: str, caption: str, width: str = "0.8") -> str:
     return (
         r"\begin{center}"
-        rf"\includegraphics[width={width}\linewidth,height=0.42\textheight,keepaspectratio]{{figures/{name}}}\\"
+        rf"\includegraphics[width={width}\linewidth,height=0.36\textheight,keepaspectratio]{{figures/{name}}}\\"
         rf"{{\small {tex(caption)}}}\end{{center}}"
     )
 

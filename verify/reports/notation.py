@@ -36,7 +36,7 @@ class _Token:
 
 def _math_tex(inner: str) -> str:
     """A short expression inside math (the body of ||.||, an exponent, exp(.)): its tokens, math only."""
-    return "".join(body for body, _ in _segments(inner, target="tex", math=True))
+    return "".join(body for body, _ in _segments(inner, target="tex", math=True)).rstrip()
 
 
 def _math_html(inner: str) -> str:

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from verify.claim import table
-from verify.report import _rows, _table_md, _table_tex
+from verify.reports.latex import longtable
+from verify.reports.markdown import table_md
+from verify.reports.rows import numeric_columns, table_rows
 from verify.sweep.claims import CLAIMS
 from verify.sweep.spec import KEYS, SweepSpec, show
 
@@ -136,14 +138,16 @@ def markdown(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str
         "- tightness: measured / predicted (R1 defect/budget, R3 mean Q/ell, R4 median ||g||/bound, "
         "R5 median t*/bound, R6 median certified/orthogonal attack radius)",
         "",
-        _table_md(summary_table(spec, rows)),
+        table_md(summary_table(spec, rows)),
     ]
     return "\n".join(lines)
 
 
 def latex(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str:
     t = summary_table(spec, rows)
-    return _table_tex(f"{t.title}; {statement}", [c.name for c in t.columns], _rows(t))
+    return longtable(
+        f"{t.title}; {statement}", [c.name for c in t.columns], table_rows(t), nowrap=numeric_columns(t)
+    )
 
 
 def _facets(spec: SweepSpec) -> list[dict[str, Any]]:
