@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
+import textwrap
 from typing import Any
 
 from tabulate import tabulate
 
 FORMATS = ("table", "json")
+#: The table format's lines are at most this wide (long text cells wrap).
+WIDTH = 110
 #: bounds key -> (measured quantity, what it is): the side-by-side of `verify bounds` and the cell.
 PAIRS = (
     ("output_mass", "S_q50", "median S (bounds: s_u^2 k/m, fixed output)"),
@@ -205,7 +209,8 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
     from verify.sweep.spec import describe
 
     point = obj["point"]
-    lines = [f"cell {describe(point, tuple(point))}  ({obj['status']}, {obj['seconds']:.1f} s)", ""]
+    cell = f"cell {describe(point, tuple(point))}  ({obj['status']}, {obj['seconds']:.1f} s)"
+    lines = [*textwrap.wrap(cell, WIDTH, subsequent_indent="  "), ""]
     theory_at = obj["theory_at"]
     lines.append(
         f"measured beside `verify bounds` at k = {theory_at['k']}, N(x0) = {_show(theory_at['output_value'])} (medians over the networks):"
@@ -215,7 +220,12 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
         for key, entry in obj["bounds"].items()
     ]
     lines += [
-        tabulate(rows, headers=("bound", "theory", "measured", "measured as"), disable_numparse=True),
+        tabulate(
+            rows,
+            headers=("bound", "theory", "measured", "measured as"),
+            disable_numparse=True,
+            maxcolwidths=[40, 14, 12, 36],
+        ),
         "",
     ]
     verdicts = [
@@ -234,12 +244,33 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
             verdicts,
             headers=("claim", "verdict", "decisive rule", "prediction", "measurement", "tightness"),
             disable_numparse=True,
+            maxcolwidths=[16, 8, 40, 11, 11, 9],
         ),
         "",
     ]
-    q = obj["quantities"]
-    lines.append("quantities: " + ", ".join(f"{k} {_show(v)}" for k, v in q.items()))
+    lines += quantities_table(obj["quantities"])
     return "\n".join(lines)
+
+
+def quantities_table(quantities: dict[str, Any]) -> list[str]:
+    """The cell's counts on one wrapped line, then its quantiles over the networks as a table: one row
+    per quantity (``g_norm_q10``, ``g_norm_q50``, ... become the row g_norm), one column per quantile."""
+    quantiles: dict[str, dict[int, Any]] = {}
+    counts = []
+    for key, value in quantities.items():
+        m = re.fullmatch(r"(.+)_q(\d+)", key)
+        if m:
+            quantiles.setdefault(m.group(1), {})[int(m.group(2))] = value
+        else:
+            counts.append(f"{key} {_show(value)}")
+    levels = sorted({level for row in quantiles.values() for level in row})
+    rows = [(name, *(_show(row.get(level)) for level in levels)) for name, row in quantiles.items()]
+    table = tabulate(
+        rows,
+        headers=("quantity over the networks", *(f"{level}% quantile" for level in levels)),
+        disable_numparse=True,
+    )
+    return [*textwrap.wrap("counts: " + ", ".join(counts), WIDTH), "", table]
 
 
 def main(args: argparse.Namespace) -> int:
