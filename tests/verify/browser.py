@@ -22,7 +22,8 @@ __all__ = ["APT", "BROWSERS", "Page", "open_page", "require"]
 
 #: The Debian packages that provide the tools (what .ci/run installs when one is missing).
 APT = (
-    "apt-get update && apt-get install -y texlive-latex-base texlive-latex-recommended poppler-utils chromium"
+    "apt-get update && apt-get install -y --no-install-recommends texlive-latex-base "
+    "texlive-latex-recommended poppler-utils chromium"
 )
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = (
