@@ -252,22 +252,31 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
     return "\n".join(lines)
 
 
+#: A quantity's statistics over the networks, by the suffix of its key in a cell record.
+STATISTICS = {
+    "q10": "10% quantile",
+    "q50": "median",
+    "q90": "90% quantile",
+    "band_low": "95% band of the median",
+    "band_high": "(upper)",
+}
+
+
 def quantities_table(quantities: dict[str, Any]) -> list[str]:
-    """The cell's counts on one wrapped line, then its quantiles over the networks as a table: one row
-    per quantity (``g_norm_q10``, ``g_norm_q50``, ... become the row g_norm), one column per quantile."""
-    quantiles: dict[str, dict[int, Any]] = {}
+    """The cell's counts on one wrapped line, then its quantities over the networks as a table: one row
+    per quantity (``g_norm_q10``, ``g_norm_q50``, ... become the row g_norm), one column per statistic."""
+    rows: dict[str, dict[str, Any]] = {}
     counts = []
     for key, value in quantities.items():
-        m = re.fullmatch(r"(.+)_q(\d+)", key)
+        m = re.fullmatch(r"(.+)_(q10|q50|q90|band_low|band_high)", key)
         if m:
-            quantiles.setdefault(m.group(1), {})[int(m.group(2))] = value
+            rows.setdefault(m.group(1), {})[m.group(2)] = value
         else:
             counts.append(f"{key} {_show(value)}")
-    levels = sorted({level for row in quantiles.values() for level in row})
-    rows = [(name, *(_show(row.get(level)) for level in levels)) for name, row in quantiles.items()]
+    columns = [s for s in STATISTICS if any(s in row for row in rows.values())]
     table = tabulate(
-        rows,
-        headers=("quantity over the networks", *(f"{level}% quantile" for level in levels)),
+        [(name, *(_show(row.get(s)) for s in columns)) for name, row in rows.items()],
+        headers=("quantity over the networks", *(STATISTICS[s] for s in columns)),
         disable_numparse=True,
     )
     return [*textwrap.wrap("counts: " + ", ".join(counts), WIDTH), "", table]
