@@ -257,8 +257,8 @@ STATISTICS = {
     "q10": "10% quantile",
     "q50": "median",
     "q90": "90% quantile",
-    "band_low": "95% band of the median",
-    "band_high": "(upper)",
+    "band_low": "median 95% band: low",
+    "band_high": "high",
 }
 
 

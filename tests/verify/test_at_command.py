@@ -31,7 +31,7 @@ def test_table_format(capsys):
     assert "R4.bound" in out and "R6.sandwich" in out and "R3.law" not in out
     assert "orth_grad_lower_bound" in out
     # the quantities are a table (one row per quantity, a column per quantile), and no line is wider than 110
-    assert "quantity over the networks" in out and re.search(r"^g_norm +\S+ +\S+ +\S+$", out, re.M)
+    assert "quantity over the networks" in out and re.search(r"^g_norm +\S+ +\S+ +\S+ +- +-$", out, re.M)
     assert max(len(line) for line in out.splitlines()) <= 110
 
 
