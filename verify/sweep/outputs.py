@@ -227,8 +227,8 @@ def _grid(
 #: tightness 1.37 against 1.42) get the same pale colour and only a departure from 1 stands out.
 MIN_DECADES = math.log10(2.0)
 RATIO_LABELS = {
-    "tightness": "tightness = measured / predicted (log scale, 1 = white)",
-    "ratio": "median orthogonal / on-manifold radius (log scale, 1 = white)",
+    "tightness": "measured / predicted (log scale; 1 white)",
+    "ratio": "orthogonal / on-manifold (log scale; 1 white)",
 }
 
 
@@ -306,7 +306,7 @@ def phase_diagrams(spec: SweepSpec, rows: list[dict[str, Any]], folder: Path) ->
                 ax.get_yaxis().set_visible(False)  # a one-axis sweep: one row, no second axis to label
             ax.grid(False)
             where = ", ".join(f"{k}={show(v)}" for k, v in facet.items())
-            title = claim or "orthogonal / on-manifold flip radius, median [95% band]"
+            title = claim or "median orth./on-manifold flip radius [95% band]"
             ax.set_title(title + (f" ({where})" if where else ""), fontsize=8)
         if kind == "verdict":
             handles = [Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
