@@ -94,7 +94,7 @@ def _p_and_rate(d: dict[str, Any], alpha: float | None) -> str:
 
 def _detectable(kind: str, d: dict[str, Any]) -> str:
     power = d.get("power")
-    at = f" (power {float(power):g})" if _finite(power) else ""
+    at = f" (power {power:g})" if isinstance(power, (int, float)) and _finite(power) else ""
     if kind == "GofResult":
         return f"sup-CDF distance >= {format_number(d['detectable'])}{at}"
     if kind == "ChiSquareMeanResult":
