@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import replace
 
 from tests.verify.browser import Page, open_page, require
-from tests.verify.test_report import MANIFEST, _claim, _record
+from tests.verify.test_report import MANIFEST, demo_claim, demo_record
 from verify.claim import Outcome, table
 from verify.harness import Record
 from verify.report import write_all
@@ -57,14 +57,14 @@ def test_notation_is_escaped_once_and_math_is_set_as_math():
 
 def test_markdown_keeps_its_line_limits_on_long_text(tmp_path):
     long = "word " * 200
-    record = _record()
+    record = demo_record()
     record = replace(
         record,
         claim=replace(record.claim, statement=long, title="t" * 60),
         outcome=replace(record.outcome, method=long, prediction=long),
     )
     broken = Record(
-        replace(_claim(), id="X.broken"), None, "error", 1e-3, 1e-3, 0.0, 0.0, "Traceback\n" + "x" * 500
+        replace(demo_claim(), id="X.broken"), None, "error", 1e-3, 1e-3, 0.0, 0.0, "Traceback\n" + "x" * 500
     )
     write_all(tmp_path, [record, broken], MANIFEST, compile_pdf=False)
     text = (tmp_path / "report.md").read_text()
@@ -84,7 +84,7 @@ def _radii_record(claim_id: str, ratios: list[float]) -> Record:
             ),
         ),
     )
-    return Record(replace(_claim(False), id=claim_id), outcome, "pass", None, None)
+    return Record(replace(demo_claim(False), id=claim_id), outcome, "pass", None, None)
 
 
 def test_front_page_reads_the_radius_levels_from_the_records():
@@ -93,14 +93,14 @@ def test_front_page_reads_the_radius_levels_from_the_records():
     assert "3.5, 1.25 at ell = 10, 20" in above.beyond[0]
     crossing = front_page([_radii_record("R5.radii", [2.0, 0.75])], MANIFEST)
     assert "falls below the on-manifold one at ell = 20" in crossing.beyond[0]
-    assert front_page([_record()], MANIFEST).claims[0].answer == "not tested in this run"
+    assert front_page([demo_record()], MANIFEST).claims[0].answer == "not tested in this run"
 
 
 def test_a_run_without_latex_says_so_and_writes_the_rest(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     out = tmp_path / "r"
     out.mkdir()
-    log = write_all(out, [_record()], MANIFEST)
+    log = write_all(out, [demo_record()], MANIFEST)
     assert "report.pdf not written: no LaTeX engine (pdflatex) on the PATH" in log
     assert not (out / "report.pdf").exists() and (out / "report.tex").exists()
 
@@ -202,3 +202,23 @@ def test_the_browser_check_catches_a_broken_page(tmp_path):
     assert any("exception" in e for e in errors)
     assert any(u.startswith("https://") for u in requests)
     assert _external(bad.read_text()) == ["https://example.invalid/x.png"]
+
+
+def test_hostile_text_and_an_internal_error_still_compile(tmp_path):
+    # Every character LaTeX treats specially, Unicode symbols, a traceback: escaped once, the PDF compiles.
+    require("pdflatex")
+    pdftotext = require("pdftotext")
+    nasty = r"50% of #1 & $x$ {y} a_b c^d ~e \f |g| <h> ||g|| >= 1e-300 ≤ ℓ β ‖z‖ 漢 é"
+    record = demo_record()
+    record = replace(record, claim=replace(record.claim, statement=nasty, title=nasty[:40]))
+    broken = Record(
+        replace(demo_claim(), id="X.broken_one"), None, "error", 1e-3, 1e-3, 0.0, 0.0,
+        "Traceback\n  raise ValueError('\\end{verbatim} 100% _x_ ~')\nValueError: boom",
+    )  # fmt: skip
+    write_all(tmp_path, [record, broken], MANIFEST)
+    compiled = pdf.compile_pdf(tmp_path)
+    assert compiled.pdf is not None and pdf.error_lines(compiled.log) == [], compiled.message
+    text = subprocess.run(
+        [pdftotext, str(compiled.pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "X.broken_one" in text and "50% of #1 & " in text and "{y}" in text

@@ -250,15 +250,15 @@ def test_ratio_maps_are_centred_on_one_and_do_not_stretch_over_noise():
     import numpy as np
 
     from verify import figures
-    from verify.sweep.outputs import MIN_DECADES, _draw
+    from verify.sweep.outputs import MIN_DECADES, draw_map
 
     fig, axes = figures.new(1, 1)
     noise = np.array([[0.1375, 0.1525]])  # R4's log10 tightness on one panel of a sweep: a 3.5% spread
-    _draw(fig, axes[0, 0], noise, "tightness")
+    draw_map(fig, axes[0, 0], noise, "tightness")
     image = axes[0, 0].images[0]
     assert (image.norm.vmin, image.norm.vmax) == (-MIN_DECADES, MIN_DECADES)  # centred on 1, a factor 2 wide
     fig, axes = figures.new(1, 1)
-    _draw(fig, axes[0, 0], np.array([[-1.0, 0.5]]), "ratio")
+    draw_map(fig, axes[0, 0], np.array([[-1.0, 0.5]]), "ratio")
     image = axes[0, 0].images[0]
     assert image.norm.vmin == -1.0 and image.norm.vmax == 1.0  # the largest departure sets both ends
     assert math.isclose(MIN_DECADES, math.log10(2))

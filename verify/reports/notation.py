@@ -24,6 +24,13 @@ _GREEK_HTML = {"ell": "ℓ", "beta": "β", "lam": "λ", "eta": "η", "alpha": "�
 _RELATIONS_TEX = {">=": r"\geq", "<=": r"\leq", "!=": r"\neq", "+-": r"\pm", "~": r"\sim", "<": "<", ">": ">"}
 _RELATIONS_HTML = {">=": "≥", "<=": "≤", "!=": "≠", "+-": "±", "~": "∼", "<": "&lt;", ">": "&gt;"}
 _SUPERSCRIPT_MINUS = "−"
+# Symbols a string may already hold in Unicode: set as math in LaTeX (pdflatex knows none of them). Any
+# other character outside ASCII and Latin-1 becomes "?" there, so an unforeseen one cannot stop the PDF.
+_UNICODE_MATH = {
+    "≤": r"\leq", "≥": r"\geq", "±": r"\pm", "×": r"\times", "‖": r"\Vert", "−": "-", "·": r"\cdot",
+    "→": r"\to", "χ": r"\chi", "β": r"\beta", "ℓ": r"\ell", "λ": r"\lambda", "η": r"\eta", "α": r"\alpha",
+    "⊥": r"\perp", "√": r"\surd", "Π": r"\Pi", "∞": r"\infty", "≈": r"\approx", "∈": r"\in",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,10 @@ def _segments(text: str, *, target: str, math: bool) -> list[tuple[str, bool]]:
             ch = text[pos]
             if target == "html":
                 out.append((_html.escape(ch, quote=False), False))
+            elif ch in _UNICODE_MATH:
+                out.append((_UNICODE_MATH[ch] + " ", True))
+            elif ord(ch) > 0xFF:
+                out.append(("?", math))
             elif math:
                 out.append((_TEX_MATH.get(ch, ch), True))
             else:

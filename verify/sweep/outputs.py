@@ -232,7 +232,8 @@ RATIO_LABELS = {
 }
 
 
-def _draw(fig, ax, grid: np.ndarray, kind: str, labels: np.ndarray | None = None) -> None:
+def draw_map(fig, ax, grid: np.ndarray, kind: str, labels: np.ndarray | None = None) -> None:
+    """One panel: the verdict map, or a ratio map (log10 values) centred on 1 with its range noted."""
     from matplotlib.colors import ListedColormap
     from matplotlib.ticker import FuncFormatter
 
@@ -296,7 +297,7 @@ def phase_diagrams(spec: SweepSpec, rows: list[dict[str, Any]], folder: Path) ->
         for (i, facet), (j, claim) in itertools.product(enumerate(facets), enumerate(panels)):
             ax = axes[i, j]
             labels = _ratio_labels(rows, facet, x, xs, y, ys) if kind == "ratio" else None
-            _draw(fig, ax, _grid(rows, kind, claim, facet, x, xs, y, ys), kind, labels)
+            draw_map(fig, ax, _grid(rows, kind, claim, facet, x, xs, y, ys), kind, labels)
             ax.set_xticks(range(len(xs)), [show(v) for v in xs], fontsize=7)
             ax.set_xlabel(x)
             if y:
