@@ -94,6 +94,10 @@ def test_front_page_reads_the_radius_levels_from_the_records():
     crossing = front_page([_radii_record("R5.radii", [2.0, 0.75])], MANIFEST)
     assert "falls below the on-manifold one at ell = 20" in crossing.beyond[0]
     assert front_page([demo_record()], MANIFEST).claims[0].answer == "not tested in this run"
+    failing = replace(demo_record(), claim=replace(demo_claim(), id="R3.demo"), verdict="fail")
+    passing = replace(demo_record(), claim=replace(demo_claim(), id="R1.demo"))
+    answer = front_page([passing, failing], MANIFEST).claims[0].answer
+    assert answer == "does not hold as tested: 1 of 2 claims pass; R3.demo (FAIL)"
 
 
 def test_a_run_without_latex_says_so_and_writes_the_rest(tmp_path, monkeypatch):
