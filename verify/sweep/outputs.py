@@ -260,14 +260,15 @@ def draw_map(fig, ax, grid: np.ndarray, kind: str, labels: np.ndarray | None = N
 
 
 def _ratio_labels(rows: list[dict[str, Any]], facet: dict[str, Any], x: str, xs, y, ys) -> np.ndarray:
-    """Each cell's label on the ratio map: the median ratio, its band, and the orthogonal radius/||x0||."""
+    """Each cell's label on the ratio map: r = d - ell, the median ratio and its band, and the median
+    orthogonal radius/||x0||."""
     labels = np.full((len(ys), len(xs)), "", dtype=object)
     for r in _cells(rows):
         if r.get(f"{RATIO}_q50") is None or not all(r[k] == v for k, v in facet.items()):
             continue
         band = f"[{r[f'{RATIO}_band_low']:.2g}, {r[f'{RATIO}_band_high']:.2g}]"
         labels[ys.index(r[y]) if y else 0, xs.index(r[x])] = (
-            f"{r[f'{RATIO}_q50']:.2g} {band}\n/||x0|| {r[f'{RELATIVE}_q50']:.2g}"
+            f"r={r['d'] - r['ell']}\n{r[f'{RATIO}_q50']:.2g} {band}\n/||x0|| {r[f'{RELATIVE}_q50']:.2g}"
         )
     return labels
 
