@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m verify",
         description="Check the claims of Melamed, Yehudai & Vardi (NeurIPS 2023) on trained two-layer ReLU "
-        "networks and write reports (Markdown, JSON, LaTeX, figures).",
+        "networks and write reports (Markdown, HTML, LaTeX and PDF, JSON, figures).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -30,6 +31,9 @@ def test_table_format(capsys):
     out = capsys.readouterr().out
     assert "R4.lower_bound" in out and "R6.sandwich" in out and "R3.chi_square" not in out
     assert "orth_grad_lower_bound" in out
+    # the quantities are a table (one row per quantity, a column per quantile), and no line is wider than 110
+    assert "quantity over the networks" in out and re.search(r"^g_norm +\S+ +\S+ +\S+ +- +-$", out, re.M)
+    assert max(len(line) for line in out.splitlines()) <= 110
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,17 @@ def _verify(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_quick_profile_passes_and_writes_every_report(tmp_path):
-    out = tmp_path / "reports"
-    run = _verify("all", "--profile", "quick", "--out", str(out))
+def test_quick_profile_passes_and_writes_every_report(quick_report):
+    out, run = quick_report.out, quick_report.run
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    for name in ("report.md", "report.json", "report.tex", "manifest.json"):
+    for name in (
+        "report.md",
+        "report.html",
+        "report.json",
+        "report.tex",
+        "report-tables.tex",
+        "manifest.json",
+    ):
         assert (out / name).stat().st_size > 0
     report = json.loads((out / "report.json").read_text())
     assert {c["verdict"] for c in report["claims"]} == {"pass"}

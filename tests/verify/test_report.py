@@ -29,14 +29,14 @@ MANIFEST = {
 }
 
 
-def _claim(statistical: bool = True) -> Claim:
+def demo_claim(statistical: bool = True) -> Claim:
     return Claim(
         id="X.demo", title="a demo", statement="A demo claim.", results=("R3",), section="Demo",
         needs=lambda p: {}, tests=lambda p: 1 if statistical else 0, rule=lambda ctx, m: None,  # type: ignore[arg-type,return-value]
     )  # fmt: skip
 
 
-def _record() -> Record:
+def demo_record() -> Record:
     sample = [0.1, 0.5, 0.9, 0.3, 0.7]
     outcome = Outcome(
         verdicts=(
@@ -48,11 +48,11 @@ def _record() -> Record:
             table("t", [("a", ".2f"), "b", ("c", "d")], [(1.23456, "label", 7), (float("inf"), None, True)]),
         ),
     )
-    return Record(_claim(), outcome, "pass", 1e-3, 1e-3, 0.1, 0.4)
+    return Record(demo_claim(), outcome, "pass", 1e-3, 1e-3, 0.1, 0.4)
 
 
 def test_write_all_produces_every_file_and_json_re_decides_every_verdict(tmp_path):
-    write_all(tmp_path, [_record()], MANIFEST)
+    write_all(tmp_path, [demo_record()], MANIFEST, compile_pdf=False)
     assert {p.name for p in tmp_path.iterdir()} >= {"report.md", "report.json", "report.tex", "manifest.json"}
     data = json.loads((tmp_path / "report.json").read_text())
     assert set(data) == {"manifest", "claims"}
@@ -83,7 +83,7 @@ def test_write_all_produces_every_file_and_json_re_decides_every_verdict(tmp_pat
 
 
 def test_summary_row_is_short_and_shows_the_decisive_rule():
-    [row] = summary_rows([_record()])
+    [row] = summary_rows([demo_record()])
     assert row[0] == "X.demo" and row[1] == "a demo" and row[3] == "PASS"
     assert row[2].startswith("p = ") and ">= 0.001" in row[2]  # the statistical test, not the exact rule
     assert len(" | ".join(row)) < 120
@@ -122,14 +122,14 @@ def test_power_table_lists_each_detection_and_names_a_claim_without_any():
     from verify.claim import Detection
     from verify.report import power_rows
 
-    plain = _record()
+    plain = demo_record()
     designed = replace(
         plain,
         outcome=replace(
             plain.outcome, detections=(Detection("dof ell + 1", "exact mean test", 745, 5e-6, 0.93),)
         ),
     )
-    exact = replace(plain, claim=replace(_claim(statistical=False), id="X.exact"), false_fail_rate=None)
+    exact = replace(plain, claim=replace(demo_claim(statistical=False), id="X.exact"), false_fail_rate=None)
     rows = power_rows([designed, plain, exact])
     assert rows == [
         ["X.demo", "dof ell + 1", "exact mean test", "745", "5e-06", "0.930"],

@@ -27,7 +27,10 @@ n = 20
 ell = [6, 16]
 noise = [0.0, 0.1]
 """
-OUTPUTS = ("table.csv", "table.json", "table.md", "table.tex", "figures/verdict.png", "figures/tightness.png")
+OUTPUTS = (
+    "table.csv", "table.json", "table.md", "table.tex",
+    "figures/verdict.png", "figures/tightness.png", "figures/radius_ratio.png",
+)  # fmt: skip
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:
@@ -228,3 +231,47 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_same_bytes(reference
                 process.wait(timeout=30)
     assert _bytes(tmp_path / "remote") == _bytes(reference)
     assert environ == [None, None]
+
+
+def test_radius_levels_are_medians_with_a_band_that_covers(reference):
+    import json
+
+    import numpy as np
+
+    from verify.sweep.cells import median_band
+
+    # the band of the median: exact order statistics (n = 10: x_(2) and x_(9), coverage 0.979)
+    assert median_band(np.arange(1.0, 11.0)) == (5.5, 2.0, 9.0)
+    rng = np.random.default_rng(1)
+    covered = np.mean(
+        [
+            (lambda m: m[1] <= 1.0 <= m[2])(median_band(rng.exponential(size=60) / np.log(2)))
+            for _ in range(400)
+        ]
+    )
+    assert covered >= 0.93  # 95% nominal; 400 draws leave about 1 point of noise
+    rows = json.loads((reference / "table.json").read_text())
+    for r in rows:
+        assert r["orth_over_on_band_low"] <= r["orth_over_on_q50"] <= r["orth_over_on_band_high"]
+        assert r["orth_over_x0_band_low"] <= r["orth_over_x0_q50"] <= r["orth_over_x0_band_high"]
+    assert "how small the orthogonal flip radius is" in (reference / "table.md").read_text()
+
+
+def test_ratio_maps_are_centred_on_one_and_do_not_stretch_over_noise():
+    import math
+
+    import numpy as np
+
+    from verify import figures
+    from verify.sweep.outputs import MIN_DECADES, draw_map
+
+    fig, axes = figures.new(1, 1)
+    noise = np.array([[0.1375, 0.1525]])  # R4's log10 tightness on one panel of a sweep: a 3.5% spread
+    draw_map(fig, axes[0, 0], noise, "tightness")
+    image = axes[0, 0].images[0]
+    assert (image.norm.vmin, image.norm.vmax) == (-MIN_DECADES, MIN_DECADES)  # centred on 1, a factor 2 wide
+    fig, axes = figures.new(1, 1)
+    draw_map(fig, axes[0, 0], np.array([[-1.0, 0.5]]), "ratio")
+    image = axes[0, 0].images[0]
+    assert image.norm.vmin == -1.0 and image.norm.vmax == 1.0  # the largest departure sets both ends
+    assert math.isclose(MIN_DECADES, math.log10(2))

@@ -7,7 +7,7 @@
 Every input is read and checked before any measurement, and a bad one is one line on stderr naming the file
 and what was expected (exit 2), with nothing written. The record is printed as a table or as JSON
 (`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, null where not computed and
-"inf" where no flip was found; `claims` as in report.json); with --out, report.md, report.json, report.tex,
+"inf" where no flip was found; `claims` as in report.json); with --out, report.md, report.json, report-tables.tex,
 manifest.json and figures/ are written into a staging folder and swapped in atomically
 (`verify.runtime.output.staged`). Exit status as `verify all`, over the claims decided within their
 hypotheses: 0 every one passes, 1 one fails, 2 bad input, 3 internal error (a certificate above a verified
@@ -324,14 +324,14 @@ def _figures(record: dict[str, Any], folder: Path) -> list[str]:
 
 
 def _write(out: str, record: dict[str, Any], records: list) -> None:
-    from verify.report import latex
+    from verify.reports.latex import tables_only
     from verify.runtime.output import staged
 
     with staged(out) as stage:
         record["figures"] = _figures(record, stage / "figures")
         (stage / "report.json").write_text(json.dumps(record, indent=1) + "\n")
         (stage / "report.md").write_text(_markdown(record))
-        (stage / "report.tex").write_text(latex(records, record["manifest"]))
+        (stage / "report-tables.tex").write_text(tables_only(records, record["manifest"]))
         (stage / "manifest.json").write_text(json.dumps(record["manifest"], indent=2) + "\n")
 
 

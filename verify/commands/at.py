@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
+import textwrap
 from typing import Any
 
 from tabulate import tabulate
@@ -22,6 +24,8 @@ from tabulate import tabulate
 __all__ = ["configure", "format_report", "FORMATS", "main", "PAIRS", "point_of", "report", "theory_at"]
 
 FORMATS = ("table", "json")
+#: The table format's lines are at most this wide (long text cells wrap).
+WIDTH = 110
 #: bounds key -> (measured quantity, what it is): the side-by-side of `verify bounds` and the cell.
 PAIRS = (
     ("output_mass", "S_q50", "median S (bounds: s_u^2 k/m, fixed output)"),
@@ -213,7 +217,8 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
     from verify.sweep.spec import describe
 
     point = obj["point"]
-    lines = [f"cell {describe(point, tuple(point))}  ({obj['status']}, {obj['seconds']:.1f} s)", ""]
+    cell = f"cell {describe(point, tuple(point))}  ({obj['status']}, {obj['seconds']:.1f} s)"
+    lines = [*textwrap.wrap(cell, WIDTH, subsequent_indent="  "), ""]
     theory_at = obj["theory_at"]
     lines.append(
         f"measured beside `verify bounds` at k = {theory_at['k']}, N(x0) = "
@@ -224,7 +229,12 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
         for key, entry in obj["bounds"].items()
     ]
     lines += [
-        tabulate(rows, headers=("bound", "theory", "measured", "measured as"), disable_numparse=True),
+        tabulate(
+            rows,
+            headers=("bound", "theory", "measured", "measured as"),
+            disable_numparse=True,
+            maxcolwidths=[40, 14, 12, 36],
+        ),
         "",
     ]
     verdicts = [
@@ -243,12 +253,42 @@ def format_report(obj: dict[str, Any], fmt: str) -> str:
             verdicts,
             headers=("claim", "verdict", "decisive rule", "prediction", "measurement", "tightness"),
             disable_numparse=True,
+            maxcolwidths=[16, 8, 40, 11, 11, 9],
         ),
         "",
     ]
-    q = obj["quantities"]
-    lines.append("quantities: " + ", ".join(f"{k} {_show(v)}" for k, v in q.items()))
+    lines += quantities_table(obj["quantities"])
     return "\n".join(lines)
+
+
+#: A quantity's statistics over the networks, by the suffix of its key in a cell record.
+STATISTICS = {
+    "q10": "10% quantile",
+    "q50": "median",
+    "q90": "90% quantile",
+    "band_low": "median 95% band: low",
+    "band_high": "high",
+}
+
+
+def quantities_table(quantities: dict[str, Any]) -> list[str]:
+    """The cell's counts on one wrapped line, then its quantities over the networks as a table: one row
+    per quantity (``g_norm_q10``, ``g_norm_q50``, ... become the row g_norm), one column per statistic."""
+    rows: dict[str, dict[str, Any]] = {}
+    counts = []
+    for key, value in quantities.items():
+        m = re.fullmatch(r"(.+)_(q10|q50|q90|band_low|band_high)", key)
+        if m:
+            rows.setdefault(m.group(1), {})[m.group(2)] = value
+        else:
+            counts.append(f"{key} {_show(value)}")
+    columns = [s for s in STATISTICS if any(s in row for row in rows.values())]
+    table = tabulate(
+        [(name, *(_show(row.get(s)) for s in columns)) for name, row in rows.items()],
+        headers=("quantity over the networks", *(STATISTICS[s] for s in columns)),
+        disable_numparse=True,
+    )
+    return [*textwrap.wrap("counts: " + ", ".join(counts), WIDTH), "", table]
 
 
 def main(args: argparse.Namespace) -> int:

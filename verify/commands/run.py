@@ -50,9 +50,10 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
             jobs=executor.jobs,
             executor=args.executor,
         )
-        write_all(stage, records, meta)
+        log = write_all(stage, records, meta)
     from verify.harness import exit_status
 
+    print(log)
     claimed = [r for r in records if r.claim.section != SECTION]
     checks = [r for r in records if r.claim.section == SECTION]
     n_pass = sum(r.verdict == "pass" for r in claimed)

@@ -32,11 +32,17 @@ from theory.parameters import ParameterError
 #: Marker the writers put into every manifest: how a previous report of this suite is recognised.
 GENERATOR = "offsub verify report"
 #: What a report folder may hold: the writers' files and the figures folder (PNG files only).
-REPORT_FILES = frozenset({"report.md", "report.json", "report.tex", "manifest.json", "figures"})
+REPORT_FILES = frozenset(
+    {
+        "report.md", "report.json", "report.tex", "report-tables.tex", "report.html", "report.pdf",
+        "manifest.json", "figures",
+    }
+)  # fmt: skip
 STAMP = ".offsub-stage"
 #: Free space reserved by the probe: above the largest report written so far (the standard profile's
-#: figures are about 4 MB), so a disk that cannot take the report fails before any training.
-PROBE_BYTES = 16 * 1024 * 1024
+#: figures are about 4 MB, and report.html and report.pdf each embed them again), so a disk that cannot
+#: take the report fails before any training.
+PROBE_BYTES = 32 * 1024 * 1024
 
 
 class OutputError(ParameterError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import traceback
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from verify.statistics import jsonable
 __all__ = ["Cell", "error_record", "FORMAT", "population_spec", "QUANTILES", "quantities", "run_cell"]
 
 #: Bumped when a record's content changes, so --resume never mixes two formats.
-FORMAT = 1
+FORMAT = 2
 #: The quantiles of the per-network quantities a record keeps.
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -122,7 +123,50 @@ def quantities(pop: PopulationMeasurement) -> dict[str, Any]:
         out |= _quantiles("certified", pop.certified[ok, 0])
     for name, radius in pop.radii.items():
         out |= _quantiles(f"radius_{name}", radius[ok, 0])
+    if {"orthogonal", "on_manifold"} <= set(pop.radii) and g is not None:
+        out |= radius_levels(
+            pop.radii["orthogonal"][ok, 0], pop.radii["on_manifold"][ok, 0], g.x0_norm[ok, 0]
+        )
     return out
+
+
+#: Confidence level of the medians' bands in `radius_levels` (reported, never judged).
+BAND_LEVEL = 0.95
+
+
+def median_band(
+    values: np.ndarray, level: float = BAND_LEVEL
+) -> tuple[float | None, float | None, float | None]:
+    """The sample median (NaN left out) and a distribution-free confidence interval for the true median:
+    order statistics x_(j) <= median <= x_(k) with P(j <= Binom(n, 1/2) < k) >= level (exact)."""
+    from scipy import stats
+
+    x = np.sort(values[~np.isnan(values)])
+    n = x.size
+    if n == 0:
+        return None, None, None
+    tail = (1 - level) / 2
+    j = int(stats.binom.ppf(tail, n, 0.5))  # P(Binom <= j - 1) <= tail: x_(j) (1-based) is below the median
+    k = n - j  # by symmetry
+    low = float(x[j - 1]) if j >= 1 else -math.inf
+    high = float(x[k]) if k < n else math.inf
+    return float(np.median(x)), low, high
+
+
+def radius_levels(
+    orthogonal: np.ndarray, on_manifold: np.ndarray, x0_norm: np.ndarray
+) -> dict[str, float | None]:
+    """How small the orthogonal flip radius is: the median over networks of orthogonal/on-manifold radius
+    (same x0) and of orthogonal radius/||x0||, each with its `median_band`. A radius no attack found is
+    infinite and counts as the largest value; a point where neither attack found a flip (inf/inf) is
+    left out of the ratio."""
+    with np.errstate(invalid="ignore"):
+        ratio = median_band(orthogonal / on_manifold)
+    relative = median_band(orthogonal / x0_norm)
+    names = ("q50", "band_low", "band_high")
+    return {f"orth_over_on_{n}": v for n, v in zip(names, ratio, strict=True)} | {
+        f"orth_over_x0_{n}": v for n, v in zip(names, relative, strict=True)
+    }
 
 
 def _one_line(error: str) -> str:

@@ -100,7 +100,7 @@ def test_sgd_population_passes_every_claim_through_the_command_line(sgd):
         "manifest.json",
         "report.json",
         "report.md",
-        "report.tex",
+        "report-tables.tex",
     ]
     assert sorted(p.name for p in (folder / "report" / "figures").iterdir()) == [
         "audit_Q.png",
