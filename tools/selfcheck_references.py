@@ -25,6 +25,8 @@ import mpmath
 from verify.selfcheck.known_answers import SAMPLES
 
 mpmath.mp.dps = 50
+#: The line length of pyproject.toml's ruff settings: the printed block must keep within it.
+LINE_LENGTH = 110
 
 
 def chi2_cdf(x, k: int):
@@ -154,8 +156,16 @@ def main() -> None:
     }
     print("REFERENCES: dict[str, dict[str, str]] = {")
     for test, values in refs.items():
-        inner = ", ".join(f'"{k}": "{mpmath.nstr(v, 30)}"' for k, v in values.items())
-        print(f'    "{test}": {{{inner}}},')
+        pairs = [f'"{k}": "{mpmath.nstr(v, 30)}"' for k, v in values.items()]
+        line = f'    "{test}": {{{", ".join(pairs)}}},'
+        if len(line) <= LINE_LENGTH:
+            print(line)
+        else:
+            # One value a line, as `ruff format` lays out the block in known_answers.py.
+            print(f'    "{test}": {{')
+            for pair in pairs:
+                print(f"        {pair},")
+            print("    },")
     print("}")
 
 

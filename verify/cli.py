@@ -16,6 +16,8 @@ from verify.claim import PROFILES, UnknownClaim
 from verify.runtime.execution import Interrupted, add_execution_options
 from verify.selfcheck import SelfCheckFailed
 
+__all__ = ["EPILOG", "build_parser", "main"]
+
 EPILOG = """\
 examples:
   python -m verify all                       # standard profile, reports in reports/
@@ -53,8 +55,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         default="reports",
-        help="report folder (default: reports/). It must not exist yet, or hold a previous report of this suite: "
-        "any other folder or file is refused before anything runs",
+        help="report folder (default: reports/). It must not exist yet, or hold a previous report of this "
+        "suite: any other folder or file is refused before anything runs",
     )
     p.add_argument(
         "--false-fail-rate",
@@ -172,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         print(
-            f"{parser.prog}: {name}: stopped; workers ended, nothing written, the previous report is unchanged",
+            f"{parser.prog}: {name}: stopped; workers ended, nothing written, "
+            "the previous report is unchanged",
             file=sys.stderr,
         )
         return 128 + exc.signum

@@ -7,8 +7,8 @@
 Every input is read and checked before any measurement, and a bad one is one line on stderr naming the file
 and what was expected (exit 2), with nothing written. The record is printed as a table or as JSON
 (`networks[i].points[j]` with the keys of `verify.audit.api.POINT_KEYS`, null where not computed and
-"inf" where no flip was found; `claims` as in report.json); with --out, report.md, report.json, report-tables.tex,
-manifest.json and figures/ are written into a staging folder and swapped in atomically
+"inf" where no flip was found; `claims` as in report.json); with --out, report.md, report.json,
+report-tables.tex, manifest.json and figures/ are written into a staging folder and swapped in atomically
 (`verify.runtime.output.staged`). Exit status as `verify all`, over the claims decided within their
 hypotheses: 0 every one passes, 1 one fails, 2 bad input, 3 internal error (a certificate above a verified
 flip). A claim failing outside its hypotheses is printed as FAIL and marked, and does not set 1.

@@ -46,9 +46,10 @@ class PaperClaimSpec:
 PAPER_CLAIMS = (
     PaperClaimSpec(
         "Large orthogonal gradients",
-        "Gradient training leaves the weights' projection onto P^perp at its initial value (R1), so the input "
-        "gradient keeps a component orthogonal to the data whose law is exact (Q ~ chi2_ell, R3), which is large "
-        "with high probability (R4) and scales like (ell/d)^(1/2) in the codimension (R7's exponent).",
+        "Gradient training leaves the weights' projection onto P^perp at its initial value (R1), so the "
+        "input gradient keeps a component orthogonal to the data whose law is exact (Q ~ chi2_ell, R3), "
+        "which is large with high probability (R4) and scales like (ell/d)^(1/2) in the codimension (R7's "
+        "exponent).",
         ("R1.", "R3.", "R4.", "scaling.", "real.invariance", "real.chi_square"),
         ("R1.invariance", "R3.chi_square_trained", "R4.lower_bound", "scaling.ell"),
         "scaling.ell",
@@ -56,17 +57,17 @@ PAPER_CLAIMS = (
     PaperClaimSpec(
         "Small orthogonal perturbations flip the label",
         "A step of length |N(x0)|/||g|| along the orthogonal gradient flips the label (R5), the certified "
-        "orthogonal radius |N(x0)|/L is a lower bound on the smallest flip (R6), and the orthogonal radius falls "
-        "relative to the on-manifold one as ell grows.",
+        "orthogonal radius |N(x0)|/L is a lower bound on the smallest flip (R6), and the orthogonal radius "
+        "falls relative to the on-manifold one as ell grows.",
         ("R5.", "R6.", "real.radii"),
         ("R5.flip", "R6.sandwich", "R6.exact", "R5.radii"),
         "R6.sandwich",
     ),
     PaperClaimSpec(
         "Smaller initialization or L2 regularization make it more robust",
-        "Shrinking the initialization scale beta shrinks the orthogonal gradient in proportion and enlarges the "
-        "certified orthogonal radius (R7); weight decay shrinks Pi W, g and L by exactly c_T (R8); the paper's "
-        "Figures 2 and 3 show the vanilla network with the smallest orthogonal radius (R9).",
+        "Shrinking the initialization scale beta shrinks the orthogonal gradient in proportion and enlarges "
+        "the certified orthogonal radius (R7); weight decay shrinks Pi W, g and L by exactly c_T (R8); the "
+        "paper's Figures 2 and 3 show the vanilla network with the smallest orthogonal radius (R9).",
         ("R7.", "R8.", "R9."),
         ("R7.exponent", "R7.radius", "R8.shrinkage", "R9.figure2", "R9.figure3"),
         "R9.figure2",
@@ -190,7 +191,8 @@ def _beyond(records: list[Record]) -> tuple[str, ...]:
             verdict = f"falls below the on-manifold one at ell = {below}"
         sentences.append(
             f"On {where} ({claim_id}), the median orthogonal flip radius {verdict}: median "
-            f"orthogonal/on-manifold ratio {ratios} at ell = {ells}. The paper predicts the ratio to fall as ell "
+            f"orthogonal/on-manifold ratio {ratios} at ell = {ells}. The paper predicts the ratio to fall "
+            f"as ell "
             "grows (tested by the claim), not its level."
         )
     return tuple(sentences)

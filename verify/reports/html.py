@@ -22,12 +22,14 @@ __all__ = ["STYLE", "page"]
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
        max-width: 76rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
-h1 { font-size: 1.8rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
+h1 { font-size: 1.8rem; margin-bottom: 0.2rem; } \
+h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
 h3 { margin-top: 2rem; } code { font: 0.92em ui-monospace, SFMono-Regular, Menlo, monospace; }
 .meta { color: #59636e; font-size: 0.9rem; } .meta li { margin: 0.1rem 0; }
 .front { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 8px; padding: 0.5rem 1.2rem 1rem; }
 .front figure { margin: 0.5rem 0 1rem; } .front img { max-width: min(100%, 42rem); }
-.scroll { max-height: 26rem; overflow: auto; border: 1px solid #d0d7de; border-radius: 6px; margin: 0.6rem 0; }
+.scroll { max-height: 26rem; overflow: auto; border: 1px solid #d0d7de; border-radius: 6px; \
+margin: 0.6rem 0; }
 table { border-collapse: collapse; font-size: 0.86rem; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 0.4rem 0.5rem; }
 th, td { padding: 0.25rem 0.5rem; border-bottom: 1px solid #eaeef2; text-align: left; vertical-align: top; }
@@ -119,7 +121,8 @@ def _front_page(front: FrontPage, figures: Path) -> list[str]:
         parts.append("<h3>Where the assumptions break</h3><ul>")
         parts += [
             f'<li><span class="{v.verdict.lower()}">{escape(v.verdict)}</span> '
-            f'<a href="#{_anchor(v.id)}"><code>{escape(v.id)}</code></a>: {html(v.title)}; {html(v.number)}</li>'
+            f'<a href="#{_anchor(v.id)}"><code>{escape(v.id)}</code></a>: '
+            f"{html(v.title)}; {html(v.number)}</li>"
             for v in front.violations
         ]
         parts.append("</ul>")
@@ -152,7 +155,8 @@ def _summary(records: list[Record]) -> str:
 
 def _claim_section(r: Record, figures: Path) -> list[str]:
     parts = [
-        f'<section id="{escape(_anchor(r.claim.id))}"><h3><code>{escape(r.claim.id)}</code>: {html(r.claim.title)}</h3>',
+        f'<section id="{escape(_anchor(r.claim.id))}"><h3><code>{escape(r.claim.id)}</code>: '
+        f"{html(r.claim.title)}</h3>",
         f"<p>{html(r.claim.statement)}</p>",
     ]
     rate = (
@@ -163,7 +167,8 @@ def _claim_section(r: Record, figures: Path) -> list[str]:
     parts.append(
         f'<p>Verdict <span class="{r.verdict}">{word}</span> in '
         + html(
-            f"{r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, experiments {r.experiment_seconds:.1f} s){rate}{theory}."
+            f"{r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, "
+            f"experiments {r.experiment_seconds:.1f} s){rate}{theory}."
         )
         + "</p>"
     )
@@ -202,8 +207,8 @@ def page(records: list[Record], manifest: dict, front: FrontPage, figures: Path)
             f"{manifest['false_fail_rate']:g}, Bonferroni-split over the statistical claims and their tests"
         ),
         html(
-            f"commit {manifest['git_commit']}; started {manifest['started']}, finished {manifest['finished']} "
-            f"({manifest['wall_seconds']:.0f} s wall)"
+            f"commit {manifest['git_commit']}; started {manifest['started']}, finished "
+            f"{manifest['finished']} ({manifest['wall_seconds']:.0f} s wall)"
         ),
         html(
             f"hardware: {hardware.get('cpu', '')}" + (f", GPU {hardware['gpu']}" if "gpu" in hardware else "")
@@ -219,9 +224,9 @@ def page(records: list[Record], manifest: dict, front: FrontPage, figures: Path)
         "<h1>offsub verification report</h1>",
         "<p>"
         + html(
-            "Claims of Melamed, Yehudai & Vardi, Adversarial Examples Exist in Two-Layer ReLU Networks for Low "
-            "Dimensional Linear Subspaces (NeurIPS 2023), checked against networks trained here. The statements "
-            "checked are our derivations (docs/derivations.md), not quotations of the paper."
+            "Claims of Melamed, Yehudai & Vardi, Adversarial Examples Exist in Two-Layer ReLU Networks for "
+            "Low Dimensional Linear Subspaces (NeurIPS 2023), checked against networks trained here. The "
+            "statements checked are our derivations (docs/derivations.md), not quotations of the paper."
         )
         + "</p>",
         '<ul class="meta">' + "".join(f"<li>{m}</li>" for m in meta) + "</ul>",

@@ -187,7 +187,8 @@ def _front_page(page: FrontPage) -> list[str]:
     ]
     for i, c in enumerate(page.claims, 1):
         parts += [
-            rf"\paragraph{{{i}. {tex(c.title)}: {tex(c.answer)}.}} {tex(c.statement)} {tex(evidence_sentence(c))}",
+            rf"\paragraph{{{i}. {tex(c.title)}: {tex(c.answer)}.}} "
+            rf"{tex(c.statement)} {tex(evidence_sentence(c))}",
             "",
         ]
         if c.figure:
@@ -219,7 +220,8 @@ def _claim_section(r: Record) -> list[str]:
     parts += [
         rf"Verdict {_verdict(r.verdict.upper())} in "
         + tex(
-            f"{r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, experiments {r.experiment_seconds:.1f} s){rate}{theory}."
+            f"{r.seconds:.1f} s (rule {r.rule_seconds:.1f} s, "
+            f"experiments {r.experiment_seconds:.1f} s){rate}{theory}."
         ),
         "",
     ]
@@ -281,17 +283,17 @@ def document(records: list[Record], manifest: dict, page: FrontPage) -> str:
         r"\begin{document}",
         r"\maketitle",
         tex(
-            "Claims of Melamed, Yehudai & Vardi, Adversarial Examples Exist in Two-Layer ReLU Networks for Low "
-            "Dimensional Linear Subspaces (NeurIPS 2023), checked on networks trained here (command: "
+            "Claims of Melamed, Yehudai & Vardi, Adversarial Examples Exist in Two-Layer ReLU Networks for "
+            "Low Dimensional Linear Subspaces (NeurIPS 2023), checked on networks trained here (command: "
             f"{manifest['command']})."
         ),
         "",
         *_front_page(page),
         r"\section{Summary}",
         tex(
-            "A statistical claim fails by chance with at most its stated false-fail rate when the prediction is "
-            "right; seconds include the claim's share of the experiments it uses. The statements checked are our "
-            "derivations (docs/derivations.md), not quotations of the paper."
+            "A statistical claim fails by chance with at most its stated false-fail rate when the "
+            "prediction is right; seconds include the claim's share of the experiments it uses. The "
+            "statements checked are our derivations (docs/derivations.md), not quotations of the paper."
         ),
         "",
         summary_table(records),

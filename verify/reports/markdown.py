@@ -148,9 +148,10 @@ def markdown(records: list[Record], manifest: dict, page: FrontPage) -> str:
         "# offsub verification report",
         "",
         *_paragraph(
-            "Claims of Melamed, Yehudai & Vardi, *Adversarial Examples Exist in Two-Layer ReLU Networks for Low "
-            "Dimensional Linear Subspaces* (NeurIPS 2023), checked against networks trained here. The statements "
-            "checked are our derivations (see `docs/derivations.md`), not quotations of the paper."
+            "Claims of Melamed, Yehudai & Vardi, *Adversarial Examples Exist in Two-Layer ReLU Networks for "
+            "Low Dimensional Linear Subspaces* (NeurIPS 2023), checked against networks trained here. The "
+            "statements checked are our derivations (see `docs/derivations.md`), not quotations of the "
+            "paper."
         ),
         *_manifest(manifest),
         "",
@@ -158,18 +159,18 @@ def markdown(records: list[Record], manifest: dict, page: FrontPage) -> str:
         "## Summary",
         "",
         *_paragraph(
-            "Each row shows the verdict closest to failing: its quantity against its threshold. A statistical "
-            "claim fails by chance with at most its stated false-fail rate when the prediction is right; seconds "
-            "include the claim's share of the experiments it uses."
+            "Each row shows the verdict closest to failing: its quantity against its threshold. A "
+            "statistical claim fails by chance with at most its stated false-fail rate when the prediction "
+            "is right; seconds include the claim's share of the experiments it uses."
         ),
         grid(summary_rows_md(records), SUMMARY_HEADERS_MD),
         "",
         "## Power by design",
         "",
         *_paragraph(
-            "For each statistical claim, the realistic wrong predictions it must catch and the probability that "
-            "it fails were that prediction the theory, at the sample it got and its per-test rate (exact for the "
-            "mean and binomial tests; lower bounds for KS and for a reversed direction)."
+            "For each statistical claim, the realistic wrong predictions it must catch and the probability "
+            "that it fails were that prediction the theory, at the sample it got and its per-test rate "
+            "(exact for the mean and binomial tests; lower bounds for KS and for a reversed direction)."
         ),
         grid(power_rows(records), POWER_HEADERS),
         "",

@@ -155,6 +155,7 @@ def headline(v: Verdict) -> str:
         return f"{d['name']}: P(A > B) = {format_number(d['effect'])}, p = {format_number(d['p_value'])}"
     if kind in ("SlopeResult", "WeightedSlopeResult"):
         low, high = format_number(d["ci_low"]), format_number(d["ci_high"])
-        return f"{d['name']}: slope {format_number(d['slope'])} (CI [{low}, {high}]) vs {format_number(d['predicted'])}"
+        slope, predicted = format_number(d["slope"]), format_number(d["predicted"])
+        return f"{d['name']}: slope {slope} (CI [{low}, {high}]) vs {predicted}"
     rule = v.rule
     return f"{rule.quantity} = {format_number(rule.value)} {rule.passes_if} {format_number(rule.threshold)}"

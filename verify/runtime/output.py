@@ -29,6 +29,18 @@ from pathlib import Path
 
 from theory.parameters import ParameterError
 
+__all__ = [
+    "GENERATOR",
+    "PROBE_BYTES",
+    "REPORT_FILES",
+    "STAMP",
+    "OutputError",
+    "Staged",
+    "is_previous_report",
+    "prepare",
+    "staged",
+]
+
 #: Marker the writers put into every manifest: how a previous report of this suite is recognised.
 GENERATOR = "offsub verify report"
 #: What a report folder may hold: the writers' files and the figures folder (PNG files only).
@@ -203,7 +215,8 @@ def prepare(out: Path | str) -> Staged:
 
 
 def _probe(path: Path, size: int) -> None:
-    """Reserve `size` bytes at `path` (posix_fallocate where available, else written zeros), then free them."""
+    """Reserve `size` bytes at `path` (posix_fallocate where available, else written zeros), then free
+    them."""
     with open(path, "wb") as handle:
         try:
             os.posix_fallocate(handle.fileno(), 0, size)

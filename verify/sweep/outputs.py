@@ -10,8 +10,8 @@
   median orthogonal/on-manifold flip radius with its 95% band, and the orthogonal radius over ||x0||;
 - manifest.json: the spec, versions, git commit, executor, per-cell seconds (not bitwise stable: times).
 
-Every file is written atomically (a temporary file beside it, then one rename), as `verify.runtime.output` does
-for whole report folders.
+Every file is written atomically (a temporary file beside it, then one rename), as
+`verify.runtime.output` does for whole report folders.
 """
 
 from __future__ import annotations
@@ -33,6 +33,26 @@ from verify.reports.latex import longtable
 from verify.reports.markdown import table_md
 from verify.reports.rows import numeric_columns, table_rows
 from verify.sweep.spec import KEYS, SweepSpec, show
+
+__all__ = [
+    "MIN_DECADES",
+    "RATIO",
+    "RATIO_LABELS",
+    "RELATIVE",
+    "ROW_COLUMNS",
+    "VERDICT_COLOURS",
+    "draw_map",
+    "latex",
+    "markdown",
+    "phase_diagrams",
+    "radius_table",
+    "summary_table",
+    "tidy_rows",
+    "to_csv",
+    "to_json",
+    "write_all",
+    "write_atomic",
+]
 
 #: Leading columns of the tidy table; the measured quantities follow, then the verdict's summary.
 ROW_COLUMNS = (
@@ -117,14 +137,30 @@ def summary_table(spec: SweepSpec, rows: list[dict[str, Any]]):
     """The verdict table of the Markdown and LaTeX outputs (a `verify.claim.Table`)."""
     axes = _axis_names(spec)
     columns: list[Any] = [
-        ("cell", "d"), *((a, "g") for a in axes), "claim", "verdict", "in hypotheses", "decisive rule",
-        ("prediction", ".4g"), ("measurement", ".4g"), ("tightness", ".4g"),
-    ]  # fmt: skip
+        ("cell", "d"),
+        *((a, "g") for a in axes),
+        "claim",
+        "verdict",
+        "in hypotheses",
+        "decisive rule",
+        ("prediction", ".4g"),
+        ("measurement", ".4g"),
+        ("tightness", ".4g"),
+    ]
     body = [
-        (r["cell"], *(r[a] for a in axes), r["claim"], r["verdict"], r["within_hypotheses"], r["rule"] or r["error"] or "",
-         r["prediction"], r["measurement"], r["tightness"])
+        (
+            r["cell"],
+            *(r[a] for a in axes),
+            r["claim"],
+            r["verdict"],
+            r["within_hypotheses"],
+            r["rule"] or r["error"] or "",
+            r["prediction"],
+            r["measurement"],
+            r["tightness"],
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     return table(f"Sweep {spec.name!r}: one row per cell and claim", columns, body)
 
 
