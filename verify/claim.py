@@ -56,6 +56,7 @@ CHECK_MODULES = (
     "verify.checks.scaling",
     "verify.checks.r4_lower_bound",
     "verify.checks.r5_flip",
+    "verify.checks.r5_radii",
     "verify.checks.r6_sandwich",
     "verify.checks.r6_exact",
     "verify.checks.r7_small_init",
