@@ -16,28 +16,49 @@ Two results are laws derived here for settings outside the paper's hypotheses, t
 studies: R1a (affine data: the lifted invariance) and R3d (three-layer networks: the chi-square law of the
 first layer's orthogonal gradient).
 
+The shared expressions (R3's variance scale, R4's bound, ...) are derived once in `theory.expressions`
+and re-exported here. The type `Result` (and `log_log_slope`, which computes the exponents) is in
+`theory.result`.
+
 Predictions are asked of this registry at run time (`get`), so `replaced` can swap in a deliberately
 wrong theory for a test: every check must then fail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import replace
 from typing import Any
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from theory import chi_square
-from theory.decay import C_T, MOMENTUM_RECURRENCE, flow_decay_factor, momentum_decay_factors, to_flow
-from theory.numeric import evaluate_array
-from theory.parameters import validate
-from theory.precision import evaluate, to_exact
-from theory.symbols import N0, L, Q, S, beta, d, ell, g_norm, k, kappa, lam, m, s_u, s_w, symbol, z_norm_sq
+from theory.decay import C_T, MOMENTUM_RECURRENCE, flow_decay_factor, momentum_decay_factors
+from theory.expressions import (
+    CERTIFIED_RADIUS_AT_EXPECTED_LIPSCHITZ,
+    CHI_SQUARE_STATISTIC,
+    DECAY_LIMIT,
+    DEEP_VARIANCE_SCALE,
+    DEGREES_OF_FREEDOM,
+    ELL_OVER_D,
+    EXPECTED_LIPSCHITZ,
+    EXPECTED_ORTH_GRAD_NORM_SQ,
+    HIDDEN_SCALE,
+    ORTH_GRAD_LOWER_BOUND,
+    ORTH_GRAD_LOWER_BOUND_STANDARD,
+    ORTH_GRAD_NORM,
+    R4_THRESHOLD,
+    RMS_ORTH_GRAD,
+    S_FIXED_OUTPUT,
+    S_MEAN_FIELD_OUTPUT,
+    STATIONARY_ORTH_WEIGHT,
+    VARIANCE_SCALE,
+)
+from theory.precision import to_exact
+from theory.result import Result, log_log_slope
+from theory.symbols import N0, L, S, beta, d, ell, g_norm, k, kappa, m
 
 __all__ = [
     "chi_square_law",
@@ -50,14 +71,12 @@ __all__ = [
     "EXPECTED_ORTH_GRAD_NORM_SQ",
     "get",
     "HIDDEN_SCALE",
-    "log_log_slope",
     "momentum_decay",
     "ORTH_GRAD_LOWER_BOUND",
     "ORTH_GRAD_LOWER_BOUND_STANDARD",
     "ORTH_GRAD_NORM",
     "R4_THRESHOLD",
     "replaced",
-    "Result",
     "RESULTS",
     "S_FIXED_OUTPUT",
     "S_MEAN_FIELD_OUTPUT",
@@ -68,134 +87,8 @@ __all__ = [
 DERIVATIONS = "docs/derivations.md"
 
 
-@dataclass(frozen=True)
-class Result:
-    """One result: what it says, under which hypotheses, and the expressions it predicts."""
-
-    id: str  # "R1".."R8", or "R1a"/"R3d" for the laws derived here beyond the paper's hypotheses
-    name: str  # snake_case name
-    statement: str  # one sentence
-    paper_claim: int  # which claim of the paper's abstract it makes precise (1, 2 or 3), 0 for none
-    provenance: str  # "derived: <pointer into docs/derivations.md>", or "our addition: ..."
-    hypotheses: tuple[str, ...]
-    expressions: Mapping[str, sp.Expr] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Frozen all the way down: the registry is shared by every check.
-        object.__setattr__(self, "expressions", MappingProxyType(dict(self.expressions)))
-
-    def predict(
-        self, values: Mapping[str, Any], digits: int = 30, names: Iterable[str] | None = None
-    ) -> dict[str, mpmath.mpf]:
-        """Evaluate every expression (or those in `names`) whose symbols all have a value.
-
-        Args:
-            values: symbol name -> exact value (int, fraction, decimal string); validated by name.
-            digits: significant digits of every returned value.
-            names: restrict to these expressions (a KeyError names an unknown one).
-
-        Returns:
-            expression name -> mpf, in the order of `expressions`. An expression that divides by zero
-            at `values` raises ValueError naming it, never a silent infinity.
-        """
-        exact = {key: to_exact(value, key) for key, value in values.items()}
-        validate(**exact)
-        given = {symbol(key) for key in exact}
-        wanted = list(self.expressions) if names is None else list(names)
-        for name in wanted:
-            self._expression(name)
-        out: dict[str, mpmath.mpf] = {}
-        for name in wanted:
-            expr = self.expressions[name]
-            if not expr.free_symbols <= given:
-                continue
-            try:
-                out[name] = evaluate(expr, exact, digits)
-            except ZeroDivisionError:
-                raise ValueError(
-                    f"{self.id}.{name} = {expr} is undefined (division by zero) at {values}"
-                ) from None
-        return out
-
-    def array(self, name: str, values: Mapping[str, Any], *, flow: bool = False) -> np.ndarray:
-        """The expression `name` in float64 at array `values` (symbol name -> scalar or array, broadcast).
-
-        For predictions at many points (one per network); `predict` is the high-precision path.
-        `flow=True` evaluates the gradient-flow form (c_T replaced by exp(-lam*t)).
-        """
-        return evaluate_array(self.flow_expression(name) if flow else self._expression(name), values)
-
-    def exponent(self, key: str) -> sp.Expr:
-        """The scaling exponent `exponent_<key>` (a SymPy number, e.g. 1/2)."""
-        expr = self._expression(f"exponent_{key}")
-        if expr.free_symbols:
-            raise ValueError(f"{self.id}.exponent_{key} = {expr} is not a number")
-        return expr
-
-    def flow_expression(self, name: str) -> sp.Expr:
-        """The expression `name` for gradient flow: c_T = (1 - eta*lam)^T replaced by exp(-lam*t)."""
-        return to_flow(self._expression(name))
-
-    def _expression(self, name: str) -> sp.Expr:
-        try:
-            return self.expressions[name]
-        except KeyError:
-            raise KeyError(
-                f"{self.id} has no expression {name!r}; it has {', '.join(self.expressions)}"
-            ) from None
-
-
-def log_log_slope(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
-    """d log(expr) / d log(var) = var * expr' / expr, simplified: the exponent of var in expr."""
-    return sp.simplify(var * sp.diff(expr, var) / expr)
-
-
 def _provenance(anchor: str, kind: str = "derived") -> str:
     return f"{kind}: {DERIVATIONS}#{anchor}"
-
-
-# -- shared expressions, each derived once -------------------------------------------------------------
-#: The hidden layer's scale: w_i(0) ~ N(0, (beta s_w)^2/d I_d).
-HIDDEN_SCALE = beta * s_w
-#: S with a fixed output layer |u_i| = s_u/sqrt(m): k active neurons of mass s_u^2/m each.
-S_FIXED_OUTPUT = k * (s_u / sp.sqrt(m)) ** 2
-#: The same under mean-field output scaling |u_i| = s_u/m.
-S_MEAN_FIELD_OUTPUT = k * (s_u / m) ** 2
-#: Var of each coordinate of g in P^perp: g ~ N(0, c_T^2 (beta s_w)^2 S/d Pi) given the training outcome (R3).
-VARIANCE_SCALE = C_T**2 * HIDDEN_SCALE**2 * S / d
-#: Q = ||g||^2 / VARIANCE_SCALE: chi-square with DEGREES_OF_FREEDOM = ell degrees of freedom (R3).
-CHI_SQUARE_STATISTIC = g_norm**2 / VARIANCE_SCALE
-DEGREES_OF_FREEDOM = ell
-#: ||g|| written through Q: ||g||^2 solved from the definition of Q, then the nonnegative root
-#: (so ||g||/sqrt(S) = |c_T| beta s_w sqrt(Q/d)); c_T^2 is split off because c_T < 0 when eta*lam > 1.
-_g2 = sp.Symbol("g_norm_sq", positive=True)
-_ORTH_GRAD_NORM_SQ = sp.solve(sp.Eq(CHI_SQUARE_STATISTIC.subs(g_norm**2, _g2), Q), _g2)[0]
-ORTH_GRAD_NORM = sp.Abs(C_T) * sp.sqrt(sp.simplify(_ORTH_GRAD_NORM_SQ / C_T**2))
-#: E||g||^2 = VARIANCE_SCALE E[chi2_ell].
-EXPECTED_ORTH_GRAD_NORM_SQ = VARIANCE_SCALE * chi_square.MEAN.subs(ell, DEGREES_OF_FREEDOM)
-#: R4's event is Q > ell/2, half the mean of chi2_ell: ||g|| >= |c_T| beta s_w sqrt(S ell / (2d)). Its
-#: failure probability is bounded by e^{-x} at the x = ell/16 where Laurent-Massart's lower threshold is
-#: ell/2 (selfcheck a proves it; selfcheck g ties the bound, the probabilities and R5 to this threshold).
-R4_THRESHOLD = ell / 2
-ORTH_GRAD_LOWER_BOUND = ORTH_GRAD_NORM.subs(Q, R4_THRESHOLD)
-#: Standard initialization (s_w = s_u = beta = 1), fixed output layer, no decay (lam = 0).
-_STANDARD = {s_w: 1, s_u: 1, beta: 1}
-ORTH_GRAD_LOWER_BOUND_STANDARD = ORTH_GRAD_LOWER_BOUND.subs(S, S_FIXED_OUTPUT).subs(_STANDARD).subs(lam, 0)
-#: E L for a fixed output layer: m neurons, |u_i| = s_u/sqrt(m), ||Pi w_i(0)|| ~ (beta s_w/sqrt(d)) chi_ell.
-EXPECTED_LIPSCHITZ = sp.Abs(C_T) * m * (s_u / sp.sqrt(m)) * (HIDDEN_SCALE / sp.sqrt(d)) * chi_square.CHI_MEAN
-#: The stationary value of the orthogonal coordinate z = <Pi w_i, e> solving lam z = 0 for lam > 0
-#: (selfchecks.weight_decay_step shows the orthogonal part of the stationarity equation is lam Pi w_i).
-_z = sp.Symbol("z", real=True)
-STATIONARY_ORTH_WEIGHT = sp.solve(sp.Eq(sp.Symbol("lam_positive", positive=True) * _z, 0), _z)[0]
-#: lim_{T -> oo} |c_T| = lim r^T for r = |1 - eta*lam| in [0, 1), written r = 1/(1+s), s > 0.
-_s, _T = sp.Symbol("s", positive=True), sp.Symbol("T_real", positive=True)
-DECAY_LIMIT = sp.limit((1 + _s) ** (-_T), _T, sp.oo)
-#: Three-layer networks (R3d): the first layer's backward vector z takes the place of u on the active set.
-DEEP_VARIANCE_SCALE = HIDDEN_SCALE**2 * z_norm_sq / d
-
-_r = sp.Symbol("r", positive=True)  # ell/d
-_rms_orth_grad = sp.sqrt(EXPECTED_ORTH_GRAD_NORM_SQ)
-_certified_radius_at_expected_lipschitz = sp.Abs(N0) / EXPECTED_LIPSCHITZ
 
 
 RESULTS: dict[str, Result] = {
@@ -325,7 +218,7 @@ RESULTS: dict[str, Result] = {
             expressions={
                 "certified_radius": sp.Abs(N0) / L,
                 "expected_lipschitz": EXPECTED_LIPSCHITZ,
-                "certified_radius_at_expected_lipschitz": _certified_radius_at_expected_lipschitz,
+                "certified_radius_at_expected_lipschitz": CERTIFIED_RADIUS_AT_EXPECTED_LIPSCHITZ,
             },
         ),
         Result(
@@ -343,16 +236,14 @@ RESULTS: dict[str, Result] = {
             expressions={
                 "orth_grad_over_sqrt_S": ORTH_GRAD_NORM / sp.sqrt(S),
                 "exponent_beta": log_log_slope(ORTH_GRAD_NORM / sp.sqrt(S), beta),
-                "exponent_ell_over_d": log_log_slope(_rms_orth_grad.subs(ell, _r * d), _r),
+                "exponent_ell_over_d": log_log_slope(RMS_ORTH_GRAD.subs(ell, ELL_OVER_D * d), ELL_OVER_D),
                 "exponent_width_sqrt": log_log_slope(
-                    _rms_orth_grad.subs(S, S_FIXED_OUTPUT).subs(k, kappa * m), m
+                    RMS_ORTH_GRAD.subs(S, S_FIXED_OUTPUT).subs(k, kappa * m), m
                 ),
                 "exponent_width_mean_field": log_log_slope(
-                    _rms_orth_grad.subs(S, S_MEAN_FIELD_OUTPUT).subs(k, kappa * m), m
+                    RMS_ORTH_GRAD.subs(S, S_MEAN_FIELD_OUTPUT).subs(k, kappa * m), m
                 ),
-                "exponent_certified_radius_beta": log_log_slope(
-                    _certified_radius_at_expected_lipschitz, beta
-                ),
+                "exponent_certified_radius_beta": log_log_slope(CERTIFIED_RADIUS_AT_EXPECTED_LIPSCHITZ, beta),
             },
         ),
         Result(
@@ -467,7 +358,7 @@ def replaced(
                 raise TypeError("expressions need a result id: replaced('R3', degrees_of_freedom=...)")
             result = get(result_id)
             for name in expressions:
-                result._expression(name)  # KeyError naming the expression if it does not exist
+                result.expression(name)  # KeyError naming the expression if it does not exist
             RESULTS[result_id] = replace(result, expressions={**result.expressions, **expressions})
         if transform is not None:
             for key, result in list(RESULTS.items()):

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-import numerics.train as train_module
+import numerics.train_loop as train_loop
 from numerics.datasets import make_dataset
 from numerics.model import InitConfig, forward, initialize
 from numerics.train import OPTIMIZERS, TrainConfig, train
@@ -217,12 +217,12 @@ def test_sgd_is_deterministic_given_its_seed() -> None:
 def test_sgd_steps_are_autograd_steps_on_their_minibatches() -> None:
     # The trainer gathers each minibatch twice, as rows of X and as columns of X^T (the forward product's
     # layout); a mismatch between the two would still train, just wrongly. Reference: the same minibatch
-    # order (drawn by _Batches from the same seed, rows of X only), autograd, plain SGD. N = 12 points in
+    # order (drawn by Batches from the same seed, rows of X only), autograd, plain SGD. N = 12 points in
     # batches of 5 also exercises the short last batch of an epoch. 1e-12 relative: summation order only.
     ds, net0 = _setup(bias=True, s_b=0.1)
     config = TrainConfig(optimizer="sgd", lr=0.3, steps=9, batch_size=5, seed=2, train_bias=True)
     result = train(net0, ds.X, ds.y, config)
-    batches = train_module._Batches(R, N, 5, torch.Generator().manual_seed(2))
+    batches = train_loop.Batches(R, N, 5, torch.Generator().manual_seed(2))
     W, b, u = (t.clone().requires_grad_() for t in (net0.W, net0.b, net0.u))
     for _ in range(config.steps):
         X, y, _ = batches.next(ds.X, ds.y, ds.X.transpose(1, 2).contiguous())
@@ -241,7 +241,7 @@ def test_sgd_reshuffles_every_epoch_and_visits_each_point_once() -> None:
     # exactly once; each epoch draws a new order, and runs draw different orders.
     ds = _setup()[0]
     index = torch.arange(N, dtype=ds.X.dtype).expand(R, N).unsqueeze(2).contiguous()  # point j carries j
-    batches = train_module._Batches(R, N, 5, torch.Generator().manual_seed(0))
+    batches = train_loop.Batches(R, N, 5, torch.Generator().manual_seed(0))
     epochs = []
     for _ in range(4):
         seen = [
@@ -356,16 +356,16 @@ def test_every_optimizer_runs() -> None:
 def test_in_place_weight_update_gives_the_same_bits_as_the_buffered_one(config, monkeypatch) -> None:
     """W is updated in place only when provably nothing is lost; the result must not depend on it."""
     ds, net0 = _setup()
-    proven, stays_finite = [], train_module._Update._stays_finite
+    proven, stays_finite = [], train_loop.Update._stays_finite
 
     def spy(self, *args):
         proven.append(stays_finite(self, *args))
         return proven[-1]
 
-    monkeypatch.setattr(train_module._Update, "_stays_finite", spy)
+    monkeypatch.setattr(train_loop.Update, "_stays_finite", spy)
     fast = train(net0, ds.X, ds.y, config)
     assert sum(proven) >= 10  # the in-place path did run
-    monkeypatch.setattr(train_module._Update, "_stays_finite", lambda self, *args: False)
+    monkeypatch.setattr(train_loop.Update, "_stays_finite", lambda self, *args: False)
     slow = train(net0, ds.X, ds.y, config)
     assert fast.status == slow.status and torch.equal(fast.steps_taken, slow.steps_taken)
     for name in ("W", "b", "u"):
@@ -404,13 +404,13 @@ def test_compacting_the_batch_gives_every_run_its_steps_and_its_floats_to_the_la
     if config.loss == "exponential":
         X = X.clone()
         X[::3] *= 1e100  # every third run diverges, at different steps
-    sizes, keep = [], train_module._Update.keep
+    sizes, keep = [], train_loop.Update.keep
 
     def spy(self, index):
         sizes.append(index.numel())
         keep(self, index)
 
-    monkeypatch.setattr(train_module._Update, "keep", spy)
+    monkeypatch.setattr(train_loop.Update, "keep", spy)
     compact = train(net0, X, y, config)
     whole = train(net0, X, y, replace(config, compact=False))
     assert len(sizes) >= 2 and sizes[-1] < X.shape[0] // 2, sizes  # compacted several times, to a few runs

@@ -11,7 +11,9 @@ import pytest
 import sympy as sp
 
 from theory import results
-from theory.results import RESULTS, get, log_log_slope
+from theory.precision import evaluate
+from theory.result import log_log_slope
+from theory.results import RESULTS, get
 from theory.symbols import beta, d, ell, m, s_w
 
 DERIVATIONS = Path(__file__).resolve().parents[2] / "docs" / "derivations.md"
@@ -164,8 +166,8 @@ def test_flow_expression_replaces_the_gd_factor():
     gd = get("R4").expressions["orth_grad_lower_bound"]
     flow = get("R4").flow_expression("orth_grad_lower_bound")
     values = {"d": 20, "ell": 5, "s_w": 1, "beta": 1, "S": 1, "lam": "0.1", "t": 3}
-    flow_value = results.evaluate(flow, values, 30)
-    gd_without_decay = results.evaluate(gd, {**values, "lam": 0, "eta": 1, "T": 0}, 30)
+    flow_value = evaluate(flow, values, 30)
+    gd_without_decay = evaluate(gd, {**values, "lam": 0, "eta": 1, "T": 0}, 30)
     with mpmath.workdps(30):
         assert abs(flow_value - gd_without_decay * mpmath.exp(mpmath.mpf("-0.3"))) < mpmath.mpf(10) ** -28
 

@@ -10,19 +10,18 @@ import sympy as sp
 
 from theory import chi_square, selfchecks
 from theory.decay import flow_decay_factor
+from theory.network_selfchecks import gradient_in_data_span, weight_decay_step
 from theory.results import replaced
+from theory.selfcheck_record import SelfCheck
 from theory.selfchecks import (
     ALL_SELFCHECKS,
-    SelfCheck,
     chernoff_below_laurent_massart,
     chi_square_law_is_one_law,
     decay_recurrence,
     exact_tail_below_bounds,
-    gradient_in_data_span,
     lower_threshold_at_half_mean,
     momentum_recurrence,
     r4_consistent_with_r3,
-    weight_decay_step,
 )
 from theory.symbols import N0, Q, S, T, beta, d, ell, eta, g_norm, lam, mu, s_w, t, x
 

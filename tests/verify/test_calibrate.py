@@ -10,8 +10,9 @@ from theory import results as R
 from theory.symbols import ell
 from verify import cli, harness
 from verify.claim import select
-from verify.commands import calibrate as calibrate_command
-from verify.commands.calibrate import calibrate, judge
+from verify.commands import calibration_seeds
+from verify.commands.calibrate import calibrate
+from verify.commands.calibration_report import judge
 from verify.runtime.execution import Interrupted
 from verify.runtime.executors import InlineExecutor
 
@@ -56,20 +57,20 @@ def test_an_interrupted_calibration_resumes_to_the_same_report(tmp_path, capsys,
     whole = json.loads((tmp_path / "whole" / "report.json").read_text())
     assert not list(tmp_path.glob(".whole.calibration-seeds"))
 
-    save, ran = calibrate_command.SeedStore.save, []
+    save, ran = calibration_seeds.SeedStore.save, []
 
     def save_then_stop(self, seed, record):
         save(self, seed, record)
         raise Interrupted(signal.SIGINT)
 
-    monkeypatch.setattr(calibrate_command.SeedStore, "save", save_then_stop)
+    monkeypatch.setattr(calibration_seeds.SeedStore, "save", save_then_stop)
     out = str(tmp_path / "pieces")
     assert cli.main([*args, "--out", out]) == 130
     assert not (tmp_path / "pieces").exists()
     kept = sorted(p.name for p in (tmp_path / ".pieces.calibration-seeds").iterdir())
     assert kept == ["seed-1000.json"]
     assert "--resume" in capsys.readouterr().err
-    monkeypatch.setattr(calibrate_command.SeedStore, "save", save)
+    monkeypatch.setattr(calibration_seeds.SeedStore, "save", save)
     assert cli.main([*args, "--out", out]) == 2  # records kept: refused without --resume
     assert "pass --resume" in capsys.readouterr().err
 
@@ -91,10 +92,10 @@ def test_an_interrupted_calibration_resumes_to_the_same_report(tmp_path, capsys,
 
 def test_a_seed_record_of_other_settings_is_not_reused(tmp_path):
     claims = select([CLAIM])
-    store = calibrate_command.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-3,
+    store = calibration_seeds.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-3,
                                          device="cpu")  # fmt: skip
     store.save(5, {"x": 1})
     assert store.load(5) == {"x": 1}
-    other = calibrate_command.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-2,
+    other = calibration_seeds.seed_store(tmp_path / "cal", claims=claims, profile="quick", family_rate=1e-2,
                                          device="cpu")  # fmt: skip
     assert other.folder == store.folder and other.load(5) is None and other.load(6) is None

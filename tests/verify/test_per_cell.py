@@ -50,6 +50,39 @@ def test_the_report_rule_and_a_cell_give_identical_verdicts(population, tmp_path
         assert row["verdict"] == ("pass" if report.passed else "fail"), claim_id
 
 
+def test_r8_shrinkage_on_a_decay_cell_is_the_report_rule(tmp_path):
+    """R8's report rule and a cell with weight decay judge by the same `decide_shrinkage`: the report's
+    verdicts are that function's on the decay curve's record, and a one-segment curve and a population
+    drawn from the same seed (same data, initialization and GD) give the same record up to rounding and
+    the same rules, all passing. R8 is not decided without weight decay, nor for momentum or flow."""
+    from verify.checks import r8_weight_decay as r8
+    from verify.experiments.decay_curve import DecayCurveSpec, decay_curve
+    from verify.experiments.population import PopulationSpec, population
+
+    size = dict(runs=6, d=12, ell=7, m=8, n=15)
+    curve = decay_curve(DecayCurveSpec(segments=1, steps=40, lr=0.1, weight_decay=0.01, **size), 11, "cpu")
+    claim = get("R8.shrinkage")
+    report = claim.rule(RuleContext("quick", None, tmp_path), {"curve": curve})
+    reference = r8.decide_shrinkage({"": r8.measure_curve_shrinkage(curve)})
+    assert _verdicts(report.verdicts) == _verdicts(reference) and report.passed
+    spec = PopulationSpec.of(
+        **size, lr=0.1, weight_decay=0.01, steps=40, optimizer="gd", measure=("weights", "shrinkage")
+    )
+    pop = population(spec, 11, "cpu")
+    record, cell = decide_cell(claim, pop, None)
+    on_curve = r8.measure_curve_shrinkage(curve)
+    assert (record.T, record.c_T) == (on_curve.T, on_curve.c_T)
+    assert (record.g == on_curve.g).all() and (record.lipschitz == on_curve.lipschitz).all()
+    assert abs(record.ratio - on_curve.ratio) <= record.budget * on_curve.ratio
+    assert cell.passed and [v.rule.quantity.replace("this cell: ", "") for v in cell.verdicts] == [
+        v.rule.quantity for v in reference
+    ]
+    point = defaults() | {"weight_decay": 0.0}
+    assert "weight_decay=0" in claim.cell.scope(point)
+    assert "gd or sgd" in claim.cell.scope(point | {"weight_decay": 0.01, "optimizer": "flow"})
+    assert claim.cell.scope(point | {"weight_decay": 0.01, "optimizer": "sgd"}) is None
+
+
 SMALL_POINT = defaults() | {"d": 12, "ell": 8, "m": 8, "n": 20, "runs": 12, "steps": 60, "seed": 1}
 
 
@@ -76,7 +109,8 @@ def test_list_says_per_claim_whether_it_is_decided_per_cell(capsys):
         line = next(line for line in out.splitlines() if line.startswith(claim.id + " "))
         assert ("yes" in line) == (claim.cell is not None) or why_not(claim) in line
     assert {"R1.invariance", "R1.weight_decay", "R3.chi_square_fixed", "R4.lower_bound", "R5.flip",
-            "R6.identity", "R6.sandwich", "R6.exact", "R7.chi_square"} <= set(cell_claims())  # fmt: skip
+            "R6.identity", "R6.sandwich", "R6.exact", "R7.chi_square",
+            "R8.shrinkage"} <= set(cell_claims())  # fmt: skip
 
 
 def _at(capsys, claim_id: str, *point: str) -> dict:
@@ -97,6 +131,8 @@ WRONG = [
     (lambda: R.replaced("R5", flip_distance_bound=R.get("R5").expressions["flip_distance_bound"]
                         * sp.sqrt(sp.Rational(3, 2))), "R5.flip", ("--d", "10", "--ell", "4", *SMALL)),
     (lambda: R.replaced(transform=lambda e: e.subs(T, T + 1)), "R1.weight_decay",
+     ("--d", "10", "--ell", "4", "--weight-decay", "0.01", "--runs", "8", "--steps", "40", "--m", "8")),
+    (lambda: R.replaced(transform=lambda e: e.subs(T, T + 1)), "R8.shrinkage",
      ("--d", "10", "--ell", "4", "--weight-decay", "0.01", "--runs", "8", "--steps", "40", "--m", "8")),
 ]  # fmt: skip
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from theory.results import get
 from verify.checks.helpers.figure_drawing import figure2_picture
-from verify.checks.helpers.figure_settings import FIGURE2, SECTION, SETTINGS, figure_outcome, figure_requests
+from verify.checks.helpers.figure_settings import FIGURE2, SECTION, SETTINGS, figure_requests
+from verify.checks.helpers.figure_verdicts import figure_outcome
 from verify.claim import Outcome, claim
 
 __all__ = ["figure2"]

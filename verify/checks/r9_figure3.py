@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from verify.checks.helpers.figure_drawing import figure3_picture
-from verify.checks.helpers.figure_settings import FIGURE3, SECTION, SETTINGS, figure_outcome, figure_requests
+from verify.checks.helpers.figure_settings import FIGURE3, SECTION, SETTINGS, figure_requests
+from verify.checks.helpers.figure_verdicts import figure_outcome
 from verify.claim import Outcome, claim
 
 __all__ = ["figure3"]

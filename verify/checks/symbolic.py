@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from theory.selfchecks import ALL_SELFCHECKS, SelfCheck
+from theory.selfcheck_record import SelfCheck
+from theory.selfchecks import ALL_SELFCHECKS
 from verify.claim import Outcome, claim, table
 from verify.tolerance import threshold
 

@@ -11,49 +11,28 @@ effects, at most 1 - DETECTION_POWER = 10% by the suite's design, and are tested
 calibration's own tests share its family rate by Bonferroni. A check whose failures exceed their bound or
 whose p-values are not uniform is a finding.
 
-A long calibration runs in pieces: each finished seed's record is written atomically to a folder beside
-the report (`.OUT.calibration-seeds/`, named by `seed_store`), and `--resume` reuses every record made
-with the same claims, profile, rate and device at the same commit; the report is folded from the records
-in seed order, so a resumed calibration gives the same numbers as an uninterrupted one. The folder goes
-once the report is in.
+A long calibration runs in pieces (`verify.commands.calibration_seeds`): `--resume` reuses the seeds an
+interrupted one finished, and the folder of seed records goes once the report is in. The calibration's
+own tests and its report are in `verify.commands.calibration_report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tabulate import tabulate
-
 from theory.parameters import validate
-from verify.claim import PROFILES, all_claims, select, split_family_rate
+from verify.claim import PROFILES, all_claims, select
+from verify.commands.calibration_report import judge, markdown_report
+from verify.commands.calibration_seeds import SeedStore, fold, seed_record, seed_store
 from verify.commands.options import validate_options
-from verify.statistics import DETECTION_POWER, binomial_upper_test, ks_test
 
-__all__ = [
-    "calibrate",
-    "configure",
-    "fold",
-    "judge",
-    "main",
-    "SEED_FORMAT",
-    "seed_record",
-    "seed_store",
-    "SeedStore",
-    "UNIFORM_KINDS",
-]
-
-#: Verdict kinds whose p-value is exactly uniform under a right theory.
-UNIFORM_KINDS = {"GofResult": "Kolmogorov-Smirnov (exact)", "ChiSquareMeanResult": None}
+__all__ = ["calibrate", "configure", "main"]
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -104,130 +83,6 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_execution_options(p, seed=False)
 
 
-def _confirms(outcome) -> bool:
-    """Whether every statistical verdict of the rule confirms an effect (an ordering, a one-sided trend)."""
-    kinds = [v for v in outcome.verdicts if v.statistical]
-    return bool(kinds) and all(
-        type(v).__name__ == "OrderingResult" or getattr(v, "alternative", "two-sided") != "two-sided"
-        for v in kinds
-    )
-
-
-def _p_values(outcome) -> list[tuple[str, str, float]]:
-    """(test, kind, p-value) of every statistical verdict with a uniform p-value under H0; a test is named
-    by its place in the rule and its own name, so the same test at every seed is pooled and no other."""
-    out = []
-    for i, v in enumerate(outcome.verdicts):
-        kind = type(v).__name__
-        if (
-            v.statistical
-            and kind in UNIFORM_KINDS
-            and (UNIFORM_KINDS[kind] is None or v.test == UNIFORM_KINDS[kind])
-        ):
-            out.append((f"#{i + 1} {v.name}", kind, float(v.p_value)))
-    return out
-
-
-#: Bumped when a seed record's content changes, so --resume never mixes two formats.
-SEED_FORMAT = 1
-
-
-class SeedStore:
-    """The finished seeds of one calibration, one JSON record per seed, each written atomically. A record
-    is reused only if its key (claims, profile, family rate, device, format) is this calibration's."""
-
-    def __init__(self, folder: Path, key: dict[str, Any]) -> None:
-        self.folder = folder
-        self.key = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-
-    def _path(self, seed: int) -> Path:
-        return self.folder / f"seed-{seed}.json"
-
-    def records(self) -> list[Path]:
-        return sorted(self.folder.glob("seed-*.json")) if self.folder.is_dir() else []
-
-    def load(self, seed: int) -> dict[str, Any] | None:
-        try:
-            record = json.loads(self._path(seed).read_text())
-        except (OSError, ValueError):
-            return None
-        ok = isinstance(record, dict) and record.get("key") == self.key and record.get("seed") == seed
-        return record["claims"] if ok else None
-
-    def save(self, seed: int, claims: dict[str, Any]) -> None:
-        from verify.sweep.outputs import write_atomic
-
-        self.folder.mkdir(exist_ok=True)
-        record = {"format": SEED_FORMAT, "key": self.key, "seed": seed, "claims": claims}
-        write_atomic(self._path(seed), (json.dumps(record, indent=1) + "\n").encode())
-
-    def remove(self) -> None:
-        """Delete the records (the calibration's report is in); only files this store writes."""
-        for path in self.records():
-            path.unlink()
-        with_tmp = (
-            [p for p in self.folder.glob(".tmp-*") if p.name.endswith(".json")]
-            if self.folder.is_dir()
-            else []
-        )
-        for path in with_tmp:
-            path.unlink()
-        if self.folder.is_dir() and not os.listdir(self.folder):
-            self.folder.rmdir()
-
-
-def seed_store(out: str | Path, *, claims, profile: str, family_rate: float, device: str) -> SeedStore:
-    """Where the calibration reported in `out` keeps its finished seeds: `.NAME.calibration-seeds` beside it.
-    Its records are reused only by the same claims, profile, rate and device, at the same commit."""
-    from verify.runtime.manifest import git_commit
-
-    out = Path(out)
-    key = {"claims": [c.id for c in claims], "profile": profile, "family_rate": family_rate, "device": device,
-           "format": SEED_FORMAT, "commit": git_commit(Path(__file__).resolve().parents[1])}  # fmt: skip
-    return SeedStore(out.parent / f".{out.name}.calibration-seeds", key)
-
-
-def seed_record(records) -> dict[str, Any]:
-    """What the calibration keeps of one seed's records: per claim its verdict, share, seconds, last error
-    line, whether it is a confirmation claim, and its uniform p-values (test, kind, p)."""
-    out: dict[str, Any] = {}
-    for r in records:
-        out[r.claim.id] = {
-            "verdict": r.verdict,
-            "share": r.false_fail_rate,
-            "seconds": r.seconds,
-            "error": (r.error.strip().splitlines() or [""])[-1] if r.verdict == "error" else "",
-            "confirmation": None if r.outcome is None else _confirms(r.outcome),
-            "p_values": [] if r.outcome is None else [list(v) for v in _p_values(r.outcome)],
-        }
-    return json.loads(json.dumps(out))  # the values a resumed calibration reads back, bit for bit
-
-
-def fold(claims, seeds: list[int], per_seed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per claim its failures, errors, stated share and p-values over the seeds' records, in seed order."""
-    results: dict[str, dict[str, Any]] = {
-        c.id: {"failures": 0, "errors": 0, "share": None, "p_values": defaultdict(list), "seconds": 0.0,
-               "failed_seeds": [], "errored": [], "confirmation": False}
-        for c in claims
-    }  # fmt: skip
-    for seed, record in zip(seeds, per_seed, strict=True):
-        for cid, r in record.items():
-            entry = results[cid]
-            entry["share"] = r["share"]
-            entry["seconds"] += r["seconds"]
-            entry["failures"] += r["verdict"] == "fail"
-            entry["errors"] += r["verdict"] == "error"
-            if r["verdict"] == "fail":
-                entry["failed_seeds"].append(seed)
-            if r["verdict"] == "error":
-                entry["errored"].append((seed, r["error"]))
-            if r["confirmation"] is not None:
-                entry["confirmation"] = r["confirmation"]
-            for name, kind, p in r["p_values"]:
-                entry["p_values"][(name, kind)].append(p)
-    return results
-
-
 def calibrate(
     claims,
     seeds: list[int],
@@ -267,140 +122,6 @@ def calibrate(
             if progress is not None:
                 progress(i + 1, len(seeds))
     return fold(claims, seeds, per_seed)
-
-
-def judge(
-    results: dict[str, dict[str, Any]], seeds: int, calibration_rate: float
-) -> tuple[list[dict], list[dict]]:
-    """Per claim the binomial test of its failures against its share; per test the KS test of uniformity."""
-    uniform_tests = sum(len(e["p_values"]) for e in results.values())
-    rate = split_family_rate(calibration_rate, len(results) + uniform_tests)
-    assert rate is not None
-    claims, tests = [], []
-    for cid, e in results.items():
-        runs = seeds - e["errors"]
-        bound = 1 - DETECTION_POWER if e["confirmation"] else e["share"]
-        binom = binomial_upper_test(
-            e["failures"], max(runs, 1), bound, alpha=rate, name=f"{cid}: failures vs their bound"
-        )
-        claims.append(
-            {
-                "id": cid,
-                "seeds": seeds,
-                "errors": e["errors"],
-                "failures": e["failures"],
-                "stated_rate": e["share"],
-                "kind": "confirmation" if e["confirmation"] else "test",
-                "failure_bound": bound,
-                "expected_failures": bound * runs,
-                "p_value": binom.p_value,
-                "upper_rate": binom.upper_confidence_limit,
-                "alpha": rate,
-                "passed": binom.passed and e["errors"] == 0,
-                "seconds": round(e["seconds"], 1),
-                "failed_seeds": e["failed_seeds"],
-                "errors_at": [{"seed": s, "error": m} for s, m in e["errored"]],
-            }
-        )
-        for (name, kind), ps in sorted(e["p_values"].items()):
-            ks = ks_test(np.array(ps), lambda q: np.clip(q, 0.0, 1.0), alpha=rate, name="U(0, 1)")
-            tests.append(
-                {
-                    "claim": cid,
-                    "test": name,
-                    "kind": kind,
-                    "n": len(ps),
-                    "mean_p": float(np.mean(ps)),
-                    "min_p": float(np.min(ps)),
-                    "ks_D": ks.statistic,
-                    "ks_p": ks.p_value,
-                    "alpha": rate,
-                    "uniform": ks.passed,
-                }
-            )
-    return claims, tests
-
-
-def _markdown(claims: list[dict], tests: list[dict], manifest: dict) -> str:
-    lines = [
-        "# Calibration: the suite's own false-fail rate",
-        "",
-        f"Command: `{manifest['command']}`; profile {manifest['profile']}, seeds {manifest['first_seed']} "
-        f"to {manifest['first_seed'] + manifest['seeds'] - 1}, family rate "
-        f"{manifest['false_fail_rate']:g}; {manifest['wall_seconds']:.0f} s wall on "
-        f"{manifest['hardware']['cpu']} ({manifest['jobs']} workers).",
-        "",
-        "Per claim: failures over the seeds against their bound (exact one-sided binomial test of H0 "
-        "'failure rate <= bound'): the claim's stated share of the family rate for a test, and 1 - 0.9 = 0.1 "
-        "(the missed effects the suite's power design allows) for a confirmation claim, whose stated rate is "
-        "that of confirming an effect that is not there; per test with an exactly uniform p-value under a "
-        f"right theory: KS of the p-values against U(0, 1). The calibration's {len(claims) + len(tests)} "
-        f"tests share its family rate {manifest['calibration_rate']:g} by Bonferroni.",
-        "",
-        "## Failures against the stated rate",
-        "",
-        tabulate(
-            [
-                [
-                    c["id"],
-                    c["kind"],
-                    c["seeds"],
-                    c["errors"],
-                    c["failures"],
-                    f"{c['stated_rate']:.2g}",
-                    f"{c['failure_bound']:.2g}",
-                    f"{c['upper_rate']:.3g}",
-                    f"{c['p_value']:.3g}",
-                    "pass" if c["passed"] else "FAIL",
-                    c["seconds"],
-                ]
-                for c in claims
-            ],
-            headers=[
-                "claim",
-                "kind",
-                "seeds",
-                "errors",
-                "failures",
-                "stated rate",
-                "failure bound",
-                "upper limit on rate",
-                "p",
-                "verdict",
-                "seconds",
-            ],
-            tablefmt="github",
-        ),  # fmt: skip
-        "",
-        *[f"- {c['id']}: failed at seeds {c['failed_seeds']}" for c in claims if c["failed_seeds"]],
-        *[
-            f"- {c['id']}: internal error at seed {e['seed']}: {e['error']}"
-            for c in claims
-            for e in c["errors_at"]
-        ],
-        "",
-        "## Uniformity of the p-values",
-        "",
-        tabulate(
-            [
-                [
-                    t["claim"],
-                    t["test"],
-                    t["n"],
-                    f"{t['mean_p']:.3f}",
-                    f"{t['min_p']:.3g}",
-                    f"{t['ks_D']:.3f}",
-                    f"{t['ks_p']:.3g}",
-                    "uniform" if t["uniform"] else "NOT UNIFORM",
-                ]
-                for t in tests
-            ],
-            headers=["claim", "test", "seeds", "mean p", "min p", "KS D", "KS p", "verdict"],
-            tablefmt="github",
-        ),  # fmt: skip
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -474,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
             calibration_rate=args.calibration_rate,
             resumed_seeds=reused,
         )
-        (stage / "report.md").write_text(_markdown(claim_rows, test_rows, meta))
+        (stage / "report.md").write_text(markdown_report(claim_rows, test_rows, meta))
         (stage / "report.json").write_text(
             json.dumps({"manifest": meta, "claims": claim_rows, "tests": test_rows}, indent=2) + "\n"
         )

@@ -15,17 +15,11 @@ import numpy as np
 import torch
 
 from numerics.datasets import make_dataset
-from numerics.measure import (
-    active_set,
-    orthogonal_gradient,
-    orthogonal_lipschitz,
-    orthogonal_weight_norm,
-    output_variation_along,
-    project,
-)
+from numerics.measure import orthogonal_weight_norm
 from numerics.model import InitConfig, initialize
 from numerics.train import TrainConfig, train
 from verify.experiments import experiment
+from verify.experiments.shrinkage import measure_shrinkage
 
 __all__ = ["decay_curve", "DecayCurve", "DecayCurveSpec"]
 
@@ -83,19 +77,15 @@ def decay_curve(spec: DecayCurveSpec, seed: int, device: str) -> DecayCurve:
         net, taken = result.net, taken + result.steps_taken
         steps.append(taken.numpy().copy())
         ratios.append(_np(orthogonal_weight_norm(net, perp) / initial_norm))
-    mask = active_set(net, X0).mask.to(X0.dtype)
-    orth0 = project(net0.W, perp)
-    gen = torch.Generator().manual_seed(seed + 2)
-    Z = torch.randn(X0.shape, generator=gen, dtype=X0.dtype).to(X0.device) @ perp
-    Z = Z / Z.norm(dim=-1, keepdim=True) * X0.norm(dim=-1, keepdim=True)
+    shrunk = measure_shrinkage(net, net0, X0, perp, torch.Generator().manual_seed(seed + 2))
     return DecayCurve(
         spec=spec,
         steps=np.stack(steps),
         weight_ratio=np.stack(ratios),
-        g=_np(orthogonal_gradient(net, X0, perp)),
-        g_initial=_np(torch.einsum("rpm,rm,rmd->rpd", mask, net.u, orth0)),
-        lipschitz=_np(orthogonal_lipschitz(net, perp)),
-        lipschitz_initial=_np((net.u.abs() * orth0.norm(dim=-1)).sum(-1)),
-        variation=_np(output_variation_along(net, X0, Z).abs()[:, 0]),
-        z_norm=_np(Z.norm(dim=-1)[:, 0]),
+        g=shrunk.g,
+        g_initial=shrunk.g_initial,
+        lipschitz=shrunk.lipschitz,
+        lipschitz_initial=shrunk.lipschitz_initial,
+        variation=shrunk.variation[:, 0],
+        z_norm=shrunk.z_norm[:, 0],
     )

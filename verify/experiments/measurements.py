@@ -17,6 +17,7 @@ __all__ = [
     "Normal",
     "OrthogonalWeights",
     "PopulationMeasurement",
+    "Shrinkage",
     "scatter",
     "to_numpy",
 ]
@@ -84,6 +85,19 @@ class Normal:
 
 
 @dataclass(frozen=True)
+class Shrinkage:
+    """R8's raw quantities: per point (R, p, d) g and G0, per run (R,) L and L0, per point (R, p) the
+    output change along z and ||z||."""
+
+    g: np.ndarray
+    g_initial: np.ndarray
+    lipschitz: np.ndarray
+    lipschitz_initial: np.ndarray
+    variation: np.ndarray
+    z_norm: np.ndarray
+
+
+@dataclass(frozen=True)
 class PopulationMeasurement:
     """What one population measured (numpy, float64, CPU). Per-run arrays are (R,), per-point (R, p).
 
@@ -116,6 +130,7 @@ class PopulationMeasurement:
     normal: Normal | None = None
     # "W", "b", "u" (final), "W0", "b0", "X", "y" (training set)
     networks: dict[str, np.ndarray] | None = None
+    shrinkage: Shrinkage | None = None  # R8's g, G0, L, L0 and the output change along z
     seconds: float = 0.0
 
     @property

@@ -18,7 +18,9 @@ the paper's figure sets) and which measurements to take:
 - "normal": for a one-dimensional complement (the figure sets), the exact orthogonal radius along the
   normal n, the gradient flip, the best-of attack within span{n}, the certificate, and each route's
   first-order rounding bound (`numerics.conditioning`), at every training point (R9);
-- "networks": the trained parameters themselves (for the figures' decision boundaries).
+- "networks": the trained parameters themselves (for the figures' decision boundaries);
+- "shrinkage": at x0, g beside G0 = sum_{i in I} u_i(T) Pi w_i(0), L beside L0 = sum_i |u_i(T)| ||Pi w_i(0)||
+  and |N(x0 + z) - N(x0)| along a random orthogonal z, ||z|| = ||x0|| (R8, `verify.experiments.shrinkage`).
 Everything is float64 numpy on the CPU; nothing here asks the theory for a prediction.
 """
 
@@ -69,7 +71,17 @@ __all__ = [
     "population",
 ]
 
-MEASUREMENTS = ("gradient", "weights", "flip", "attacks", "certificate", "exact", "normal", "networks")
+MEASUREMENTS = (
+    "gradient",
+    "weights",
+    "flip",
+    "attacks",
+    "certificate",
+    "exact",
+    "normal",
+    "networks",
+    "shrinkage",
+)
 
 
 #: The settings a population passes to the initialization and to the trainer, by their own names.

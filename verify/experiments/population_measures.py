@@ -22,6 +22,7 @@ from numerics.subspace import Subspace
 from verify.experiments import derive_seed
 from verify.experiments.measurements import Exact, Flip, Gradient, OrthogonalWeights, scatter, to_numpy
 from verify.experiments.normal_radii import normal_radii
+from verify.experiments.shrinkage import measure_shrinkage
 
 __all__ = ["ATTACK_METHODS", "ATTACK_SPACES", "CERTIFICATE_BATCH", "EVERY_RUN", "MEASURE", "Trained"]
 
@@ -146,6 +147,11 @@ def _networks(t: Trained) -> dict[str, Any]:
     return {"networks": {key: to_numpy(value) for key, value in arrays.items()}}
 
 
+def _shrinkage(t: Trained) -> dict[str, Any]:
+    generator = torch.Generator().manual_seed(derive_seed(t.seed, "shrinkage"))
+    return {"shrinkage": measure_shrinkage(t.net, t.net0, t.X0, t.perp_space.perp_projector(), generator)}
+
+
 #: measurement -> the function taking it (its fields of PopulationMeasurement), run in MEASUREMENTS order.
 MEASURE: dict[str, Callable[[Trained], dict[str, Any]]] = {
     "gradient": _gradient,
@@ -156,9 +162,10 @@ MEASURE: dict[str, Callable[[Trained], dict[str, Any]]] = {
     "exact": _exact,
     "normal": _normal,
     "networks": _networks,
+    "shrinkage": _shrinkage,
 }
 #: The measurements made on every run; the others only on the runs left measured after them.
-EVERY_RUN = ("gradient", "weights")
+EVERY_RUN = ("gradient", "weights", "shrinkage")
 
 
 def _methods(attack: AttackResult, rows: np.ndarray, runs: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 from numerics.attacks import SandwichViolation
 from tests.verify.deciding import measure
 from verify import claim
-from verify.checks.helpers.figure_settings import sandwich_verdict
+from verify.checks.helpers.figure_verdicts import sandwich_verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -1,5 +1,5 @@
 """R9's shared parts: the paper's three training settings of Figures 2 and 3, their experiments, and the
-ordering rule both figure claims use.
+ordering tests both figure claims use (their outcome: `verify.checks.helpers.figure_verdicts`).
 
 Figure 2 (7 points on the diagonal of R^2, width 100) and Figure 3 (a 5x5 chessboard at height 0.5 in
 R^3, width 400) each compare three trainings: vanilla, a smaller initialization (beta < 1) and weight
@@ -19,18 +19,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from numerics.attacks import check_sandwich
 from theory.parameters import validate
 from theory.results import get
-from verify.checks.r6_sandwich import SANDWICH_RTOL
-from verify.claim import Outcome, table
-from verify.design import reversed_direction_detection
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
 from verify.statistics import OrderingResult, mann_whitney_greater
-from verify.tolerance import Threshold, threshold
 
 __all__ = [
     "ATTACK_STEPS",
@@ -38,14 +32,12 @@ __all__ = [
     "capped",
     "FIGURE2",
     "FIGURE3",
-    "figure_outcome",
     "figure_requests",
     "FigureSpec",
     "medians",
     "ordering_tests",
     "predicted_larger",
     "representative",
-    "sandwich_verdict",
     "SECTION",
     "setting_spec",
     "setting_title",
@@ -210,163 +202,3 @@ def ordering_tests(pops: dict[str, PopulationMeasurement], alpha: float) -> dict
         name = f"r_perp {key} > {BASELINE}" if larger else f"r_perp {BASELINE} > {key}"
         out[key] = mann_whitney_greater(a, b, alpha=alpha, name=name)
     return out
-
-
-def figure_outcome(
-    ctx, figure: FigureSpec, pops: dict[str, PopulationMeasurement], picture: str, extra: str
-) -> Outcome:
-    """The ordering verdicts of one figure and its sandwich, with the training and radius tables."""
-    tests = ordering_tests(pops, ctx.test_alpha)
-    sandwich = sandwich_verdict(pops)
-    train_rows, radius_rows = [], []
-    for key, pop in pops.items():
-        ok, steps = ~pop.diverged, pop.steps_taken
-        reached = sum(s == "converged" for s in pop.status)
-        train_rows.append(
-            (
-                key,
-                pop.spec.beta,
-                pop.spec.weight_decay,
-                pop.spec.lr,
-                len(steps),
-                reached,
-                int(np.median(steps)),
-                int(steps.min()),
-                int(steps.max()),
-                float(np.median(pop.final_margin)),
-                pop.train_accuracy.mean(),
-            )
-        )
-        normal = pop.normal
-        assert normal is not None, "the figure settings measure the normal radii"
-        finite = np.isfinite(normal.radius[ok])
-        tightest = (
-            float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
-        )
-        bound = max(float(np.max(c[ok])) for c in normal.condition.values())
-        radius_rows.append(
-            (
-                key,
-                float(np.median(normal.radius[ok])),
-                float(np.median(medians(pop))),
-                float(np.median(normal.certified[ok])),
-                float(np.median(normal.gradient_flip[ok])),
-                float(np.median(normal.attack[ok])),
-                1 - finite.mean(),
-                tightest,
-                bound,
-            )
-        )
-    first = next(iter(pops.values())).normal
-    assert first is not None
-    n = first.radius.shape[1]
-    return Outcome(
-        verdicts=(*tests.values(), sandwich),
-        detections=tuple(
-            reversed_direction_detection(
-                f"ordering of r_perp, {key} against {BASELINE}",
-                "one-sided Mann-Whitney test",
-                t.n_a + t.n_b,
-                ctx.test_alpha,
-            )
-            for key, t in tests.items()
-        ),
-        prediction="r_perp(small init) > r_perp(vanilla) (R7.exponent_certified_radius_beta < 0) and "
-        "r_perp(weight decay) "
-        "> r_perp(vanilla) (R8.decay_gd below 1 at the runs' steps): per-network median radius, "
-        "stochastically larger",
-        method=(
-            f"**Training.** {figure.dataset} set, width m={figure.m}, full-batch GD on the logistic loss, "
-            f"eta={figure.lr}, "
-            f"biases trained, stopped at training margin >= {TARGET_MARGIN} (the authors' rule) or after "
-            f"{figure.max_steps} steps. Vanilla: w_i ~ N(0, I/d), b_i ~ N(0, 1/d), u_i = +-1/sqrt(m). Small "
-            f"init: "
-            f"W and b scaled by beta={figure.beta}. Weight decay: coupled, lam={figure.lam} on every "
-            f"parameter. "
-            f"{figure.runs[ctx.profile]} independently seeded networks per setting ({ctx.profile} profile; "
-            f"{', '.join(f'{p} {k}' for p, k in figure.runs.items())}). "
-            f"**Radii.** r_perp is exact: the smaller first flip along +-n, n = "
-            f"{tuple(round(v, 4) for v in figure.normal)} "
-            "(the breakpoint walk). The gradient flip (R5) and the best-of attack within span{n} "
-            "(numerics.minimal_flip) "
-            "are upper bounds and the certificate |N(x0)|/L (R6) a lower bound; the sandwich certificate <= "
-            "r_perp <= "
-            f"both attacks is asserted on every point (a violation raises), with an allowance of "
-            f"{SANDWICH_RTOL:g} plus "
-            "both sides' first-order rounding bounds (numerics.conditioning; large only where the network "
-            "is nearly "
-            "flat along n, as R8's decay makes it: the table's last column). "
-            f"**Test.** Per network, the median of r_perp over the {n} training "
-            "points; a one-sided Mann-Whitney test per non-vanilla setting against vanilla, at the per-test "
-            "rate. A "
-            "network with no flip at all (inf) ranks above every finite radius. Panels show the network of "
-            "median "
-            f"radius in each setting; segments mark each point's nearest orthogonal flip. {extra}"
-        ),
-        tables=(
-            table(
-                "Training (per setting)",
-                [
-                    "setting",
-                    ("beta", "g"),
-                    ("lam", "g"),
-                    ("eta", "g"),
-                    ("networks", "d"),
-                    ("reached margin", "d"),
-                    ("median steps", "d"),
-                    ("min steps", "d"),
-                    ("max steps", "d"),
-                    ("median final margin", ".3f"),
-                    ("train acc", ".3f"),
-                ],
-                train_rows,
-            ),
-            table(
-                "Orthogonal radii at the training points",
-                [
-                    "setting",
-                    ("median r_perp (all points)", ".4g"),
-                    ("median of per-network medians", ".4g"),
-                    ("median certified |N|/L", ".4g"),
-                    ("median gradient flip", ".4g"),
-                    ("median best-of attack", ".4g"),
-                    ("fraction without flip", ".3f"),
-                    ("max certified/r_perp", ".3f"),
-                    ("max rounding bound", ".2g"),
-                ],
-                radius_rows,
-            ),
-        ),
-        figures=(picture,),
-        details={
-            "medians": {k: medians(p) for k, p in pops.items()},
-            "steps": {k: p.steps_taken for k, p in pops.items()},
-        },
-    )
-
-
-def sandwich_verdict(pops: dict[str, PopulationMeasurement]) -> Threshold:
-    """R6's sandwich on every training point of every setting: certified <= r_perp <= both attacks, each
-    comparison allowed SANDWICH_RTOL plus both sides' rounding bounds (check_sandwich raises on a violation:
-    a bug in one of the routes, never a statistic). The verdict's value is the largest lower/upper ratio
-    relative to its point's allowance."""
-    worst, points = 0.0, 0
-    for pop in pops.values():
-        r = pop.normal
-        assert r is not None, "the figure settings measure the normal radii"
-        ends = {
-            key: torch.from_numpy(getattr(r, key))
-            for key in ("certified", "radius", "gradient_flip", "attack")
-        }
-        bounds = {key: torch.from_numpy(c) for key, c in r.condition.items()}
-        for low, high in (("certified", "radius"), ("radius", "gradient_flip"), ("radius", "attack")):
-            condition = bounds[low] + bounds[high]
-            worst = max(worst, check_sandwich(ends[low], ends[high], rtol=SANDWICH_RTOL, condition=condition))
-        points += r.radius.size
-    return threshold(
-        "max lower/upper end of the sandwich, relative to its rounding allowance",
-        worst,
-        "<=",
-        1 + SANDWICH_RTOL,
-        n=points,
-    )
