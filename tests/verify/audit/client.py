@@ -51,6 +51,17 @@ def train_population(
     weight_decay: float = 0.0,
 ) -> list[nn.Sequential]:
     """Train `networks` models on folder/train.npz, saving init_i.pt and final_i.pt; returns the models."""
+    # A client's process has PyTorch's own default dtype (float32); other tests in this process may have set
+    # float64 (the suite's harness does), so the client states its own.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        return _train_population(folder, networks, m, steps, lr, optimizer, hidden, seed, weight_decay)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _train_population(folder, networks, m, steps, lr, optimizer, hidden, seed, weight_decay):
     data = np.load(folder / "train.npz")
     X = torch.tensor(data["X"])
     y = torch.tensor(data["y"], dtype=torch.float32) * 2 - 1
