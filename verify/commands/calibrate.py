@@ -127,7 +127,7 @@ def calibrate(
 def main(args: argparse.Namespace) -> int:
     from verify.runtime import output
     from verify.runtime.execution import staged_run
-    from verify.runtime.manifest import manifest, now
+    from verify.runtime.manifest import now, run_manifest
 
     validate_options(seeds=args.seeds)
     validate(seed=args.first_seed, false_fail_rate=args.false_fail_rate)
@@ -179,15 +179,8 @@ def main(args: argparse.Namespace) -> int:
                 )
             raise
         claim_rows, test_rows = judge(results, len(seeds), args.calibration_rate)
-        meta = manifest(
-            profile=args.profile,
-            seed=args.first_seed,
-            device=device,
-            false_fail_rate=args.false_fail_rate,
-            started=started,
-            wall_seconds=time.perf_counter() - start,
-            jobs=executor.jobs,
-            executor=args.executor,
+        meta = run_manifest(
+            args, seed=args.first_seed, device=device, executor=executor, started=started, start=start
         )
         meta.update(
             seeds=args.seeds,

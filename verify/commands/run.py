@@ -20,7 +20,7 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.commands.options import validate_options
     from verify.harness import run_claims
     from verify.report import write_all
-    from verify.runtime.manifest import manifest, now
+    from verify.runtime.manifest import now, run_manifest
     from verify.selfcheck import SECTION, with_self_checks
 
     validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
@@ -40,15 +40,8 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
             ),
             family_rate=args.false_fail_rate,
         )
-        meta = manifest(
-            profile=args.profile,
-            seed=args.seed,
-            device=device,
-            false_fail_rate=args.false_fail_rate,
-            started=started,
-            wall_seconds=time.perf_counter() - start,
-            jobs=executor.jobs,
-            executor=args.executor,
+        meta = run_manifest(
+            args, seed=args.seed, device=device, executor=executor, started=started, start=start
         )
         log = write_all(stage, records, meta)
     from verify.harness import exit_status

@@ -8,10 +8,11 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from verify.runtime.output import GENERATOR
 
-__all__ = ["cpu_model", "git_commit", "hardware", "manifest", "now", "versions"]
+__all__ = ["cpu_model", "git_commit", "hardware", "manifest", "now", "run_manifest", "versions"]
 
 _PACKAGES = ("torch", "sympy", "numpy", "mpmath", "scipy", "matplotlib", "tabulate", "scikit-learn", "tqdm")
 
@@ -103,3 +104,19 @@ def manifest(
         "started": started,
         "finished": now(),
     }
+
+
+def run_manifest(args: Any, *, seed: int, device: str, executor: Any, started: str, start: float) -> dict:
+    """The manifest of a command run with the shared execution options (`all`, `run`, `calibrate`)."""
+    import time
+
+    return manifest(
+        profile=args.profile,
+        seed=seed,
+        device=device,
+        false_fail_rate=args.false_fail_rate,
+        started=started,
+        wall_seconds=time.perf_counter() - start,
+        jobs=executor.jobs,
+        executor=args.executor,
+    )
