@@ -18,12 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm import tqdm
 
 from verify import experiments
 from verify.claim import Claim, Outcome, RuleContext, check_declared_tests, check_rate, per_test_rate
 from verify.runtime.executors import InlineExecutor
+from verify.runtime.precision import float64_default
 
 __all__ = ["decide", "exit_status", "Plan", "plan", "Record", "run_claims"]
 
@@ -98,6 +98,7 @@ def decide(
     return outcome, rate
 
 
+@float64_default()
 def run_claims(
     claims: Iterable[Claim],
     *,
@@ -110,7 +111,6 @@ def run_claims(
     echo: bool = True,
 ) -> list[Record]:
     """Run `claims` (experiments on `executor`, rules here) and return one record per claim, in order."""
-    torch.set_default_dtype(torch.float64)
     executor = executor or InlineExecutor()
     work = plan(claims, profile)
     shares = {c.id: (check_rate(family_rate) if c.statistical else None) for c in work.claims}

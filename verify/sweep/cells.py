@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from verify.experiments import Request, run
+from verify.runtime.precision import float64_default
 from verify.experiments.population import MEASUREMENTS, PopulationMeasurement, PopulationSpec
 from verify.per_cell import cell_claims, evaluate
 from verify.statistics import jsonable
@@ -199,6 +200,7 @@ def _jsonable_dict(values: dict[str, Any]) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in values.items()}
 
 
+@float64_default()
 def run_cell(job: tuple[Cell, str]) -> dict[str, Any]:
     """Worker side: train and measure the cell's population on `device`, decide its claims; the record.
 
@@ -206,9 +208,6 @@ def run_cell(job: tuple[Cell, str]) -> dict[str, Any]:
     or none has an active neuron at x0) is "diverged" and its claims are not decided; a claim whose
     evaluation raises is an "error" row. None of these stops the sweep.
     """
-    import torch
-
-    torch.set_default_dtype(torch.float64)  # as on every worker of verify.runtime.executors
     cell, device = job
     start = time.perf_counter()
     try:
