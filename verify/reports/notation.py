@@ -18,7 +18,7 @@ __all__ = ["CLAIM_ID", "html", "tex", "tex_identifier"]
 
 #: A claim id or a theory result's name: ``R3.chi_square_trained``, ``violation.deep``,
 #: ``R7.exponent_ell_over_d``.
-CLAIM_ID = r"(?:R\d[a-z]?|symbolic|scaling|real|violation)\.[A-Za-z0-9_]+"
+CLAIM_ID = r"(?:R\d[a-z]?|symbolic|scaling|real|violation|instruments|audit)\.[A-Za-z0-9_]+"
 
 _GREEK_TEX = {"ell": r"\ell", "beta": r"\beta", "lam": r"\lambda", "eta": r"\eta", "alpha": r"\alpha"}
 _GREEK_HTML = {"ell": "ℓ", "beta": "β", "lam": "λ", "eta": "η", "alpha": "α"}
