@@ -21,6 +21,7 @@ from verify.reports.rows import (
     power_rows,
     summary_rows,
 )
+from verify.sweep.answer import EXAMPLE_TABLE, radius_answer_from_file
 
 __all__ = [
     "POWER_HEADERS",
@@ -39,7 +40,7 @@ def write_all(stage: Path, records: list[Record], manifest: dict, *, compile_pdf
     the formats (their seconds, and why report.pdf is missing when it is)."""
     man = dict(manifest)
     man["claim_seconds"] = {r.claim.id: round(r.seconds, 3) for r in records}
-    page = front_page(records, man)
+    page = front_page(records, man, sweep_answer=radius_answer_from_file(EXAMPLE_TABLE))
     seconds: dict[str, float] = {}
 
     def timed(name: str, write) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 __all__ = ["configure", "main"]
@@ -41,6 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the sweep of `args`; ParameterError (exit 2, nothing written) for any bad input."""
     from verify.runtime.execution import Interrupted, execution
+    from verify.sweep.answer import radius_answer
+    from verify.sweep.outputs import axis_names, tidy_rows
     from verify.sweep.run import check_out, run_sweep
     from verify.sweep.spec import load, with_default
 
@@ -79,4 +82,6 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"{len(records)} cells, {len(rows)} claim rows ({counts}); table in {out}/table.csv, {out}/table.md"
     )
+    for sentence in radius_answer(tidy_rows(records)[1], axis_names(spec)):
+        print(textwrap.fill(sentence, 110))
     return 3 if any(r["verdict"] == "error" for r in rows) else 0

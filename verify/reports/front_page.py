@@ -198,8 +198,9 @@ def _beyond(records: list[Record]) -> tuple[str, ...]:
     return tuple(sentences)
 
 
-def front_page(records: list[Record], manifest: dict) -> FrontPage:
-    """The front page of a run (see the module docstring)."""
+def front_page(records: list[Record], manifest: dict, *, sweep_answer: Sequence[str] = ()) -> FrontPage:
+    """The front page of a run (see the module docstring); `sweep_answer`: the committed example sweep's
+    answer to "how small is small" (`verify.sweep.answer`), quoted as such, not as this run's."""
     n_pass = sum(r.verdict == "pass" for r in records)
     top = (
         f"{n_pass} of {len(records)} claims pass (profile {manifest['profile']}, seed {manifest['seed']}, "
@@ -211,7 +212,15 @@ def front_page(records: list[Record], manifest: dict) -> FrontPage:
         if r.claim.violation
     )
     claims = tuple(_paper_claim(spec, records) for spec in PAPER_CLAIMS)
-    return FrontPage(top, claims, _beyond(records), violations)
+    quoted = (
+        (
+            'How small is "small" (the example sweep examples/small.toml, committed beside it, not this '
+            "run): " + " ".join(sweep_answer),
+        )
+        if sweep_answer
+        else ()
+    )
+    return FrontPage(top, claims, _beyond(records) + quoted, violations)
 
 
 def evidence_sentence(claim: PaperClaim) -> str:

@@ -163,10 +163,10 @@ CHECKS: dict[str, tuple[str, str, Callable[[], Findings]]] = {
 }  # fmt: skip
 
 
-
 def _spelled(sample: dict) -> str:
     """A known sample as a reader writes it: `ell = 4, sample = [5.1, 7.3]`, not a Python dict."""
     return ", ".join(f"{name} = {value}" for name, value in sample.items())
+
 
 def instrument_checks() -> list[SelfCheckResult]:
     """Every known-answer check of the statistical tests (about a second)."""
@@ -181,8 +181,9 @@ def instrument_checks() -> list[SelfCheckResult]:
                 statement=f"{test[0].upper()}{test[1:]} reports the numbers of an independent computation "
                 "on a known sample and fails on a law shifted or scaled either way (a one-sided test: only "
                 "the way it looks)",
-                method=f"Known sample: {_spelled(SAMPLES[key])}; references from tools/selfcheck_references.py (exact "
-                f"arithmetic and 50-digit mpmath), compared to a relative {KNOWN_RTOL:g}. Synthetic samples: "
+                method=f"Known sample: {_spelled(SAMPLES[key])}; references from "
+                f"tools/selfcheck_references.py (exact arithmetic and 50-digit mpmath), compared to a "
+                f"relative {KNOWN_RTOL:g}. Synthetic samples: "
                 f"the law's quantiles at (i - 1/2)/n, n = {N} (60 and 61 for Mann-Whitney), at alpha = "
                 f"{REJECTION_ALPHA:g}.",
                 rows=tuple(findings.rows),

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from verify.experiments import Request, run
-from verify.runtime.precision import float64_default
 from verify.experiments.population import MEASUREMENTS, PopulationMeasurement, PopulationSpec
 from verify.per_cell import cell_claims, evaluate
+from verify.runtime.precision import float64_default
 from verify.statistics import jsonable
 
 __all__ = ["Cell", "error_record", "FORMAT", "population_spec", "QUANTILES", "quantities", "run_cell"]

@@ -32,6 +32,7 @@ from verify.per_cell import cell_claims
 from verify.reports.latex import longtable
 from verify.reports.markdown import table_md
 from verify.reports.rows import numeric_columns, table_rows
+from verify.sweep.answer import radius_answer
 from verify.sweep.spec import KEYS, SweepSpec, show
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "RELATIVE",
     "ROW_COLUMNS",
     "VERDICT_COLOURS",
+    "axis_names",
     "draw_map",
     "latex",
     "markdown",
@@ -129,13 +131,13 @@ def _parquet(columns: list[str], rows: list[dict[str, Any]], path: Path) -> bool
     return True
 
 
-def _axis_names(spec: SweepSpec) -> list[str]:
+def axis_names(spec: SweepSpec) -> list[str]:
     return [name for name, _ in spec.axes]
 
 
 def summary_table(spec: SweepSpec, rows: list[dict[str, Any]]):
     """The verdict table of the Markdown and LaTeX outputs (a `verify.claim.Table`)."""
-    axes = _axis_names(spec)
+    axes = axis_names(spec)
     columns: list[Any] = [
         ("cell", "d"),
         *((a, "g") for a in axes),
@@ -182,7 +184,7 @@ def radius_table(spec: SweepSpec, rows: list[dict[str, Any]]):
     cells = [r for r in _cells(rows) if r.get(f"{RATIO}_q50") is not None]
     if not cells:
         return None
-    axes = _axis_names(spec)
+    axes = axis_names(spec)
     columns: list[Any] = [
         ("cell", "d"), *((a, "g") for a in axes), ("r = d - ell", "d"),
         ("median orth/on-manifold", ".3g"), ("95% band low", ".3g"), ("95% band high", ".3g"),
@@ -218,7 +220,8 @@ def markdown(spec: SweepSpec, rows: list[dict[str, Any]], statement: str) -> str
     ]
     radii = radius_table(spec, rows)
     if radii is not None:
-        lines += ["", table_md(radii)]
+        lines += ["", table_md(radii), "", "How small:", ""]
+        lines += [f"- {s}" for s in radius_answer(rows, axis_names(spec))]
     return "\n".join(lines)
 
 
