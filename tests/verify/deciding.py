@@ -40,7 +40,10 @@ def run_claim(
     family_rate: float = 1e-3,
     figures_dir: Path | None = None,
 ) -> Outcome:
-    """Decide one claim in this process by the harness's `decide` (declared tests and rate checked)."""
-    figures = figures_dir or Path(tempfile.mkdtemp(prefix="offsub-figures-"))
+    """Decide one claim in this process by the harness's `decide` (declared tests and rate checked); its
+    figures go to `figures_dir`, or to a temporary folder removed afterwards."""
     measurements = measure(c.needs(profile), seed=seed)
-    return decide(c, measurements, profile=profile, family_rate=family_rate, figures_dir=figures)[0]
+    if figures_dir is not None:
+        return decide(c, measurements, profile=profile, family_rate=family_rate, figures_dir=figures_dir)[0]
+    with tempfile.TemporaryDirectory(prefix="offsub-figures-") as folder:
+        return decide(c, measurements, profile=profile, family_rate=family_rate, figures_dir=Path(folder))[0]
