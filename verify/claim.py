@@ -129,7 +129,16 @@ class Outcome:
         """The rule's tables, then its detection targets as one more table (what the report prints)."""
         if not self.detections:
             return self.tables
-        rows = [(d.target, d.test, d.n, d.alpha, d.power) for d in self.detections]
+        rows = [
+            {
+                "wrong prediction": d.target,
+                "caught by": d.test,
+                "n": d.n,
+                "per-test rate": d.alpha,
+                "power": d.power,
+            }
+            for d in self.detections
+        ]
         targets = table(
             "Detection targets: power against realistic wrong predictions",
             ["wrong prediction", "caught by", ("n", "d"), ("per-test rate", ".2g"), ("power", ".3f")],

@@ -263,7 +263,7 @@ def test_ratio_maps_are_centred_on_one_and_do_not_stretch_over_noise():
     import numpy as np
 
     from verify import figures
-    from verify.sweep.outputs import MIN_DECADES, draw_map
+    from verify.sweep.maps import MIN_DECADES, draw_map
 
     fig, axes = figures.new(1, 1)
     noise = np.array([[0.1375, 0.1525]])  # R4's log10 tightness on one panel of a sweep: a 3.5% spread

@@ -290,18 +290,18 @@ def adam_control(ctx, pops) -> Outcome:
     rot, ali = (relative_defect(p.weights, 1.0) for p in (rotated, aligned))
     budget = _budget(rotated)
     rows = [
-        (
-            label,
-            "adam",
-            0.0,
-            int(p.steps_taken.max()),
-            1.0,
-            float(np.median(read_off_decay(p.weights))),
-            float("nan"),
-            float(e.max()),
-            budget,
-            e.max() <= budget,
-        )
+        {
+            "setting": label,
+            "optimizer": "adam",
+            "lam": 0.0,
+            "T": int(p.steps_taken.max()),
+            "c_T (theory)": 1.0,
+            "read-off factor": float(np.median(read_off_decay(p.weights))),
+            "max |read-off - c_T|": float("nan"),
+            "max relative defect": float(e.max()),
+            "rounding budget": budget,
+            "within budget": e.max() <= budget,
+        }
         for label, p, e in (("rotated P", rotated, rot), ("axis-aligned P", aligned, ali))
     ]
     return Outcome(

@@ -54,16 +54,17 @@ def radii(ctx, pops) -> Outcome:
         ratio = r["orthogonal"][both] / r["on_manifold"][both]
         xs += [pop.ell] * int(both.sum())
         ys += list(ratio)
-        medians = [float(np.median(v[np.isfinite(v)] / x[np.isfinite(v)])) for v in r.values()]
+        medians = {
+            k.replace("_", "-"): float(np.median(v[np.isfinite(v)] / x[np.isfinite(v)])) for k, v in r.items()
+        }
         rows.append(
-            (
-                pop.ell,
-                int(both.sum()),
-                *medians,
-                float(np.median(ratio)),
-                pop.successes["orthogonal"],
-                pop.successes["on_manifold"],
-            )
+            {"ell": pop.ell, "networks": int(both.sum())}
+            | medians
+            | {"median orth/on-manifold": float(np.median(ratio))}
+            | {
+                "orth success": pop.successes["orthogonal"],
+                "on-manifold success": pop.successes["on_manifold"],
+            }
         )
     # ||g|| grows with ell (R7's exponent > 0) while the network on P does not change, so the orthogonal
     # radius |N(x0)|/||g|| falls relative to the on-manifold one: the predicted sign of the trend.

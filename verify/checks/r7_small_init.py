@@ -172,14 +172,14 @@ def radius_grows(ctx, pops) -> Outcome:
         m = pop.measured
         radii[beta] = pop.certified[m, 0] / pop.gradient.x0_norm[m, 0]
         rows.append(
-            (
-                beta,
-                int(m.sum()),
-                float(np.median(radii[beta])),
-                float(np.mean(np.abs(pop.gradient.N0[m, 0]))),
-                pop.train_accuracy.mean(),
-                float(np.median(pop.final_margin)),
-            )
+            {
+                "beta": beta,
+                "networks": int(m.sum()),
+                "median certified/||x0||": float(np.median(radii[beta])),
+                "mean |N(x0)|": float(np.mean(np.abs(pop.gradient.N0[m, 0]))),
+                "train acc": pop.train_accuracy.mean(),
+                "median train margin": float(np.median(pop.final_margin)),
+            }
         )
     # R7: the certified radius at E L scales like beta^exponent; a negative exponent predicts it grows as
     # beta shrinks.

@@ -212,7 +212,12 @@ def shrinkage(ctx, measurements) -> Outcome:
     ax[0, 0].legend(fontsize=7)
     ax[0, 0].set_title(f"eta={spec.lr}, lam={spec.weight_decay}")
     rows = [
-        (int(t), float(ct[0]), float(r.mean()), float(np.abs(r - ct).max()))
+        {
+            "step t": int(t),
+            "c_t (theory)": float(ct[0]),
+            "mean measured ratio": float(r.mean()),
+            "max |ratio - c_t|": float(np.abs(r - ct).max()),
+        }
         for t, ct, r in zip(ts, c, curve.weight_ratio, strict=True)
     ]
     return Outcome(

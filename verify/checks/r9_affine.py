@@ -89,16 +89,16 @@ def affine(ctx, pops) -> Outcome:
         motion, defect, a = _normal_motion(pop)
         budget = invariance_budget(int(pop.steps_taken.max()), pop.n, pop.d + 1)
         rows.append(
-            (
-                name,
-                a,
-                int(pop.steps_taken.max()),
-                float(motion.max()),
-                float(defect.max()),
-                budget,
-                float(motion.max() / budget),
-                float(defect.max() / budget),
-            )
+            {
+                "data set": name,
+                "height a": a,
+                "T": int(pop.steps_taken.max()),
+                "max normal motion": float(motion.max()),
+                "max R1a lifted defect": float(defect.max()),
+                "rounding budget": budget,
+                "motion/budget": float(motion.max() / budget),
+                "lifted defect/budget": float(defect.max() / budget),
+            }
         )
         verdicts.append(
             threshold(f"{name}: R1a lifted defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect))

@@ -36,6 +36,7 @@ from verify.statistics import Verdict, slope_test
 from verify.tolerance import invariance_budget, threshold
 
 __all__ = [
+    "FOUND",
     "NAMES",
     "real_chi_square",
     "real_invariance",
@@ -149,7 +150,15 @@ def real_invariance(ctx, pops) -> Outcome:
         verdicts.append(
             threshold(f"d={pop.d}: max R1 defect / budget", defect.max() / budget, "<=", 1.0, n=len(defect))
         )
-        rows.append((pop.d, pop.ell, float(defect.max()), budget, defect.max() <= budget))
+        rows.append(
+            {
+                "d": pop.d,
+                "ell": pop.ell,
+                "relative defect": float(defect.max()),
+                "rounding budget": budget,
+                "within budget": defect.max() <= budget,
+            }
+        )
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) (R1; c_T = 1 without decay) on every network",
@@ -195,19 +204,19 @@ def real_chi_square(ctx, pops) -> Outcome:
         if pop.ell == min(p.ell for p in pops.values()):
             detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, where)
         rows.append(
-            (
-                where,
-                pop.ell,
-                len(Q),
-                Q.mean(),
-                law.mean,
-                ks.statistic,
-                ks.p_value,
-                mean.p_value,
-                ks.detectable,
-                mean.detectable,
-                ks.passed and mean.passed,
-            )
+            {
+                "population": where,
+                "ell": pop.ell,
+                "networks": len(Q),
+                "mean Q": Q.mean(),
+                "predicted mean": law.mean,
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+                "mean p": mean.p_value,
+                "KS detectable": ks.detectable,
+                "mean detectable": mean.detectable,
+                "pass": ks.passed and mean.passed,
+            }
         )
     return Outcome(
         verdicts=tuple(verdicts),
@@ -245,6 +254,8 @@ def real_chi_square(ctx, pops) -> Outcome:
 
 
 NAMES = ("orthogonal", "on_manifold", "unrestricted")
+#: The table column of each attack's success rate.
+FOUND = {"orthogonal": "orth found", "on_manifold": "on found", "unrestricted": "unrestr. found"}
 
 
 @claim(
@@ -269,18 +280,14 @@ def real_radii(ctx, pops) -> Outcome:
         both = ok["orthogonal"] & ok["on_manifold"]
         xs.append(np.full(int(both.sum()), float(pop.ell)))
         ys.append(rel["orthogonal"][both] / rel["on_manifold"][both])
+        medians = {k.replace("_", "-"): float(np.median(rel[k][ok[k]])) for k in NAMES}
+        found = {FOUND[k]: float(ok[k].mean()) for k in NAMES}
         rows.append(
-            (
-                pop.d,
-                pop.ell,
-                pop.ell / pop.d,
-                pop.runs,
-                pop.train_accuracy.mean(),
-                pop.test_accuracy.mean(),
-                *(float(np.median(rel[k][ok[k]])) for k in NAMES),
-                float(np.median(ys[-1])),
-                *(float(ok[k].mean()) for k in NAMES),
-            )
+            {"d": pop.d, "ell": pop.ell, "ell/d": pop.ell / pop.d, "networks": pop.runs}
+            | {"train acc": pop.train_accuracy.mean(), "test acc": pop.test_accuracy.mean()}
+            | medians
+            | {"median orth/on": float(np.median(ys[-1]))}
+            | found
         )
     exponent = float(get("R7").exponent("ell_over_d"))
     test = slope_test(

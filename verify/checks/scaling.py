@@ -114,7 +114,8 @@ def exponent_rule(
     a.set_ylabel(y_name)
     a.legend(fontsize=7)
     rows = [
-        (xv, len(y), y.mean(), se, p.train_accuracy.mean())
+        {x_name: xv, "networks": len(y), f"mean {y_name}": y.mean(), "std. error": se}
+        | {"train acc": p.train_accuracy.mean()}
         for xv, y, se, p in zip(xs, samples, ses, pops.values(), strict=True)
     ]
     return Outcome(

@@ -35,7 +35,13 @@ def _rule(fn: Callable[[], SelfCheck]):
             ),
             prediction=sc.claim,
             method=sc.detail,
-            tables=(table("Numbers", ["quantity", "value"], tuple(sc.numbers.items())),)
+            tables=(
+                table(
+                    "Numbers",
+                    ["quantity", "value"],
+                    [{"quantity": k, "value": v} for k, v in sc.numbers.items()],
+                ),
+            )
             if sc.numbers
             else (),
         )

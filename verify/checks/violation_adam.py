@@ -45,19 +45,19 @@ def adam(ctx, pops) -> Outcome:
         ks = ks_test(Q, law_of_q(pop.ell), alpha=ctx.reference_alpha, name=f"of Q under {label} vs chi2_ell")
         reported.append(ks)
         rows.append(
-            (
-                label,
-                len(Q),
-                pop.train_accuracy.mean(),
-                move.min(),
-                float(np.median(move)),
-                move.max(),
-                float(np.median(pop.gradient.g_norm[:, 0])),
-                float(np.median(pop.gradient.S[:, 0])),
-                Q.mean(),
-                ks.statistic,
-                ks.p_value,
-            )
+            {
+                "arm": label,
+                "networks": len(Q),
+                "train acc": pop.train_accuracy.mean(),
+                "min movement": move.min(),
+                "median movement": float(np.median(move)),
+                "max movement": move.max(),
+                "median ||g||": float(np.median(pop.gradient.g_norm[:, 0])),
+                "median S": float(np.median(pop.gradient.S[:, 0])),
+                "mean Q": Q.mean(),
+                "KS D vs chi2_ell": ks.statistic,
+                "KS p": ks.p_value,
+            }
         )
     gd_defect = relative_defect(gd.weights, 1.0)
     adam_move = orthogonal_motion(adam_pop.weights)

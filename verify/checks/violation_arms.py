@@ -55,20 +55,20 @@ def two_arm_rule(ctx, pops, *, expectation: str) -> Outcome:
         detections += chi_square_detections(pop.ell, pop.d, len(Q), ctx.test_alpha, label)
         g = pop.gradient
         rows.append(
-            (
-                label,
-                len(Q),
-                pop.train_accuracy.mean(),
-                defect.max(),
-                float(np.median(g.S[:, 0])),
-                float(np.median(g.k[:, 0])),
-                float(np.median(g.g_norm[:, 0])),
-                Q.mean(),
-                ks.statistic,
-                ks.p_value,
-                mean.p_value,
-                ks.passed and mean.passed and defect.max() <= budget,
-            )
+            {
+                "arm": label,
+                "networks": len(Q),
+                "train acc": pop.train_accuracy.mean(),
+                "R1 defect": defect.max(),
+                "median S": float(np.median(g.S[:, 0])),
+                "median k": float(np.median(g.k[:, 0])),
+                "median ||g||": float(np.median(g.g_norm[:, 0])),
+                "mean Q": Q.mean(),
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+                "mean p": mean.p_value,
+                "pass": ks.passed and mean.passed and defect.max() <= budget,
+            }
         )
     return Outcome(
         verdicts=tuple(verdicts),

@@ -103,24 +103,24 @@ def deep_network(ctx, runs) -> Outcome:
         reported.append(ks)
         x = run.x0_norm[ok]
         rows.append(
-            (
-                run.d,
-                run.spec.ell,
-                int(ok.sum()),
-                run.train_accuracy,
-                run.two_layer_train_accuracy,
-                defect.max(),
-                float(np.median(run.g_norm[ok] / run.grad_norm[ok])),
-                math.sqrt(run.spec.ell / run.d),
-                float(np.median(run.g_norm[ok])),
-                float(np.median(run.two_layer_g_norm)),
-                float(np.median(run.radius[ok] / x)),
-                float(np.median(run.two_layer_radius / run.x0_norm)),
-                float(np.isfinite(run.radius[ok]).mean()),
-                float(np.isfinite(run.two_layer_radius).mean()),
-                Q.mean(),
-                ks.p_value,
-            )
+            {
+                "d": run.d,
+                "ell": run.spec.ell,
+                "networks": int(ok.sum()),
+                "train acc deep": run.train_accuracy,
+                "train acc 2-layer": run.two_layer_train_accuracy,
+                "first-layer R1 defect": defect.max(),
+                "median ||g||/||grad N||": float(np.median(run.g_norm[ok] / run.grad_norm[ok])),
+                "sqrt(ell/d)": math.sqrt(run.spec.ell / run.d),
+                "median ||g|| deep": float(np.median(run.g_norm[ok])),
+                "median ||g|| 2-layer": float(np.median(run.two_layer_g_norm)),
+                "median orth. radius/||x0|| deep": float(np.median(run.radius[ok] / x)),
+                "median orth. radius/||x0|| 2-layer": float(np.median(run.two_layer_radius / run.x0_norm)),
+                "flip found deep": float(np.isfinite(run.radius[ok]).mean()),
+                "flip found 2-layer": float(np.isfinite(run.two_layer_radius).mean()),
+                "mean Q deep": Q.mean(),
+                "KS p Q deep": ks.p_value,
+            }
         )
     if len(runs) >= 2:
         okays = [r.finite & (r.z_norm_sq > 0) for r in runs.values()]
@@ -208,7 +208,16 @@ def deep_chi_square(ctx, runs) -> Outcome:
         if key == SMALL_LABEL:
             detections += chi_square_detections(run.spec.ell, run.d, len(Q), ctx.test_alpha, SMALL_LABEL)
         rows.append(
-            (run.d, run.spec.ell, len(Q), Q.mean(), ks.statistic, ks.p_value, mean.p_value, ks.detectable)
+            {
+                "d": run.d,
+                "ell": run.spec.ell,
+                "networks": len(Q),
+                "mean Q": Q.mean(),
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+                "mean p": mean.p_value,
+                "KS detectable": ks.detectable,
+            }
         )
     return Outcome(
         verdicts=tuple(verdicts),

@@ -49,17 +49,17 @@ def noise(ctx, pops) -> Outcome:
         )
         reported.append(ks)
         rows.append(
-            (
-                sigma,
-                defect.min(),
-                float(np.median(defect)),
-                defect.max(),
-                float(np.median(defect)) / budget,
-                pop.train_accuracy.mean(),
-                Q.mean(),
-                ks.statistic,
-                ks.p_value,
-            )
+            {
+                "noise": sigma,
+                "min defect": defect.min(),
+                "median defect": float(np.median(defect)),
+                "max defect": defect.max(),
+                "median/budget": float(np.median(defect)) / budget,
+                "train acc": pop.train_accuracy.mean(),
+                "mean Q": Q.mean(),
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+            }
         )
     medians = np.array([np.median(e) for e in defects])
     growth = float((medians[1:] / medians[:-1]).min())

@@ -64,19 +64,19 @@ def uniform_init(ctx, pops) -> Outcome:
         tests[init] = law_verdicts(Q, law_of_q(pop.ell), alpha, name=f"Q ({init} init)")
         ks, mean = tests[init]
         rows.append(
-            (
-                init,
-                len(Q),
-                pop.train_accuracy.mean(),
-                float(relative_defect(pop.weights, 1.0).max()),
-                Q.mean(),
-                Q.var(ddof=1),
-                variance_z(Q, pop.ell),
-                ks.statistic,
-                ks.p_value,
-                mean.p_value,
-                ks.detectable,
-            )
+            {
+                "hidden init": init,
+                "networks": len(Q),
+                "train acc": pop.train_accuracy.mean(),
+                "R1 defect": float(relative_defect(pop.weights, 1.0).max()),
+                "mean Q": Q.mean(),
+                "var Q (chi2: 2 ell)": Q.var(ddof=1),
+                "z of var Q": variance_z(Q, pop.ell),
+                "KS D": ks.statistic,
+                "KS p": ks.p_value,
+                "mean p": mean.p_value,
+                "KS detectable": ks.detectable,
+            }
         )
     first, n = pops["gaussian"], tests["gaussian"][0].n
     return Outcome(

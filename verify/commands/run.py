@@ -21,7 +21,7 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.harness import run_claims
     from verify.report import write_all
     from verify.runtime.manifest import now, run_manifest
-    from verify.selfcheck import SECTION, with_self_checks
+    from verify.selfcheck import is_self_check, with_self_checks
 
     validate(false_fail_rate=args.false_fail_rate, seed=args.seed)
     validate_options(threads=args.threads, jobs=args.jobs)
@@ -47,8 +47,8 @@ def main(args: argparse.Namespace, ids: list[str] | None) -> int:
     from verify.harness import exit_status
 
     print(log)
-    claimed = [r for r in records if r.claim.section != SECTION]
-    checks = [r for r in records if r.claim.section == SECTION]
+    claimed = [r for r in records if not is_self_check(r)]
+    checks = [r for r in records if is_self_check(r)]
     n_pass = sum(r.verdict == "pass" for r in claimed)
     n_checks = sum(r.verdict == "pass" for r in checks)
     print(

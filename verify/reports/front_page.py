@@ -18,6 +18,7 @@ from verify.claim import Table
 from verify.harness import Record
 from verify.reports.rows import error_line, format_number
 from verify.reports.verdicts import headline
+from verify.selfcheck import is_self_check
 
 __all__ = [
     "PAPER_CLAIMS",
@@ -201,10 +202,18 @@ def _beyond(records: list[Record]) -> tuple[str, ...]:
 def front_page(records: list[Record], manifest: dict, *, sweep_answer: Sequence[str] = ()) -> FrontPage:
     """The front page of a run (see the module docstring); `sweep_answer`: the committed example sweep's
     answer to "how small is small" (`verify.sweep.answer`), quoted as such, not as this run's."""
-    n_pass = sum(r.verdict == "pass" for r in records)
+    claimed = [r for r in records if not is_self_check(r)]
+    checks = [r for r in records if is_self_check(r)]
+    n_pass = sum(r.verdict == "pass" for r in claimed)
     top = (
-        f"{n_pass} of {len(records)} claims pass (profile {manifest['profile']}, seed {manifest['seed']}, "
-        f"family false-fail rate {manifest['false_fail_rate']:g})."
+        f"{n_pass} of {len(claimed)} claims pass (profile {manifest['profile']}, seed {manifest['seed']}, "
+        f"family false-fail rate {manifest['false_fail_rate']:g})"
+        + (
+            f"; {sum(r.verdict == 'pass' for r in checks)} of {len(checks)} self-checks of the instruments "
+            "pass."
+            if checks
+            else "."
+        )
     )
     violations = tuple(
         Violation(r.claim.id, r.claim.title, r.verdict.upper(), _violation_number(r))

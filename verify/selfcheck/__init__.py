@@ -23,12 +23,18 @@ __all__ = [
     "SelfCheckResult",
     "as_records",
     "instrument_checks",
+    "is_self_check",
     "require",
     "run_checks",
     "with_self_checks",
 ]
 
 SECTION = "Self-checks of the instruments"
+
+
+def is_self_check(record: Any) -> bool:
+    """Whether a report record is a self-check of the instruments rather than a claim about the paper."""
+    return record.claim.section == SECTION
 
 
 class SelfCheckFailed(RuntimeError):
@@ -53,7 +59,10 @@ def as_records(results: list[SelfCheckResult]) -> list[Any]:
             error = "self-check of the instruments failed (an internal error):\n" + "\n".join(sc.failures)
             out.append(Record(claim, None, "error", None, None, sc.seconds, 0.0, error))
             continue
-        rows = [(quantity, str(value), str(expected)) for quantity, value, expected, _ in sc.rows]
+        rows = [
+            {"quantity": quantity, "value": str(value), "expected": str(expected)}
+            for quantity, value, expected, _ in sc.rows
+        ]
         outcome = Outcome(
             verdicts=(threshold(f"self-check ({sc.id}) comparisons that fail", 0, "<=", 0),),
             prediction=sc.statement,

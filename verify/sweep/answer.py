@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from verify.reports.rows import format_number
+from verify.sweep.cells import RATIO, RELATIVE
 
 __all__ = ["EXAMPLE_TABLE", "SMALL_FRACTION", "cells_with_radii", "radius_answer", "radius_answer_from_file"]
 
 #: "Small" relative to the point: an orthogonal radius below this fraction of ||x0||.
 SMALL_FRACTION = 0.1
-_RATIO, _RELATIVE = "orth_over_on", "orth_over_x0"
 #: The committed tidy table of `examples/small.toml` (the sweep's table.json), quoted by every front page.
 EXAMPLE_TABLE = Path(__file__).resolve().parents[2] / "examples" / "small.table.json"
 
@@ -29,7 +29,7 @@ def cells_with_radii(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per cell that measured both radii (the tidy table repeats a cell for each of its claims)."""
     seen: dict[int, dict[str, Any]] = {}
     for r in rows:
-        if r.get(f"{_RATIO}_q50") is not None:
+        if r.get(f"{RATIO}_q50") is not None:
             seen.setdefault(r["cell"], r)
     return list(seen.values())
 
@@ -49,31 +49,31 @@ def radius_answer(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> list[s
     cells = cells_with_radii(rows)
     if not cells:
         return []
-    lowest = min(cells, key=lambda r: r[f"{_RATIO}_q50"])
-    below_one = [r for r in cells if r[f"{_RATIO}_band_high"] < 1]
+    lowest = min(cells, key=lambda r: r[f"{RATIO}_q50"])
+    below_one = [r for r in cells if r[f"{RATIO}_band_high"] < 1]
     ratio = (
         f"The median orthogonal/on-manifold flip radius ratio is lowest at {_where(lowest, axes)}: "
-        f"{_banded(lowest, _RATIO)} (median [95% band]); "
+        f"{_banded(lowest, RATIO)} (median [95% band]); "
         + (
             f"its band lies below 1 in {len(below_one)} of {len(cells)} cells."
             if below_one
             else f"in none of the {len(cells)} cells does its band fall below 1."
         )
     )
-    small = [r for r in cells if r[f"{_RELATIVE}_band_high"] < SMALL_FRACTION]
+    small = [r for r in cells if r[f"{RELATIVE}_band_high"] < SMALL_FRACTION]
     if small:
-        least = min(small, key=lambda r: r[f"{_RELATIVE}_q50"])
-        largest = max(small, key=lambda r: r[f"{_RELATIVE}_q50"])
+        least = min(small, key=lambda r: r[f"{RELATIVE}_q50"])
+        largest = max(small, key=lambda r: r[f"{RELATIVE}_q50"])
         relative = (
             f"The median orthogonal radius lies below ||x0||/{1 / SMALL_FRACTION:g} (band included) in "
-            f"{len(small)} of {len(cells)} cells, from {_banded(largest, _RELATIVE)} at "
-            f"{_where(largest, axes)} to {_banded(least, _RELATIVE)} at {_where(least, axes)}."
+            f"{len(small)} of {len(cells)} cells, from {_banded(largest, RELATIVE)} at "
+            f"{_where(largest, axes)} to {_banded(least, RELATIVE)} at {_where(least, axes)}."
         )
     else:
-        least = min(cells, key=lambda r: r[f"{_RELATIVE}_q50"])
+        least = min(cells, key=lambda r: r[f"{RELATIVE}_q50"])
         relative = (
             f"In no cell does the median orthogonal radius lie below ||x0||/{1 / SMALL_FRACTION:g} with its "
-            f"band; the smallest is {_banded(least, _RELATIVE)} at {_where(least, axes)}."
+            f"band; the smallest is {_banded(least, RELATIVE)} at {_where(least, axes)}."
         )
     return [ratio, relative]
 

@@ -26,7 +26,17 @@ from verify.per_cell import cell_claims, evaluate
 from verify.runtime.precision import float64_default
 from verify.statistics import jsonable
 
-__all__ = ["Cell", "error_record", "FORMAT", "population_spec", "QUANTILES", "quantities", "run_cell"]
+__all__ = [
+    "RATIO",
+    "RELATIVE",
+    "Cell",
+    "error_record",
+    "FORMAT",
+    "population_spec",
+    "QUANTILES",
+    "quantities",
+    "run_cell",
+]
 
 #: Bumped when a record's content changes, so --resume never mixes two formats.
 FORMAT = 2
@@ -131,6 +141,8 @@ def quantities(pop: PopulationMeasurement) -> dict[str, Any]:
     return out
 
 
+#: The names of the two radius levels a cell records (each with _q50, _band_low, _band_high).
+RATIO, RELATIVE = "orth_over_on", "orth_over_x0"
 #: Confidence level of the medians' bands in `radius_levels` (reported, never judged).
 BAND_LEVEL = 0.95
 
@@ -165,8 +177,8 @@ def radius_levels(
         ratio = median_band(orthogonal / on_manifold)
     relative = median_band(orthogonal / x0_norm)
     names = ("q50", "band_low", "band_high")
-    return {f"orth_over_on_{n}": v for n, v in zip(names, ratio, strict=True)} | {
-        f"orth_over_x0_{n}": v for n, v in zip(names, relative, strict=True)
+    return {f"{RATIO}_{n}": v for n, v in zip(names, ratio, strict=True)} | {
+        f"{RELATIVE}_{n}": v for n, v in zip(names, relative, strict=True)
     }
 
 

@@ -35,19 +35,19 @@ def figure_outcome(
         ok, steps = ~pop.diverged, pop.steps_taken
         reached = sum(s == "converged" for s in pop.status)
         train_rows.append(
-            (
-                key,
-                pop.spec.beta,
-                pop.spec.weight_decay,
-                pop.spec.lr,
-                len(steps),
-                reached,
-                int(np.median(steps)),
-                int(steps.min()),
-                int(steps.max()),
-                float(np.median(pop.final_margin)),
-                pop.train_accuracy.mean(),
-            )
+            {
+                "setting": key,
+                "beta": pop.spec.beta,
+                "lam": pop.spec.weight_decay,
+                "eta": pop.spec.lr,
+                "networks": len(steps),
+                "reached margin": reached,
+                "median steps": int(np.median(steps)),
+                "min steps": int(steps.min()),
+                "max steps": int(steps.max()),
+                "median final margin": float(np.median(pop.final_margin)),
+                "train acc": pop.train_accuracy.mean(),
+            }
         )
         normal = pop.normal
         assert normal is not None, "the figure settings measure the normal radii"
@@ -57,17 +57,17 @@ def figure_outcome(
         )
         bound = max(float(np.max(c[ok])) for c in normal.condition.values())
         radius_rows.append(
-            (
-                key,
-                float(np.median(normal.radius[ok])),
-                float(np.median(medians(pop))),
-                float(np.median(normal.certified[ok])),
-                float(np.median(normal.gradient_flip[ok])),
-                float(np.median(normal.attack[ok])),
-                1 - finite.mean(),
-                tightest,
-                bound,
-            )
+            {
+                "setting": key,
+                "median r_perp (all points)": float(np.median(normal.radius[ok])),
+                "median of per-network medians": float(np.median(medians(pop))),
+                "median certified |N|/L": float(np.median(normal.certified[ok])),
+                "median gradient flip": float(np.median(normal.gradient_flip[ok])),
+                "median best-of attack": float(np.median(normal.attack[ok])),
+                "fraction without flip": 1 - finite.mean(),
+                "max certified/r_perp": tightest,
+                "max rounding bound": bound,
+            }
         )
     first = next(iter(pops.values())).normal
     assert first is not None
