@@ -242,10 +242,9 @@ def check_sandwich(
             else f" + condition {float(torch.broadcast_to(condition, certified.shape)[index]):.3g}"
         )
         raise SandwichViolation(
-            f"certified radius {c:.17g} > attack radius {a:.17g} "
-            f"at index {index} (ratio {float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, "
-            f"atol={atol:g}); "
-            f"{int(bad.sum())} of {bad.numel()} entries violate"
+            f"certified radius {c:.17g} > attack radius {a:.17g} at index {index} (ratio "
+            f"{float(ratio[index]):.12g}, allowance rtol={rtol:g}{extra}, atol={atol:g}); {int(bad.sum())} "
+            f"of {bad.numel()} entries violate"
         )
     if condition is not None:
         ratio = certified / (attack_norm * (1.0 + condition))

@@ -195,8 +195,7 @@ def outside_hypotheses(lr: Any = None, weight_decay: Any = None) -> list[str]:
         return []
     return [
         f"eta*lam = {product} is outside R8's hypothesis 0 <= eta*lam < 2: |1 - eta*lam| >= 1, so c_T does "
-        f"not "
-        "decay and GD with this weight decay diverges; the values are the formulas at face value"
+        "not decay and GD with this weight decay diverges; the values are the formulas at face value"
     ]
 
 

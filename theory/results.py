@@ -135,8 +135,8 @@ RESULTS: dict[str, Result] = {
             id="R3",
             name="orthogonal_gradient_law",
             statement="Given the training outcome, g = Pi grad_x N(x0) ~ N(0, (c_T^2 (beta s_w)^2 S / d) "
-            "Pi), "
-            "so Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is exactly chi-square with ell degrees of freedom.",
+            "Pi), so Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is exactly chi-square with ell degrees of "
+            "freedom.",
             paper_claim=1,
             provenance=_provenance("r3-exact-law-of-the-orthogonal-gradient"),
             hypotheses=(
@@ -163,8 +163,7 @@ RESULTS: dict[str, Result] = {
             id="R4",
             name="large_orthogonal_gradient",
             statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| beta s_w sqrt(S ell / "
-            "(2d)); "
-            "for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
+            "(2d)); for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
             paper_claim=1,
             provenance=_provenance("r4-large-orthogonal-gradient-with-high-probability")
             + "; the e^{-ell/16} constant is our reconstruction of the paper's",
@@ -204,10 +203,9 @@ RESULTS: dict[str, Result] = {
         Result(
             id="R6",
             name="certified_orthogonal_radius",
-            statement="For z in P^perp, |N(x0 + z) - N(x0)| <= ||z|| L with "
-            "L = |c_T| sum_i |u_i| ||Pi w_i(0)||, so no orthogonal perturbation shorter than |N(x0)|/L "
-            "flips the label, and "
-            "|N(x0)|/L <= r_perp(x0) <= the flip distance along v.",
+            statement="For z in P^perp, |N(x0 + z) - N(x0)| <= ||z|| L with L = |c_T| sum_i |u_i| ||Pi "
+            "w_i(0)||, so no orthogonal perturbation shorter than |N(x0)|/L flips the label, and |N(x0)|/L "
+            "<= r_perp(x0) <= the flip distance along v.",
             paper_claim=2,
             provenance=_provenance("r6-certified-orthogonal-radius-our-addition", kind="our addition"),
             hypotheses=(
@@ -269,9 +267,8 @@ RESULTS: dict[str, Result] = {
             id="R1a",
             name="affine_lifted_invariance",
             statement="For data on an affine plane {x : <n, x> = a} (unit normal n, offset a != 0) and "
-            "trained biases, the lifted normal coordinate <w_i, n> - a b_i is multiplied by c_T exactly, "
-            "so without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like "
-            "a "
+            "trained biases, the lifted normal coordinate <w_i, n> - a b_i is multiplied by c_T exactly, so "
+            "without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like a "
             "bias and R1's invariance of <w_i, n> fails.",
             paper_claim=0,
             provenance=_provenance("r1a-affine-data-the-lifted-invariance"),
@@ -285,11 +282,9 @@ RESULTS: dict[str, Result] = {
             id="R3d",
             name="three_layer_orthogonal_gradient_law",
             statement="For N(x) = v^T relu(A relu(W x + b) + c) trained by GD on data in P, Pi W(T) = Pi "
-            "W(0) "
-            "and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function of "
-            "the "
-            "training outcome, so Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is exactly chi-square with ell "
-            "degrees of freedom.",
+            "W(0) and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function "
+            "of the training outcome, so Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is exactly chi-square with "
+            "ell degrees of freedom.",
             paper_claim=0,
             provenance=_provenance("r3d-three-layer-networks-the-law-of-the-first-layer"),
             hypotheses=(

@@ -183,8 +183,7 @@ def resolve(ids: Any, *, where: str = "claims") -> tuple[str, ...]:
         if want in every and want not in claims:
             raise ParameterError(
                 f"{where}: claim {want!r} is invalid: it is not decidable per cell "
-                f"({every[want].cell_note}); "
-                "`python -m verify list` shows which are"
+                f"({every[want].cell_note}); `python -m verify list` shows which are"
             )
         hits = [c for c in claims if c == want or c.startswith(want + ".")]
         if not hits:

@@ -216,9 +216,8 @@ def format_table(record: dict[str, Any]) -> str:
             row("all (median)", everything, _median([n.get("read_off_factor") for n in record["networks"]]))
         )
     lines += [
-        f"medians over {len(record['networks'][0]['points'])} points per network (grad ratio "
-        "||Pi grad||/||P grad||: "
-        f"a random direction gives sqrt(ell/(d-ell)) = {record['random_direction_ratio']:.4g}):",
+        f"medians over {len(record['networks'][0]['points'])} points per network (grad ratio ||Pi grad||/||P "
+        f"grad||: a random direction gives sqrt(ell/(d-ell)) = {record['random_direction_ratio']:.4g}):",
         tabulate(rows, headers=heads, disable_numparse=True),
         "",
     ]
@@ -245,9 +244,9 @@ def format_table(record: dict[str, Any]) -> str:
     outside = [c["id"] for c in record["claims"] if c["verdict"] == "fail" and not c["within_hypotheses"]]
     if outside:
         lines.append(
-            "failed outside their hypotheses ("
-            f"{'; '.join(record['hypotheses']['outside']) or 'non-Gaussian init'}): "
-            f"{', '.join(outside)}; reported, not counted in the exit status"
+            "failed outside their hypotheses "
+            f"({'; '.join(record['hypotheses']['outside']) or 'non-Gaussian init'}): {', '.join(outside)}; "
+            "reported, not counted in the exit status"
         )
     lines += [f"not decided: {u['id']}: {u['reason']}" for u in record["undecided"]]
     hyp = record["hypotheses"]

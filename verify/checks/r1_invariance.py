@@ -228,10 +228,9 @@ def invariance(ctx, pops) -> Outcome:
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) with R1's c_T, which is 1 without decay",
         method="dL/dw_i is a combination of the data points x_j, all in P, so no update built from loss "
-        "gradients "
-        "has a component in P^perp. The budget gamma_N, N = T (n + d), is a worst-case float64 "
-        "forward-error bound, "
-        "not a tuned tolerance; a broken invariance (Adam, below) exceeds it by about 10 orders.",
+        "gradients has a component in P^perp. The budget gamma_N, N = T (n + d), is a worst-case float64 "
+        "forward-error bound, not a tuned tolerance; a broken invariance (Adam, below) exceeds it by about "
+        "10 orders.",
         tables=(record_table("Worst relative defect over the batch", records, label="setting"),),
     )
 
@@ -240,10 +239,8 @@ def invariance(ctx, pops) -> Outcome:
     "R1.weight_decay",
     title="with decay, Pi w_i(T) = c_T Pi w_i(0)",
     statement="With weight decay, Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) for GD and SGD, exp(-lam*t) Pi "
-    "w_i(0) for "
-    "gradient flow, and R1's second-order recurrence for heavy-ball momentum; the factor read off the "
-    "trained "
-    "weights is c_T.",
+    "w_i(0) for gradient flow, and R1's second-order recurrence for heavy-ball momentum; the factor read off "
+    "the trained weights is c_T.",
     results=("R1",),
     section=SECTION,
     needs=_needs(_decay_configs),
@@ -254,14 +251,12 @@ def weight_decay_factor(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) with R1's c_T at each run's (eta, lam, T): decay_gd for GD and "
-        "SGD, "
-        "decay_flow at t = eta T for the flow integrator, the momentum recurrence for the heavy ball",
+        "SGD, decay_flow at t = eta T for the flow integrator, the momentum recurrence for the heavy ball",
         method="Coupled weight decay multiplies Pi w_i by (1 - eta*lam) every step and the loss gradient "
-        "adds "
-        "nothing there; the flow integrator treats the decay exactly (exp(-lam eta) per step). The read-off "
-        "factor <Pi W(T), Pi W(0)> / ||Pi W(0)||^2 is the factor the trainer actually applied; its allowance "
-        "follows from the budget by Cauchy-Schwarz. A factor off by one step is off by a relative eta*lam = "
-        "1e-3, far above both.",
+        "adds nothing there; the flow integrator treats the decay exactly (exp(-lam eta) per step). The "
+        "read-off factor <Pi W(T), Pi W(0)> / ||Pi W(0)||^2 is the factor the trainer actually applied; its "
+        "allowance follows from the budget by Cauchy-Schwarz. A factor off by one step is off by a relative "
+        "eta*lam = 1e-3, far above both.",
         tables=(record_table("Worst relative defect and the decay factor", records, label="setting"),),
     )
 
@@ -277,8 +272,7 @@ def _adam_configs(profile: str) -> dict[str, dict]:
     "R1.adam_control",
     title="control: Adam breaks R1 for a rotated P only",
     statement="Negative control: Adam (coordinate-wise) breaks the invariance for a rotated subspace and "
-    "keeps "
-    "it for an axis-aligned one.",
+    "keeps it for an axis-aligned one.",
     results=("R1",),
     section=SECTION,
     needs=_needs(_adam_configs),
@@ -311,11 +305,8 @@ def adam_control(ctx, pops) -> Outcome:
         ),
         prediction="rotated P: defect far beyond rounding on every network; axis-aligned P: within rounding",
         method="Adam divides each coordinate of the gradient by its own running RMS. For an axis-aligned P "
-        "the "
-        "orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise "
-        "rescaling "
-        f"of an in-P vector is no longer in P. 'Far beyond' means more than {FAR_BEYOND:g} budgets. An "
-        f"assumption "
-        "violation, reported as such.",
+        "the orthogonal coordinates have zero gradient and never move; for a rotated P the coordinate-wise "
+        f"rescaling of an in-P vector is no longer in P. 'Far beyond' means more than {FAR_BEYOND:g} "
+        "budgets. An assumption violation, reported as such.",
         tables=(table("Worst relative defect under Adam", COLUMNS, rows),),
     )

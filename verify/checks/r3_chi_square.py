@@ -175,19 +175,15 @@ def chi_square_rule(ctx, pops, label: str) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Q = R3.chi_square_statistic (d ||g||^2 / (c_T^2 (beta s_w)^2 S)) follows chi2 with "
-        "R3.degrees_of_freedom "
-        "(= ell) degrees of freedom, for every configuration",
+        "R3.degrees_of_freedom (= ell) degrees of freedom, for every configuration",
         method=f"{spec.runs} independently trained networks per configuration (GD, lr {spec.lr}, "
-        f"{spec.steps} steps, "
-        f"logistic loss, output layer {label}); one held-out x0 in P per network, so the Q are independent. "
-        "Networks with no active neuron at x0 (S = 0) are excluded. Each configuration is tested by KS "
-        "(shape; "
-        "'KS detectable' is the sup-distance between CDFs caught at power 0.9) and by the exact test of the "
-        "mean (scale; 'mean detectable' is the relative scale error caught at power 0.9). Besides the "
-        "profile's "
-        f"configurations, the '{SMALL_LABEL}' population is sized (verify.design) so the mean test catches "
-        f"degrees "
-        "of freedom off by one and a variance scale off by 1/d with power 0.9"
+        f"{spec.steps} steps, logistic loss, output layer {label}); one held-out x0 in P per network, so the "
+        "Q are independent. Networks with no active neuron at x0 (S = 0) are excluded. Each configuration is "
+        "tested by KS (shape; 'KS detectable' is the sup-distance between CDFs caught at power 0.9) and by "
+        "the exact test of the mean (scale; 'mean detectable' is the relative scale error caught at power "
+        f"0.9). Besides the profile's configurations, the '{SMALL_LABEL}' population is sized "
+        "(verify.design) so the mean test catches degrees of freedom off by one and a variance scale off by "
+        "1/d with power 0.9"
         + (
             f", and the '{DECAY_LABEL}' population (GD with weight decay) a decay factor off by one step"
             if label == "trained"

@@ -185,9 +185,8 @@ def bound_headline(r: BoundRecord) -> Headline:
 @claim(
     "R4.lower_bound",
     title="||g|| >= the R4 bound except w.p. <= exp(-ell/16)",
-    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and "
-    "at most "
-    "the Chernoff bound); the failure rate is exactly P(chi2_ell <= ell/2).",
+    statement="||g|| >= |c_T| beta s_w sqrt(S ell/(2d)) except with probability at most exp(-ell/16) (and at "
+    "most the Chernoff bound); the failure rate is exactly P(chi2_ell <= ell/2).",
     results=("R4",),
     section=SECTION,
     needs=_needs,
@@ -224,19 +223,15 @@ def lower_bound(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="fraction below R4.orth_grad_lower_bound <= R4.failure_probability_bound (exp(-ell/16)) "
-        "and "
-        "<= R4.failure_probability_chernoff, and = R4.failure_probability_exact (P(chi2_ell <= ell/2))",
+        "and <= R4.failure_probability_chernoff, and = R4.failure_probability_exact (P(chi2_ell <= ell/2))",
         method=f"{next(p for k, p in pops.items() if k != DECAY_LABEL).spec.runs} networks per ell (d = ell "
-        f"+ 24, m = 64, output layer trained, GD), "
-        "one held-out x0 each; the bound uses each network's own S. By R3 the event ||g|| < bound is exactly "
-        "chi2_ell < ell/2, so the two-sided test against the exact tail is the sharp one ('caught if': the "
-        "true rates it catches at power 0.9; '-' where no rate on that side can fail it, as below p0 when n "
-        "p0 is "
-        "small: then even 0 events has p >= alpha). The high-precision table (mpmath, 30 digits; the exact "
-        "probabilities are text because they leave float64) shows how loose e^{-ell/16} is. The weight-decay "
-        f"population ('{DECAY_LABEL}', shared with R3 and R5) is sized so the exact test catches a decay "
-        f"factor "
-        "off by one step with power 0.9.",
+        "+ 24, m = 64, output layer trained, GD), one held-out x0 each; the bound uses each network's own S. "
+        "By R3 the event ||g|| < bound is exactly chi2_ell < ell/2, so the two-sided test against the exact "
+        "tail is the sharp one ('caught if': the true rates it catches at power 0.9; '-' where no rate on "
+        "that side can fail it, as below p0 when n p0 is small: then even 0 events has p >= alpha). The "
+        "high-precision table (mpmath, 30 digits; the exact probabilities are text because they leave "
+        f"float64) shows how loose e^{{-ell/16}} is. The weight-decay population ('{DECAY_LABEL}', shared "
+        "with R3 and R5) is sized so the exact test catches a decay factor off by one step with power 0.9.",
         detections=tuple(detections),
         tables=(
             record_table(

@@ -184,8 +184,8 @@ def flip_headline(r: FlipRecord) -> Headline:
     "R5.flip",
     title="flip at t* = |N(x0)|/||g||, below the R5 bound",
     statement="The label flips at t* = |N(x0)|/||g|| along -sign(N(x0)) g where t* precedes the first "
-    "breakpoint, "
-    "and t* exceeds the R5 bound with probability at most exp(-ell/16) (exactly P(chi2_ell <= ell/2)).",
+    "breakpoint, and t* exceeds the R5 bound with probability at most exp(-ell/16) (exactly P(chi2_ell <= "
+    "ell/2)).",
     results=("R5", "R4"),
     section=SECTION,
     needs=_flip_needs,
@@ -220,18 +220,13 @@ def flip(ctx, pops) -> Outcome:
         prediction="walked flip = R5.flip_distance (|N(x0)|/||g||) where t* precedes the first breakpoint; "
         "P(t* > R5.flip_distance_bound) <= R4.failure_probability_bound and = R4.failure_probability_exact",
         method="Flip distances come from walking the sorted activation breakpoints (no bisection); every "
-        "flip found "
-        "is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* precedes the "
-        "first "
-        f"breakpoint; there the walked flip must equal t* to float64 rounding (relative {FLIP_RTOL:g}, the "
-        f"attack "
-        "module's stated rounding allowance). Past the first breakpoint the theory promises nothing along "
-        "v: the "
-        "output may turn back before crossing zero, and the table reports how often a flip exists along v "
-        "at all. "
-        f"The weight-decay population ('{DECAY_LABEL}', shared with R3 and R4) is sized so the exact test "
-        f"catches "
-        "a decay factor off by one step with power 0.9.",
+        "flip found is confirmed by a forward pass. 'certificate rate' is the fraction of points where t* "
+        "precedes the first breakpoint; there the walked flip must equal t* to float64 rounding (relative "
+        f"{FLIP_RTOL:g}, the attack module's stated rounding allowance). Past the first breakpoint the "
+        "theory promises nothing along v: the output may turn back before crossing zero, and the table "
+        f"reports how often a flip exists along v at all. The weight-decay population ('{DECAY_LABEL}', "
+        "shared with R3 and R4) is sized so the exact test catches a decay factor off by one step with power "
+        "0.9.",
         detections=tuple(detections),
         tables=(
             record_table(

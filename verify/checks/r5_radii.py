@@ -37,9 +37,8 @@ def _radii_of(pop) -> dict[str, np.ndarray]:
     "R5.radii",
     title="orthogonal/on-manifold radius falls as ell grows",
     statement="As ell grows (data of fixed dimension in R^(r + ell)), the orthogonal flip radius falls "
-    "relative "
-    "to the on-manifold one: R7's exponent of ||g|| in ell/d is positive, and the network on P does not "
-    "change.",
+    "relative to the on-manifold one: R7's exponent of ||g|| in ell/d is positive, and the network on P does "
+    "not change.",
     results=("R7",),
     section=SECTION,
     needs=attacked_populations,
@@ -102,11 +101,9 @@ def radii(ctx, pops) -> Outcome:
         f"{'negative' if exponent > 0 else 'positive'} "
         f"(R7.exponent_ell_over_d = {exponent:g} > 0: ||g|| grows like (ell/d)^{exponent:g})",
         method="Data of fixed dimension r = 10 embedded in R^d with d = r + ell. Radii are minimal-norm "
-        "attacks restricted "
-        "to P^perp, to P and unrestricted, each finished by an exact line search and verified by a forward "
-        "pass; "
-        "'certified' is R6's lower bound. The trend test is a one-sided OLS slope on one x0 per network "
-        "(independent).",
+        "attacks restricted to P^perp, to P and unrestricted, each finished by an exact line search and "
+        "verified by a forward pass; 'certified' is R6's lower bound. The trend test is a one-sided OLS "
+        "slope on one x0 per network (independent).",
         tables=(
             table(
                 "Median radius / ||x0|| by attack",

@@ -247,9 +247,8 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
     "R6.exact",
     title="certified <= exact r_perp <= attack (SCIP)",
     statement="On small trained networks, the exact orthogonal flip radius r_perp(x0) (a mixed-integer QP "
-    "solved "
-    "by SCIP) lies between the certified radii (|N(x0)|/L and the tight certificate) and the best attack's "
-    "radius.",
+    "solved by SCIP) lies between the certified radii (|N(x0)|/L and the tight certificate) and the best "
+    "attack's radius.",
     results=("R6",),
     section=SECTION,
     needs=exact_populations,
@@ -271,18 +270,14 @@ def exact(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Outcom
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius "
-        "of every "
-        "orthogonal flip; the tight certificate is a proof too, so it is <= r_perp(x0) as well",
+        "of every orthogonal flip; the tight certificate is a proof too, so it is <= r_perp(x0) as well",
         method=f"Populations of d = {D}, ell = {ELL}, widths {list(WIDTHS)}, {SIZES[ctx.profile]} networks "
-        f"each (GD, "
-        f"{STEPS} steps), one held-out x0 per network. r_perp is a mixed-integer QP solved by SCIP "
+        f"each (GD, {STEPS} steps), one held-out x0 per network. r_perp is a mixed-integer QP solved by SCIP "
         "(numerics.exact_radius), started from the attack's flip; SCIP's interval [lower, radius] holds "
-        "r_perp to "
-        f"its tolerance EXACT_RTOL = {EXACT_RTOL:g}. The rule holds both ends against `lower` wherever SCIP "
-        f"proved "
-        "optimality; 'proven' points (the interval tight, the flip attained) give the ratios. Needs "
-        "pyscipopt: "
-        "without it the experiment raises and the claim is an internal error, never a pass.",
+        f"r_perp to its tolerance EXACT_RTOL = {EXACT_RTOL:g}. The rule holds both ends against `lower` "
+        "wherever SCIP proved optimality; 'proven' points (the interval tight, the flip attained) give the "
+        "ratios. Needs pyscipopt: without it the experiment raises and the claim is an internal error, never "
+        "a pass.",
         tables=(
             record_table(
                 "Exact orthogonal radius against the attack and the certificates", records, label=None

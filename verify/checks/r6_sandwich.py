@@ -167,11 +167,9 @@ def identity(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
         verdicts=verdicts,
         prediction="R6.certified_radius = |N(x0)|/L at the measured N(x0) and L",
         method="N(x0) is a forward pass at x0 and L = sum_i |u_i| ||Pi w_i|| is computed from the trained "
-        "weights "
-        "(numerics.measure.orthogonal_lipschitz); the certificate "
-        "(numerics.attacks.certified_orthogonal_radius) "
-        "must equal theory's expression evaluated at them, within gamma_2 relative (one rounded division "
-        "each).",
+        "weights (numerics.measure.orthogonal_lipschitz); the certificate "
+        "(numerics.attacks.certified_orthogonal_radius) must equal theory's expression evaluated at them, "
+        "within gamma_2 relative (one rounded division each).",
         tables=(
             record_table(
                 "R6's certified radius against theory's expression",
@@ -294,9 +292,8 @@ def sandwich_headline(r: SandwichRecord) -> Headline:
     "R6.sandwich",
     title="certified <= r_perp <= every orthogonal flip",
     statement="R6's certified radius |N(x0)|/L and the tight certificate never exceed the exact orthogonal "
-    "radius "
-    "r_perp(x0) where it is computed, which never exceeds the radius of any orthogonal flip found, on every "
-    "point.",
+    "radius r_perp(x0) where it is computed, which never exceeds the radius of any orthogonal flip found, on "
+    "every point.",
     results=("R6",),
     section=SECTION,
     needs=populations,
@@ -315,21 +312,14 @@ def sandwich(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> Out
     return Outcome(
         verdicts=decide_sandwich(records),
         prediction="R6.certified_radius = |N(x0)|/L (at the measured N(x0), L) <= r_perp(x0) <= the radius "
-        "of every "
-        "orthogonal flip found; the tight certificate is a proof too, so it obeys the same sandwich",
+        "of every orthogonal flip found; the tight certificate is a proof too, so it obeys the same sandwich",
         method="Attack radii are the best of DeepFool, DDN and FMN with seeded restarts, polished by region "
-        "QPs and "
-        "verified by a forward pass (numerics.minimal_flip), and the flip along the orthogonal gradient "
-        "(R5). The "
-        "tight certificate (numerics.certificates) is computed without the attack radius, so nothing ties "
-        "it to the "
-        "flips. r_perp is SCIP's closed minimum on the small populations of R6.exact. Theory's radius above "
-        "an upper "
-        "end fails the claim; a violation between two numerical routes raises SandwichViolation (an "
-        "internal error, "
-        f"exit 3). Allowances: float64 rounding ({SANDWICH_RTOL:g}) against flips, SCIP's tolerance "
-        f"({EXACT_RTOL:g}) "
-        "against r_perp.",
+        "QPs and verified by a forward pass (numerics.minimal_flip), and the flip along the orthogonal "
+        "gradient (R5). The tight certificate (numerics.certificates) is computed without the attack radius, "
+        "so nothing ties it to the flips. r_perp is SCIP's closed minimum on the small populations of "
+        "R6.exact. Theory's radius above an upper end fails the claim; a violation between two numerical "
+        "routes raises SandwichViolation (an internal error, exit 3). Allowances: float64 rounding "
+        f"({SANDWICH_RTOL:g}) against flips, SCIP's tolerance ({EXACT_RTOL:g}) against r_perp.",
         tables=(record_table("The sandwich: lower ends relative to the attack radius", records, label=None),),
         figures=(_figure(ctx, pops),),
     )

@@ -113,9 +113,8 @@ def chi_square_every_beta(ctx, pops) -> Outcome:
         prediction=f"Q (R3.chi_square_statistic, with beta in its scale) ~ chi2 with R3.degrees_of_freedom "
         f"for beta in {BETAS}",
         method="One held-out x0 per network; KS and exact-mean tests per beta at the per-test rate. Degrees "
-        "of freedom "
-        "and 1/d scale errors are caught on R3's designed populations; here the target is beta's place in "
-        "the scale.",
+        "of freedom and 1/d scale errors are caught on R3's designed populations; here the target is beta's "
+        "place in the scale.",
         detections=(detection,),
         tables=(
             table(
@@ -206,10 +205,8 @@ def radius_grows(ctx, pops) -> Outcome:
         prediction=f"R7.exponent_certified_radius_beta = {exponent:g} < 0: the radius at beta={small:g} is "
         f"stochastically larger than at beta={large:g}",
         method="The certificate |N(x0)|/L is the honest lower end of the orthogonal radius (R6). L shrinks "
-        "like beta, but "
-        "|N(x0)| depends on how far training got, so the radius need not grow exactly like 1/beta; the "
-        "table reports "
-        "train accuracy and the median training margin at the same step budget.",
+        "like beta, but |N(x0)| depends on how far training got, so the radius need not grow exactly like "
+        "1/beta; the table reports train accuracy and the median training margin at the same step budget.",
         tables=(
             table(
                 "Certified orthogonal radius across beta",

@@ -225,14 +225,11 @@ def shrinkage(ctx, measurements) -> Outcome:
         prediction=f"||Pi W(T)||/||Pi W(0)|| = R8.decay_gd (c_T = {float(c_T[0]):.6g} at T={int(ts[-1])}); "
         f"g and L scaled by c_T",
         method=f"{spec.runs} networks (d={spec.d}, ell={spec.ell}, m={spec.m}, n={spec.n}), GD "
-        f"eta={spec.lr}, lam={spec.weight_decay}, "
-        f"{spec.segments} segments of {spec.steps} steps. Rounding budget {budget:.1e} (forward-error bound "
-        f"over "
-        "T (n + d) operations). The output along a random orthogonal direction of norm ||x0|| is bounded by "
-        "L ||z|| "
-        "on every network and shrinks with c_T: long regularized training makes the network constant "
-        "orthogonally "
-        "to the data, as at the stationary points of the regularized objective, where Pi w_i = 0.",
+        f"eta={spec.lr}, lam={spec.weight_decay}, {spec.segments} segments of {spec.steps} steps. Rounding "
+        f"budget {budget:.1e} (forward-error bound over T (n + d) operations). The output along a random "
+        "orthogonal direction of norm ||x0|| is bounded by L ||z|| on every network and shrinks with c_T: "
+        "long regularized training makes the network constant orthogonally to the data, as at the stationary "
+        "points of the regularized objective, where Pi w_i = 0.",
         tables=(
             table(
                 "Shrinkage of the orthogonal weights",

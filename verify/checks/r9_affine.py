@@ -76,8 +76,8 @@ def _normal_motion(pop) -> tuple[np.ndarray, np.ndarray, float]:
     "R9.affine",
     title="affine board: the normal weight moves as R1a says",
     statement="On the board at height 0.5 the data span R^3, so training moves w_i along e3 (R1 does not "
-    "apply), "
-    "exactly as R1a predicts (<w_i, e3> - a b_i is invariant); at height 0 the e3 components stay fixed.",
+    "apply), exactly as R1a predicts (<w_i, e3> - a b_i is invariant); at height 0 the e3 components stay "
+    "fixed.",
     results=("R1a", "R1"),
     section=SECTION,
     needs=_needs,
@@ -118,21 +118,16 @@ def affine(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="height 0.5: <w_i, e3> - a b_i multiplied by R1a.decay_gd (= 1 without decay) within "
-        "rounding, while "
-        "<w_i, e3> itself moves beyond rounding; height 0: <w_i, e3> within rounding of its initial value",
+        "rounding, while <w_i, e3> itself moves beyond rounding; height 0: <w_i, e3> within rounding of its "
+        "initial value",
         method="dL/dw_i is a combination of the training points x_j and dL/db_i the same combination of "
-        "ones. At "
-        "height 0 every x_j has x3 = 0, so no update has an e3 component (R1 with P = span{e1, e2}). At "
-        "height 0.5 "
-        "every x_j has x3 = 0.5: the e3 weight acts as a second bias and is trained, which is why the "
-        "mechanism of "
-        "R1/R8 does not operate on this board (consistent with the smaller effect the paper reports). "
-        "Vanilla "
-        f"Figure-3 networks (m={FIGURE3.m}, eta={FIGURE3.lr}, biases trained), the same initial draws on "
-        f"both boards, "
-        f"T fixed, no weight decay; sizes {SIZES[ctx.profile]}. Budgets are R1's gamma_N, N = T (n + d + "
-        f"1), relative "
-        "to the largest lifted weight norm max_i ||(w_i, b_i)||.",
+        "ones. At height 0 every x_j has x3 = 0, so no update has an e3 component (R1 with P = span{e1, "
+        "e2}). At height 0.5 every x_j has x3 = 0.5: the e3 weight acts as a second bias and is trained, "
+        "which is why the mechanism of R1/R8 does not operate on this board (consistent with the smaller "
+        f"effect the paper reports). Vanilla Figure-3 networks (m={FIGURE3.m}, eta={FIGURE3.lr}, biases "
+        "trained), the same initial draws on both boards, T fixed, no weight decay; sizes "
+        f"{SIZES[ctx.profile]}. Budgets are R1's gamma_N, N = T (n + d + 1), relative to the largest lifted "
+        "weight norm max_i ||(w_i, b_i)||.",
         tables=(
             table(
                 "Motion of the hidden weights along e3",

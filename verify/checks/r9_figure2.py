@@ -17,8 +17,7 @@ __all__ = ["figure2"]
     "R9.figure2",
     title="Figure 2: vanilla has the smallest r_perp",
     statement="Figure 2: the orthogonal flip radius of the diagonal points is smallest for the vanilla "
-    "network "
-    "(smaller initialization and weight decay both enlarge it).",
+    "network (smaller initialization and weight decay both enlarge it).",
     results=("R7", "R8"),
     section=SECTION,
     needs=figure_requests(FIGURE2),
@@ -37,7 +36,7 @@ def figure2(ctx, pops) -> Outcome:
     return figure_outcome(
         ctx, FIGURE2, pops, figure2_picture(ctx, pops),
         extra="P = span{(1, 1)} is linear, so c_T = (1 - eta*lam)^T is the exact shrink factor of Pi w_i "
-            "under weight "
-        f"decay (R1, R8); at the target margin it is only {c_T:.2f} (median), against 0.1 for the small "
-        "initialization's scale of Pi w_i(0), consistent with the weaker weight-decay ordering.",
+            f"under weight decay (R1, R8); at the target margin it is only {c_T:.2f} (median), against 0.1 "
+            "for the small initialization's scale of Pi w_i(0), consistent with the weaker weight-decay "
+            "ordering.",
     )  # fmt: skip

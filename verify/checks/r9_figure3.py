@@ -14,8 +14,7 @@ __all__ = ["figure3"]
     "R9.figure3",
     title="Figure 3: vanilla has the smallest r_perp on the board",
     statement="Figure 3: on the chessboard at height 0.5 the vanilla network's radius along e3 is the "
-    "smallest "
-    "(the paper: a smaller effect).",
+    "smallest (the paper: a smaller effect).",
     results=("R7", "R8"),
     section=SECTION,
     needs=figure_requests(FIGURE3),
@@ -26,10 +25,7 @@ def figure3(ctx, pops) -> Outcome:
     return figure_outcome(
         ctx, FIGURE3, pops, figure3_picture(ctx, pops, height),
         extra="The board is affine (height 0.5), so the e3 component of w_i is trained like a bias "
-            "(R9.affine, "
-        "R1a) and c_T does not describe it. Top panels: the decision boundary N = 0 in the box [0, 1]^3, "
-        "drawn as "
-        "its contours on horizontal slices coloured by height (as in the paper); bottom panels: the sign of "
-        "N on "
-        "the cross-section x2 = 0.5 through the board's middle row.",
+            "(R9.affine, R1a) and c_T does not describe it. Top panels: the decision boundary N = 0 in the "
+            "box [0, 1]^3, drawn as its contours on horizontal slices coloured by height (as in the paper); "
+            "bottom panels: the sign of N on the cross-section x2 = 0.5 through the board's middle row.",
     )  # fmt: skip

@@ -124,11 +124,9 @@ def _chi_square_needs(profile: str) -> dict[str, Request]:
 def _setup(s: RealSizes) -> str:
     return (
         f"Digits even (+1) vs odd (-1), PCA to r = {s.r}, embedded in R^d for d in {list(s.ds)}; {s.runs} "
-        f"networks "
-        f"per d (width {s.m}, standard init, GD lr {s.lr}, {s.steps} steps, logistic loss, output layer "
-        f"trained) "
-        f"on {s.n} training digits each; x0 = the first of {s.n_test} held-out digits of that network's "
-        f"split."
+        f"networks per d (width {s.m}, standard init, GD lr {s.lr}, {s.steps} steps, logistic loss, output "
+        f"layer trained) on {s.n} training digits each; x0 = the first of {s.n_test} held-out digits of that "
+        "network's split."
     )
 
 
@@ -222,14 +220,12 @@ def real_chi_square(ctx, pops) -> Outcome:
         verdicts=tuple(verdicts),
         prediction="Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom at held-out digits",
         method=_setup(SIZES[ctx.profile])
-        + " One test digit per network, so the Q are independent; networks with no "
-        f"active neuron at x0 are excluded. Beside the profile's d, the digits reduced to r = "
-        f"{SMALL_DIGITS['r']} in "
+        + " One test digit per network, so the Q are independent; networks with no active neuron at x0 are "
+        f"excluded. Beside the profile's d, the digits reduced to r = {SMALL_DIGITS['r']} in "
         f"R^{SMALL_DIGITS['d']} ('{SMALL_KEY}', sized by design): there a variance scale off by 1/d moves "
-        f"the mean of Q by "
-        "1/6 and degrees of freedom off by one by a third, both caught at power 0.9 (the detection table; "
-        "at the "
-        "profile's smallest d the 1/d scale is 4-8%, out of reach of this many networks).",
+        "the mean of Q by 1/6 and degrees of freedom off by one by a third, both caught at power 0.9 (the "
+        "detection table; at the profile's smallest d the 1/d scale is 4-8%, out of reach of this many "
+        "networks).",
         detections=tuple(detections),
         tables=(
             table(
@@ -327,17 +323,14 @@ def real_radii(ctx, pops) -> Outcome:
                 "sign of R7.exponent_ell_over_d", "one-sided OLS slope test", test.n, ctx.test_alpha
             ),
         ),
-        prediction=f"slope of log(orthogonal/on-manifold radius) on log ell "
-        f"{'< 0' if exponent > 0 else '> 0'} "
-        f"(R7.exponent_ell_over_d = {exponent:g}: ||g|| grows with ell/d while the network on P does not "
-        f"change)",
+        prediction="slope of log(orthogonal/on-manifold radius) on log ell "
+        f"{'< 0' if exponent > 0 else '> 0'} (R7.exponent_ell_over_d = {exponent:g}: ||g|| grows with ell/d "
+        "while the network on P does not change)",
         method=_setup(SIZES[ctx.profile])
-        + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, "
-        "each finished by an exact line search and verified by a forward pass. The slope is OLS on one "
-        "point per network "
+        + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, each finished by an "
+        "exact line search and verified by a forward pass. The slope is OLS on one point per network "
         "(independent), one-sided, assuming Gaussian residuals in log scale; the orthogonal radius need not "
-        "be smaller "
-        "than the on-manifold one, only its ratio to it is predicted to fall.",
+        "be smaller than the on-manifold one, only its ratio to it is predicted to fall.",
         tables=(
             table(
                 "Digits: accuracy and median flip radius / ||x0||",

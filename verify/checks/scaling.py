@@ -123,10 +123,9 @@ def exponent_rule(
         prediction=f"exponent of ||g|| in {x_name}: {predicted:g} (theory.results R7, d log / d log of "
         f"E||g||^2)",
         method=f"Weighted least squares of log(mean {y_name}) on log {x_name}, weights from the delta-method "
-        f"standard error of each group mean; the interval is normal. The fitted slope is twice the exponent "
-        f"of "
-        f"||g||: exponent {test.slope / 2:.4g} +- {test.half_width / 2:.3g}; a deviation of the exponent of "
-        f"{test.detectable / 2:.3g} is caught at power {test.power:g}.",
+        "standard error of each group mean; the interval is normal. The fitted slope is twice the exponent "
+        f"of ||g||: exponent {test.slope / 2:.4g} +- {test.half_width / 2:.3g}; a deviation of the exponent "
+        f"of {test.detectable / 2:.3g} is caught at power {test.power:g}.",
         tables=(
             table(
                 f"Groups of the {x_name} sweep",

@@ -27,8 +27,7 @@ def _needs(profile: str):
     "violation.adam",
     title="Adam moves Pi W far beyond rounding",
     statement="Adam with a rotated subspace moves Pi W far beyond rounding on every network (R1 fails), "
-    "while GD on "
-    "the same data and initialization keeps it.",
+    "while GD on the same data and initialization keeps it.",
     results=("R1",),
     section=SECTION,
     cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
@@ -74,18 +73,14 @@ def adam(ctx, pops) -> Outcome:
         ),
         reported=tuple(reported),
         prediction=f"Adam: Pi W moves far beyond rounding on every network (> {FAR_BEYOND:g} x the budget); "
-        f"GD on the "
-        "same data and initialization: within the budget (R1). The law of Q under Adam: not predicted "
-        "(reported)",
+        "GD on the same data and initialization: within the budget (R1). The law of Q under Adam: not "
+        "predicted (reported)",
         method=f"{gd.runs} networks per arm ({describe(gd.spec)}; Adam lr {ADAM_LR}), a Haar-random P, the "
-        f"same data and "
-        "initialization in both arms. Movement is max_i ||Pi(w_i(T) - w_i(0))|| / max_i ||Pi w_i(0)||. Adam "
-        "divides each "
-        "coordinate of an in-P gradient by its own running RMS, which takes it out of P; Pi w_i then "
-        "carries training "
-        "information, Pi w_i(T) is no longer independent of the active set, and nothing forces Q to be "
-        "chi2_ell. The KS "
-        "tests are at one claim's rate, for reference.",
+        "same data and initialization in both arms. Movement is max_i ||Pi(w_i(T) - w_i(0))|| / max_i ||Pi "
+        "w_i(0)||. Adam divides each coordinate of an in-P gradient by its own running RMS, which takes it "
+        "out of P; Pi w_i then carries training information, Pi w_i(T) is no longer independent of the "
+        "active set, and nothing forces Q to be chi2_ell. The KS tests are at one claim's rate, for "
+        "reference.",
         tables=(
             table(
                 "Adam against GD at the same data",

@@ -123,9 +123,8 @@ def output_layer(ctx, pops) -> Outcome:
     return two_arm_rule(
         ctx, pops,
         expectation="Reported, expected: training the output layer grows |u_i| on the neurons that fit the "
-            "data, so S "
-        "(fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and does not see "
-        "the difference.",
+            "data, so S (fixed: s_u^2 k/m) and ||g|| are larger when it is trained; Q is normalized by S and "
+            "does not see the difference.",
     )  # fmt: skip
 
 
@@ -154,8 +153,6 @@ def bias(ctx, pops) -> Outcome:
     return two_arm_rule(
         ctx, pops,
         expectation="Derived: dL/db_i = sum_j c_j u_i 1[h_ji > 0] is a scalar per neuron and dL/dw_i is "
-            "still in "
-        "span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which depends on "
-        "P-quantities "
-        "alone, so R3's conditional Gaussian law is untouched.",
+            "still in span{x_j}, so Pi w_i never moves; b only changes which neurons are active, which "
+            "depends on P-quantities alone, so R3's conditional Gaussian law is untouched.",
     )  # fmt: skip

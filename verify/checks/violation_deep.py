@@ -144,18 +144,14 @@ def deep_network(ctx, runs) -> Outcome:
         verdicts=tuple(verdicts),
         reported=tuple(reported),
         prediction="first layer: Pi W(T) = Pi W(0) to float64 rounding (derived: dL/dW = sum_j delta1_j "
-        "x_j^T). Reported, "
-        "no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii, the R3d law and the "
-        "exponent",
+        "x_j^T). Reported, no theorem: ||g|| / ||grad N|| and ||g|| against sqrt(ell/d), flip radii, the R3d "
+        "law and the exponent",
         method=f"{first.runs} networks per ell (r={first.r}, widths m1={first.m1}, m2={first.m2}, "
-        f"n={first.n}, GD lr "
-        f"{first.lr}, {first.steps} steps, hand-written backpropagation checked against autograd in the "
-        f"tests), and "
-        f"two-layer networks of width m = m1 trained on the same data. Radii: orthogonal DeepFool plus "
-        f"bisection "
-        "(three layers; an upper bound on the minimal radius) and the two-layer attack, both verified by a "
-        "forward pass; "
-        "a point without a flip counts as inf in the medians.",
+        f"n={first.n}, GD lr {first.lr}, {first.steps} steps, hand-written backpropagation checked against "
+        "autograd in the tests), and two-layer networks of width m = m1 trained on the same data. Radii: "
+        "orthogonal DeepFool plus bisection (three layers; an upper bound on the minimal radius) and the "
+        "two-layer attack, both verified by a forward pass; a point without a flip counts as inf in the "
+        "medians.",
         tables=(
             table(
                 "Three-layer against two-layer networks",
@@ -187,8 +183,7 @@ def deep_network(ctx, runs) -> Outcome:
     "violation.deep_chi_square",
     title="three layers: Q ~ chi2_ell (R3d, derived here)",
     statement="For three-layer networks, Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is chi-square(ell) (R3d, "
-    "derived here; "
-    "no theorem of the paper).",
+    "derived here; no theorem of the paper).",
     results=("R3d",),
     section=SECTION,
     cell_note="three-layer networks (a deep experiment), not a two-layer cell",
@@ -224,12 +219,10 @@ def deep_chi_square(ctx, runs) -> Outcome:
         prediction="Q = R3d.chi_square_statistic ~ chi2 with R3d.degrees_of_freedom, with ||z||^2 in place "
         "of R3's S",
         method="Our extension of R3 (docs/derivations.md, R3d): the first layer is the only one that sees "
-        "P^perp, and its "
-        "orthogonal part never moves (violation.deep), so the whole R3 argument carries over with z, the "
-        "backward vector "
-        "at the first layer, in place of u restricted to the active set. Same networks as violation.deep, "
-        "one held-out x0 "
-        f"per network; the '{SMALL_LABEL}' population is sized for the detection targets below.",
+        "P^perp, and its orthogonal part never moves (violation.deep), so the whole R3 argument carries over "
+        "with z, the backward vector at the first layer, in place of u restricted to the active set. Same "
+        f"networks as violation.deep, one held-out x0 per network; the '{SMALL_LABEL}' population is sized "
+        "for the detection targets below.",
         detections=tuple(detections),
         tables=(
             table(

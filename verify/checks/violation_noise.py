@@ -28,8 +28,7 @@ def _needs(profile: str):
     "violation.noise",
     title="off-subspace noise breaks R1 in proportion",
     statement="Off-subspace noise in the training points breaks R1: the defect grows with the noise and is "
-    "far beyond "
-    "rounding on every network at noise 0.1, while the noise-free arm keeps R1.",
+    "far beyond rounding on every network at noise 0.1, while the noise-free arm keeps R1.",
     results=("R1",),
     section=SECTION,
     cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
@@ -91,17 +90,14 @@ def noise(ctx, pops) -> Outcome:
             ),
         ),
         reported=tuple(reported),
-        prediction=f"R1's defect within the budget at noise 0, strictly increasing with the noise (median "
-        f"over networks), "
-        f"and > {FAR_BEYOND:g} x the budget on every network at noise {LEVELS[-1]:g}; the law of Q: reported",
+        prediction="R1's defect within the budget at noise 0, strictly increasing with the noise (median "
+        f"over networks), and > {FAR_BEYOND:g} x the budget on every network at noise {LEVELS[-1]:g}; the "
+        "law of Q: reported",
         method=f"{first.runs} networks per level ({describe(first.spec)}), the same clean data and "
-        f"initialization at every "
-        "level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training point, so dL/dw_i picks "
-        "up sum_j (...) "
-        f"Pi e_j and Pi w_i drifts in proportion to sigma (log-log slope of the median defect on sigma: "
-        f"{slope:.3f}, "
-        "reported). Q is measured at clean held-out points of P; its KS tests (one claim's rate) are "
-        "reported, not judged.",
+        "initialization at every level; noise sigma adds Pi e, e ~ N(0, sigma^2/ell I), to every training "
+        "point, so dL/dw_i picks up sum_j (...) Pi e_j and Pi w_i drifts in proportion to sigma (log-log "
+        f"slope of the median defect on sigma: {slope:.3f}, reported). Q is measured at clean held-out "
+        "points of P; its KS tests (one claim's rate) are reported, not judged.",
         tables=(
             table(
                 "Invariance and chi-square fit against the noise",

@@ -47,8 +47,7 @@ def _needs(profile: str):
     "violation.uniform_init",
     title="uniform init: how far Q departs from chi2_ell",
     statement="Uniform hidden initialization: Q is close to chi-square(ell) by the CLT but not exactly; the "
-    "Gaussian "
-    "arm must follow the exact law.",
+    "Gaussian arm must follow the exact law.",
     results=("R3",),
     section=SECTION,
     cell_note="an assumption-violation study: it compares arms inside and outside the hypotheses",
@@ -87,21 +86,15 @@ def uniform_init(ctx, pops) -> Outcome:
         ),
         reported=tests["uniform"],
         prediction="Gaussian init: Q ~ chi2 with R3.degrees_of_freedom exactly; uniform init: close to "
-        "chi-square by the "
-        "CLT (Pi w_i(0) mixes d uniform entries) but not exactly (reported, not judged)",
+        "chi-square by the CLT (Pi w_i(0) mixes d uniform entries) but not exactly (reported, not judged)",
         method=f"{first.runs} networks per arm ({describe(first.spec)}), small on purpose so that the CLT "
-        f"has little to "
-        "average and a departure is as large as it gets. The uniform entries have the Gaussian's variance, "
-        "so E Q is "
-        "unchanged; the departure is in the shape (uniform entries have excess kurtosis -1.2, diluted by "
-        "the d-fold "
-        "mixing of Pi and the sum over active neurons), which predicts a variance of Q below 2 ell; 'z of "
-        "var Q' is "
-        "the sample variance's distance from 2 ell in its large-sample standard errors (asymptotic, "
-        "reported only). "
-        "The Gaussian arm is judged by KS and the exact mean test; its size is the larger of the profile's "
-        "and the "
-        "fewest networks at which the mean test catches a variance scale off by 1/d with power 0.9.",
+        "has little to average and a departure is as large as it gets. The uniform entries have the "
+        "Gaussian's variance, so E Q is unchanged; the departure is in the shape (uniform entries have "
+        "excess kurtosis -1.2, diluted by the d-fold mixing of Pi and the sum over active neurons), which "
+        "predicts a variance of Q below 2 ell; 'z of var Q' is the sample variance's distance from 2 ell in "
+        "its large-sample standard errors (asymptotic, reported only). The Gaussian arm is judged by KS and "
+        "the exact mean test; its size is the larger of the profile's and the fewest networks at which the "
+        "mean test catches a variance scale off by 1/d with power 0.9.",
         tables=(
             table(
                 "Q against chi2_ell by hidden initialization",

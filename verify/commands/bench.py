@@ -281,9 +281,8 @@ def format_table(report: dict) -> str:
         rows = sorted(quick["check_seconds"].items(), key=lambda kv: -kv[1])
         lines.append(tabulate(rows, headers=["check", "seconds"], floatfmt=".1f"))
     lines += ["", f"machine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with "
-        f"{m['torch_threads']} "
-                  f"threads on {m['device']}; load average {m['load_average_before']:.2f} before, "
-                  f"{m['load_average_after']:.2f} after"]  # fmt: skip
+        f"{m['torch_threads']} threads on {m['device']}; load average {m['load_average_before']:.2f} before, "
+        f"{m['load_average_after']:.2f} after"]  # fmt: skip
     return "\n".join(lines)
 
 

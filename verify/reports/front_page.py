@@ -192,9 +192,8 @@ def _beyond(records: list[Record]) -> tuple[str, ...]:
             verdict = f"falls below the on-manifold one at ell = {below}"
         sentences.append(
             f"On {where} ({claim_id}), the median orthogonal flip radius {verdict}: median "
-            f"orthogonal/on-manifold ratio {ratios} at ell = {ells}. The paper predicts the ratio to fall "
-            f"as ell "
-            "grows (tested by the claim), not its level."
+            f"orthogonal/on-manifold ratio {ratios} at ell = {ells}. The paper predicts the ratio to fall as "
+            "ell grows (tested by the claim), not its level."
         )
     return tuple(sentences)
 

@@ -48,8 +48,7 @@ def add_execution_options(p: argparse.ArgumentParser, *, seed: bool = True) -> N
         type=int,
         default=None,
         help="worker processes running experiments (default: one per CPU core on cpu, 1 on cuda); the "
-        "numbers "
-        "do not depend on it",
+        "numbers do not depend on it",
     )
     p.add_argument(
         "--executor",

@@ -231,9 +231,8 @@ class TwoSidedBinomialResult(VerdictFields):
     def summary(self) -> str:
         return (
             f"{_verdict_word(self.passed)} two-sided binomial {self.name or 'rate'}: {self.events}/{self.n} "
-            f"= "
-            f"{self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} "
-            f"(CI [{self.ci_low:.4g}, {self.ci_high:.4g}]); {self.reach}"
+            f"= {self.rate:.4g} vs p0={self.p0:.4g}, p={self.p_value:.3g} vs alpha={self.alpha:.1e} (CI "
+            f"[{self.ci_low:.4g}, {self.ci_high:.4g}]); {self.reach}"
         )
 
 

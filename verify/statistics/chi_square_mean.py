@@ -52,8 +52,7 @@ class ChiSquareMeanResult(VerdictFields):
     def summary(self) -> str:
         return (
             f"{_verdict_word(self.passed)} mean of {self.name or 'Q'} = {self.mean:.5g} vs chi2_{self.ell} "
-            f"mean "
-            f"(accept [{self.acceptance_low:.5g}, {self.acceptance_high:.5g}]), p={self.p_value:.3g} vs "
+            f"mean (accept [{self.acceptance_low:.5g}, {self.acceptance_high:.5g}]), p={self.p_value:.3g} vs "
             f"alpha={self.alpha:.1e}, n={self.n}; detects a relative scale error >= {self.detectable:.3g}"
         )
 

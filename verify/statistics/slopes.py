@@ -208,11 +208,9 @@ class WeightedSlopeResult(VerdictFields):
     def summary(self) -> str:
         return (
             f"{_verdict_word(self.passed)} weighted slope of {self.name or 'log mean on log x'}: "
-            f"{self.slope:.4g} +- {self.half_width:.3g} "
-            f"(level 1-{self.alpha:.1e}) vs predicted {self.predicted:g}; detects a deviation >= "
-            f"{self.detectable:.3g}; power-law residual chi2 {self.residual_chi2:.3g} on {self.groups - 2} "
-            f"df "
-            f"(p={self.residual_p:.3g})"
+            f"{self.slope:.4g} +- {self.half_width:.3g} (level 1-{self.alpha:.1e}) vs predicted "
+            f"{self.predicted:g}; detects a deviation >= {self.detectable:.3g}; power-law residual chi2 "
+            f"{self.residual_chi2:.3g} on {self.groups - 2} df (p={self.residual_p:.3g})"
         )
 
 

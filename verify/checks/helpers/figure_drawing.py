@@ -105,8 +105,7 @@ def _radii_panel(ax, pops: dict[str, PopulationMeasurement]) -> None:
 def _panel_title(letter: str, figure, key: str, pop, r: int) -> str:
     return (
         f"({letter}) {setting_title(figure, key)}\nT={int(pop.steps_taken[r])}, margin "
-        f"{float(pop.final_margin[r]):.2f}, "
-        f"median r_perp {np.median(pop.normal.radius[r]):.3g}"
+        f"{float(pop.final_margin[r]):.2f}, median r_perp {np.median(pop.normal.radius[r]):.3g}"
     )
 
 
