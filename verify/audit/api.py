@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 
 from verify.audit.decide import Decision, Settings, decide
-from verify.audit.loading import AuditInputError, Data, LoadedNetwork, from_state_dict, load_network
+from verify.audit.loading import AuditInputError, Data, LoadedNetwork
 from verify.audit.measure import ATTACKS, Measurements, measure
+from verify.audit.networks import as_network, check_pairs, is_one_network, to_numpy
 from verify.audit.subspace import DataSubspace, data_subspace
 from verify.harness import exit_status
 from verify.report import to_json
 
-__all__ = ["AuditRecord", "POINT_KEYS", "as_network", "audit", "audit_loaded", "audit_status"]
+__all__ = ["AuditRecord", "POINT_KEYS", "audit", "audit_loaded", "audit_status"]
 
 #: Per point, the issue's keys (null where not computed) and the suite's further measurements.
 POINT_KEYS = (
@@ -94,50 +95,6 @@ def audit_status(decision: Decision) -> int:
     within = decision.hypotheses.get("within", {})
     judged = [r for r in decision.records if r.verdict == "error" or within.get(r.claim.id, True)]
     return exit_status(judged)
-
-
-def as_network(model: Any, source: str) -> LoadedNetwork:
-    """A LoadedNetwork from an nn.Module, a state_dict, a (W, u[, b, c]) tuple or a file name."""
-    if isinstance(model, LoadedNetwork):
-        return model
-    if isinstance(model, str):
-        return load_network(model)
-    if hasattr(model, "state_dict") and callable(model.state_dict):
-        return from_state_dict(model.state_dict(), source)
-    if isinstance(model, tuple):
-        names = ("0.weight", "1.weight", "0.bias", "1.bias")
-        parts = [np.asarray(p.detach().cpu() if hasattr(p, "detach") else p, dtype=np.float64) for p in model]
-        if len(parts) < 2:
-            raise AuditInputError(f"{source}: expected (W, u[, b, c])")
-        W, u, *rest = parts
-        state = {"0.weight": W, "1.weight": u.reshape(1, -1)}
-        for name, value in zip(names[2:], rest, strict=False):
-            state[name] = value.reshape(-1)
-        return from_state_dict(state, source)
-    return from_state_dict(model, source)
-
-
-def _check_pairs(final: list[LoadedNetwork], init: list[LoadedNetwork] | None, d: int) -> None:
-    kinds = {net.deep for net in final}
-    if len(kinds) > 1:
-        raise AuditInputError(
-            f"{final[0].source}: the networks mix two and three layers; audit one kind at a time"
-        )
-    for net in final:
-        if net.d != d:
-            raise AuditInputError(
-                f"{net.source}: the network takes d = {net.d} inputs ({net.shape}), the data have d = {d}"
-            )
-    if init is None:
-        return
-    if len(init) != len(final):
-        raise AuditInputError(
-            f"--init: {len(init)} initial networks for {len(final)} final ones; expected one per final "
-            "network (paired in sorted order)"
-        )
-    for a, b in zip(final, init, strict=True):
-        if a.W.shape != b.W.shape or a.deep != b.deep:
-            raise AuditInputError(f"{b.source}: shape {b.shape} does not pair with {a.source} ({a.shape})")
 
 
 def _medians(values: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -269,7 +226,7 @@ def audit_loaded(
     started, start = now(), time.perf_counter()
     if not final:
         raise AuditInputError("--model: no network given")
-    _check_pairs(final, init, data.X.shape[1])
+    check_pairs(final, init, data.X.shape[1])
     settings = settings or Settings()
     settings = Settings(
         settings.lr, settings.weight_decay, settings.steps, data.X.shape[0], settings.family_rate
@@ -319,14 +276,14 @@ def audit(
     `exact=False` skips the exact orthogonal radius (SCIP) even where the networks are small enough."""
     from verify.audit.loading import from_arrays
 
-    models = list(models) if isinstance(models, (list, tuple)) and not _is_parts(models) else [models]
+    models = list(models) if isinstance(models, (list, tuple)) and not is_one_network(models) else [models]
     final = [as_network(model, f"model[{i}]") for i, model in enumerate(models)]
     initial = (
         None if init is None else [as_network(model, f"init[{i}]") for i, model in enumerate(list(init))]
     )
     data = from_arrays(X, y, "X, y")
     pts = None if points is None else from_arrays(points, None, "points").X
-    B = None if basis is None else np.asarray(_numpy(basis), dtype=np.float64)
+    B = None if basis is None else np.asarray(to_numpy(basis), dtype=np.float64)
     record, status, (_, M, _) = audit_loaded(
         final,
         data,
@@ -341,12 +298,3 @@ def audit(
         exact=exact,
     )
     return AuditRecord(record, status, M.deltas)
-
-
-def _is_parts(models: Any) -> bool:
-    """A bare (W, u[, b, c]) tuple of arrays is one network, not a list of them."""
-    return isinstance(models, tuple) and all(hasattr(p, "shape") for p in models)
-
-
-def _numpy(x: Any) -> Any:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
