@@ -42,6 +42,8 @@ __all__ = [
     "evaluate",
     "exit_status",
     "gradient_scope",
+    "EVERY_CELL",
+    "Scope",
     "hidden",
     "rate_statement",
     "record_cells",
@@ -59,8 +61,24 @@ __all__ = [
 GRADIENT_METHODS = ("gd", "sgd", "momentum", "flow")
 
 
-def gradient_scope(point: Mapping[str, Any]) -> str | None:
-    """Where R3-R5 apply: a gradient method, and weight decay only with R3's (1 - eta*lam)^T factor."""
+@dataclass(frozen=True)
+class Scope:
+    """Where a per-cell claim applies: `where` in words (what `verify list` shows; "" for every two-layer
+    cell), and `why_not(point)`, the reason a cell's setting lies outside (None inside). Called as
+    `scope(point)`."""
+
+    where: str
+    why_not: Callable[[Mapping[str, Any]], str | None]
+
+    def __call__(self, point: Mapping[str, Any]) -> str | None:
+        return self.why_not(point)
+
+
+#: Every two-layer cell.
+EVERY_CELL = Scope("", lambda point: None)
+
+
+def _gradient_why_not(point: Mapping[str, Any]) -> str | None:
     if point["optimizer"] not in GRADIENT_METHODS:
         return (
             f"optimizer={point['optimizer']!r}: R2's independence of Pi w(0) fails under a coordinate-wise "
@@ -72,6 +90,12 @@ def gradient_scope(point: Mapping[str, Any]) -> str | None:
             "for gd or sgd"
         )
     return None
+
+
+#: Where R3-R5 apply: a gradient method, and weight decay only with R3's (1 - eta*lam)^T factor.
+gradient_scope = Scope(
+    f"optimizer {', '.join(GRADIENT_METHODS)} (with weight_decay > 0: gd or sgd)", _gradient_why_not
+)
 
 
 def column(format: str = "", header: str | None = None) -> Any:
@@ -144,7 +168,7 @@ class PerCell:
     measurements: tuple[str, ...]  # what the population must measure (`verify.experiments.population`)
     quantity: str  # what the headline's prediction and measurement are
     headline: Callable[[Any], Headline]
-    scope: Callable[[Mapping[str, Any]], str | None] = lambda point: None
+    scope: Scope = EVERY_CELL
     data_in_p: bool = True  # its hypotheses include "every training point lies in P" (noise = 0)
     default: bool = True  # False: decided only when named by its full id (an exact solver's time)
 

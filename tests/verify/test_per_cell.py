@@ -195,3 +195,20 @@ def test_a_cell_rule_must_make_exactly_its_declared_tests_at_its_rate():
     with pytest.raises(AssertionError, match="above its share"):
         decide_cell(claim, None, 1e-3)
     assert decide_cell(claim, None, 1e-2)[1].passed
+
+
+def test_a_claim_that_leaves_out_some_cells_says_where_it_applies(capsys):
+    grid = [
+        SMALL_POINT | {"optimizer": opt, "weight_decay": lam, "train_output": out, "m": m}
+        for opt in ("gd", "sgd", "momentum", "flow", "adam")
+        for lam in (0.0, 0.01)
+        for out in (True, False)
+        for m in (SMALL_POINT["m"], 400)
+    ]
+    for cid, claim in cell_claims().items():
+        outside = [p for p in grid if claim.cell.scope(p) is not None]
+        assert bool(outside) == bool(claim.cell.scope.where), cid
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("R8.shrinkage "))
+    assert "yes, where weight_decay > 0" in line

@@ -43,8 +43,12 @@ def flip(a: Audit) -> Plan | str:
         unverified = int((found & ~M.gradient_flip_verified).sum())
         what = "flips found but not verified by a forward pass"
         verdicts.append(threshold(what, unverified, "<=", 0, n=int(found.sum())))
-        rows: list[tuple[Any, ...]] = [
-            ("points with t* before the first breakpoint", int(first.sum()), first.size)
+        rows: list[dict[str, Any]] = [
+            {
+                "quantity": "points with t* before the first breakpoint",
+                "count": int(first.sum()),
+                "of": first.size,
+            }
         ]
         if with_init:
             assert rate is not None

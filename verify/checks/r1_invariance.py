@@ -18,7 +18,16 @@ from verify.checks.helpers.invariance_rule import read_off_allowance, read_off_d
 from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.population import OrthogonalWeights, PopulationSpec
-from verify.per_cell import GRADIENT_METHODS, Headline, PerCell, column, hidden, record_columns, record_table
+from verify.per_cell import (
+    GRADIENT_METHODS,
+    Headline,
+    PerCell,
+    Scope,
+    column,
+    hidden,
+    record_columns,
+    record_table,
+)
 from verify.predictions import population_decay
 from verify.statistics import Verdict
 from verify.tolerance import compare, invariance_budget, threshold
@@ -175,7 +184,7 @@ def invariance_headline(r: InvarianceRecord) -> Headline:
     return Headline(r.c_T, r.read_off, {"tightness": r.defect / r.budget})
 
 
-def _r1_scope(point) -> str | None:
+def _r1_why_not(point) -> str | None:
     if point["optimizer"] not in GRADIENT_METHODS:
         return (
             f"optimizer={point['optimizer']!r}: R1 has no decay factor c_T for it "
@@ -184,10 +193,14 @@ def _r1_scope(point) -> str | None:
     return None
 
 
-def _decay_scope(point) -> str | None:
+def _decay_why_not(point) -> str | None:
     if not point["weight_decay"]:
         return "weight_decay=0: the claim is about training with weight decay (R1.invariance covers lam = 0)"
-    return _r1_scope(point)
+    return _r1_why_not(point)
+
+
+_R1_SCOPE = Scope(f"optimizer {', '.join(GRADIENT_METHODS)}", _r1_why_not)
+_DECAY_SCOPE = Scope(f"weight_decay > 0, optimizer {', '.join(GRADIENT_METHODS)}", _decay_why_not)
 
 
 def _per_cell(scope) -> PerCell:
@@ -220,7 +233,7 @@ COLUMNS: list[Any] = ["setting", *record_columns(InvarianceRecord)]
     results=("R1",),
     section=SECTION,
     needs=_needs(_invariance_configs),
-    cell=_per_cell(_r1_scope),
+    cell=_per_cell(_R1_SCOPE),
 )
 def invariance(ctx, pops) -> Outcome:
     verdicts, records = invariance_rule(pops)
@@ -244,7 +257,7 @@ def invariance(ctx, pops) -> Outcome:
     results=("R1",),
     section=SECTION,
     needs=_needs(_decay_configs),
-    cell=_per_cell(_decay_scope),
+    cell=_per_cell(_DECAY_SCOPE),
 )
 def weight_decay_factor(ctx, pops) -> Outcome:
     verdicts, records = invariance_rule(pops)

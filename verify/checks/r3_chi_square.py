@@ -26,7 +26,7 @@ from verify.claim import Detection, Outcome, claim
 from verify.design import chi_square_detections
 from verify.experiments import Request
 from verify.experiments.population import PopulationSpec
-from verify.per_cell import Headline, PerCell, column, gradient_scope, hidden, record_table
+from verify.per_cell import Headline, PerCell, Scope, column, gradient_scope, hidden, record_table
 from verify.predictions import chi_square_statistic, law_of_q
 
 __all__ = [
@@ -130,14 +130,17 @@ def law_headline(r: LawRecord) -> Headline:
     return Headline(r.law.mean, r.mean_Q, {"tightness": r.mean_Q / r.law.mean})
 
 
-def _scope(train_output: bool):
-    def scope(point) -> str | None:
+def _scope(train_output: bool) -> Scope:
+    layer = "trained" if train_output else "fixed"
+
+    def why_not(point) -> str | None:
         if point["train_output"] != train_output:
-            layer = "trained" if train_output else "fixed"
             return f"train_output={point['train_output']}: this claim is R3 with the output layer {layer}"
         return gradient_scope(point)
 
-    return scope
+    return Scope(
+        f"output layer {layer} (train_output = {str(train_output).lower()}), {gradient_scope.where}", why_not
+    )
 
 
 def law_per_cell(scope) -> PerCell:

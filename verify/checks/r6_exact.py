@@ -34,7 +34,7 @@ from verify.checks.r5_flip import SECTION
 from verify.claim import Outcome, RuleContext, claim
 from verify.experiments import Request
 from verify.experiments.population import PopulationMeasurement, PopulationSpec
-from verify.per_cell import Headline, PerCell, column, hidden, record_table
+from verify.per_cell import Headline, PerCell, Scope, column, hidden, record_table
 from verify.predictions import symbols_of
 from verify.tolerance import Threshold, threshold
 
@@ -209,7 +209,7 @@ def exact_headline(r: ExactRecord) -> Headline:
 EXACT_CELL = {"m": max(WIDTHS), "d": 2 * D}
 
 
-def _exact_scope(point) -> str | None:
+def _exact_why_not(point) -> str | None:
     import importlib.util
 
     if point["m"] > EXACT_CELL["m"] or point["d"] > EXACT_CELL["d"]:
@@ -259,7 +259,9 @@ def _figure(ctx: RuleContext, pops: Mapping[str, PopulationMeasurement]) -> str:
         measurements=("gradient", "attacks", "certificate", "exact"),
         quantity="max certified/exact r_perp: <= 1 (theory) vs measured",
         headline=exact_headline,
-        scope=_exact_scope,
+        scope=Scope(
+            f"m <= {EXACT_CELL['m']} and d <= {EXACT_CELL['d']}, with pyscipopt installed", _exact_why_not
+        ),
         data_in_p=False,
         default=False,
     ),

@@ -24,7 +24,7 @@ from verify.checks.r1_invariance import trained_runs
 from verify.claim import Outcome, claim, table
 from verify.experiments import Request
 from verify.experiments.decay_curve import DecayCurveSpec
-from verify.per_cell import Headline, PerCell, column, hidden
+from verify.per_cell import Headline, PerCell, Scope, column, hidden
 from verify.statistics import Verdict
 from verify.tolerance import compare, invariance_budget, threshold
 
@@ -167,7 +167,7 @@ def shrinkage_headline(r: ShrinkageRecord) -> Headline:
     return Headline(r.c_T, r.ratio, {"tightness": r.ratio_error / r.budget})
 
 
-def _scope(point) -> str | None:
+def _why_not(point) -> str | None:
     if not point["weight_decay"]:
         return (
             "weight_decay=0: R8 is about training with weight decay (c_T = 1; R1.invariance covers lam = 0)"
@@ -194,7 +194,7 @@ def _scope(point) -> str | None:
         measurements=("weights", "shrinkage"),
         quantity="c_T: theory (median over runs) vs ||Pi W(T)|| / ||Pi W(0)|| (median)",
         headline=shrinkage_headline,
-        scope=_scope,
+        scope=Scope("weight_decay > 0, optimizer gd or sgd", _why_not),
     ),
 )
 def shrinkage(ctx, measurements) -> Outcome:

@@ -141,7 +141,7 @@ def _setup(s: RealSizes) -> str:
 )
 def real_invariance(ctx, pops) -> Outcome:
     verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
     for pop in pops.values():
         defect = relative_defect(pop.weights, population_decay(pop))
         budget = invariance_budget(pop.spec.steps, pop.n, pop.d)
@@ -191,7 +191,7 @@ def real_invariance(ctx, pops) -> Outcome:
 )
 def real_chi_square(ctx, pops) -> Outcome:
     verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
     detections: list[Detection] = []
     for pop in pops.values():
         Q = chi_square_statistic(pop)

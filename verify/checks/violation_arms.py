@@ -41,7 +41,7 @@ def two_arm_rule(ctx, pops, *, expectation: str) -> Outcome:
     first = next(iter(pops.values()))
     budget = invariance_budget(first.spec.steps, first.n, first.d)
     verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
     detections: list[Detection] = []
     for label, pop in pops.items():
         defect = relative_defect(pop.weights, population_decay(pop))

@@ -78,7 +78,7 @@ def deep_q(run: DeepMeasurement) -> np.ndarray:
 )
 def deep_network(ctx, runs) -> Outcome:
     verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
     reported: list[Verdict] = []
     for run in runs.values():
         ok = run.finite & (run.z_norm_sq > 0)
@@ -193,7 +193,7 @@ def deep_network(ctx, runs) -> Outcome:
 )
 def deep_chi_square(ctx, runs) -> Outcome:
     verdicts: list[Verdict] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
     detections: list[Detection] = []
     for key, run in runs.items():
         Q = deep_q(run)

@@ -7,22 +7,36 @@ from tabulate import tabulate
 
 from verify.claim import all_claims, check_rate
 
-__all__ = ["main"]
+__all__ = ["main", "per_cell"]
+
+
+def per_cell(c) -> str:
+    """Whether `sweep` and `at` decide the claim per cell: where (its declared scope), or why not."""
+    from verify.per_cell import why_not
+
+    if c.cell is None:
+        return "no: " + why_not(c)
+    where = f"yes, where {c.cell.scope.where}" if c.cell.scope.where else "yes"
+    return where + ("" if c.cell.default else "; only when named by its id")
 
 
 def main() -> int:
     """Print the claims table; 0."""
     claims = all_claims()
     rate = check_rate(1e-3)
-    from verify.per_cell import why_not
 
     rows = [
         [c.id, ", ".join(c.results) or "-", "statistical" if c.statistical else "exact", c.title,
-         "yes" if c.cell is not None else "no: " + why_not(c)]
+         per_cell(c)]
         for c in claims
     ]  # fmt: skip
     print(
-        tabulate(rows, headers=["id", "theory", "rule", "claim", "per cell (sweep, at)"], tablefmt="simple")
+        tabulate(
+            rows,
+            headers=["id", "theory", "rule", "claim", "per cell (sweep, at)"],
+            tablefmt="simple",
+            maxcolwidths=[None, None, None, None, 48],
+        )
     )
     print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
     return 0
