@@ -16,7 +16,7 @@ from verify.audit.subspace import DataSubspace
 from verify.claim import Claim, Outcome
 from verify.statistics import GofResult
 
-__all__ = ["SECTION", "Audit", "Plan", "Settings", "audit_claim"]
+__all__ = ["SECTION", "Audit", "Plan", "Settings", "audit_plan"]
 
 SECTION = "Audit of user-trained networks"
 #: A decided claim: its description, how many statistical tests it makes, and its rule
@@ -64,11 +64,16 @@ class Audit:
         return " Tested outside its hypotheses: " + "; ".join(self.outside) + "." if self.outside else ""
 
 
-def audit_claim(id: str, title: str, statement: str, results: tuple[str, ...], tests: int) -> Claim:
+def audit_plan(
+    id: str, title: str, statement: str, results: tuple[str, ...], tests: int, rule: Callable[..., Outcome]
+) -> Plan:
+    """A decided audit claim: its description (a `Claim` the harness never runs), its `tests` statistical
+    tests, and its rule (per-test rate -> Outcome)."""
+
     def not_run(ctx, pops):  # the audit decides outside the harness; the Claim only describes
         raise RuntimeError(f"{id} is decided by verify.audit.decide")
 
-    return Claim(
+    claim = Claim(
         id=id,
         title=title,
         statement=statement,
@@ -78,3 +83,4 @@ def audit_claim(id: str, title: str, statement: str, results: tuple[str, ...], t
         tests=lambda profile: tests,
         rule=not_run,
     )
+    return claim, tests, rule

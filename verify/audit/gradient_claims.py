@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from theory.results import chi_square_law, get
-from verify.audit.context import Audit, Plan, audit_claim
+from verify.audit.context import Audit, Plan, audit_plan
 from verify.audit.loading import LoadedNetwork
 from verify.audit.uniform_note import uniform_note
 from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
@@ -113,11 +113,7 @@ def invariance(a: Audit) -> Plan | str:
         )
 
     statement = "Training left the weights' component orthogonal to the data unchanged up to R1's c_T."
-    return (
-        audit_claim("audit.R1", "Pi w_i(T) = c_T Pi w_i(0) on your networks", statement, ("R1",), 0),
-        0,
-        rule,
-    )
+    return audit_plan("audit.R1", "Pi w_i(T) = c_T Pi w_i(0) on your networks", statement, ("R1",), 0, rule)
 
 
 def chi_square(a: Audit) -> Plan | str:
@@ -177,7 +173,7 @@ def chi_square(a: Audit) -> Plan | str:
         "freedom."
     )
     title = "Q ~ chi2_ell over your networks"
-    return audit_claim("audit.R3", title, statement, ("R3",), TESTS_PER_LAW), TESTS_PER_LAW, rule
+    return audit_plan("audit.R3", title, statement, ("R3",), TESTS_PER_LAW, rule)
 
 
 def theory_rates(a: Audit) -> dict[str, Any]:
@@ -238,8 +234,6 @@ def lower_bound(a: Audit) -> Plan | str:
         "||g|| >= |c_T| s_w sqrt(S ell/(2d)) at each network's own S, except with probability at most "
         "exp(-ell/16)."
     )
-    return (
-        audit_claim("audit.R4", "||g|| >= R4 bound except w.p. <= exp(-ell/16)", statement, ("R4",), 3),
-        3,
-        rule,
+    return audit_plan(
+        "audit.R4", "||g|| >= R4 bound except w.p. <= exp(-ell/16)", statement, ("R4",), 3, rule
     )

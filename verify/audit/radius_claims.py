@@ -11,7 +11,7 @@ import torch
 
 from numerics.attacks import check_sandwich
 from numerics.exact_radius import EXACT_RTOL
-from verify.audit.context import Audit, Plan, audit_claim
+from verify.audit.context import Audit, Plan, audit_plan
 from verify.audit.gradient_claims import theory_rates
 from verify.checks.r5_flip import FLIP_RTOL
 from verify.checks.r6_sandwich import IDENTITY_RTOL, SANDWICH_RTOL
@@ -88,10 +88,8 @@ def flip(a: Audit) -> Plan | str:
         + (", and t* exceeds R5's bound with probability at most exp(-ell/16)." if with_init else ".")
     )
     results = ("R5", "R4") if with_init else ("R5",)
-    return (
-        audit_claim("audit.R5", "flip at t* = |N(x0)|/||g||, below the R5 bound", statement, results, tests),
-        tests,
-        rule,
+    return audit_plan(
+        "audit.R5", "flip at t* = |N(x0)|/||g||, below the R5 bound", statement, results, tests, rule
     )
 
 
@@ -159,8 +157,4 @@ def sandwich(a: Audit) -> Plan | str:
         "R6's |N(x0)|/L and the tight certificate never exceed the radius of any orthogonal flip found "
         "(nor r_perp where computed)."
     )
-    return (
-        audit_claim("audit.R6", "certified <= r_perp <= every orthogonal flip", statement, ("R6",), 0),
-        0,
-        rule,
-    )
+    return audit_plan("audit.R6", "certified <= r_perp <= every orthogonal flip", statement, ("R6",), 0, rule)
