@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from theory.parameters import ParameterError
 from verify.claim import PROFILES, UnknownClaim
+from verify.commands.options import add_rate_option
 from verify.runtime.execution import Interrupted, add_execution_options
 from verify.selfcheck import SelfCheckFailed
 
@@ -58,13 +59,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="report folder (default: reports/). It must not exist yet, or hold a previous report of this "
         "suite: any other folder or file is refused before anything runs",
     )
-    p.add_argument(
-        "--false-fail-rate",
-        type=float,
-        default=1e-3,
-        dest="false_fail_rate",
-        help="family-wise false-fail rate, split over the statistical claims and their tests (default 1e-3)",
-    )
+    add_rate_option(p, "the statistical claims and their tests")
     add_execution_options(p)
 
 

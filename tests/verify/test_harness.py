@@ -24,19 +24,17 @@ def _exact(ctx, m):
     return Outcome(verdicts=(threshold("x", 0.0, "<=", 1.0),), prediction="p")
 
 
+def _run(claims, figures_dir, **options):
+    """The harness on `claims` at the quick profile, seed 0, on this CPU, quietly."""
+    settings = dict(profile="quick", seed=0, device="cpu", family_rate=1e-3, echo=False) | options
+    return harness.run_claims(claims, figures_dir=figures_dir, **settings)
+
+
 def test_a_crashing_rule_is_an_error_record_and_exit_3(tmp_path):
     def boom(ctx, m):
         raise ValueError("broken on purpose")
 
-    records = harness.run_claims(
-        [_claim("x.boom", boom), _claim("x.fine", _exact)],
-        profile="quick",
-        seed=0,
-        device="cpu",
-        family_rate=1e-3,
-        figures_dir=tmp_path,
-        echo=False,
-    )
+    records = _run([_claim("x.boom", boom), _claim("x.fine", _exact)], tmp_path)
     assert [r.verdict for r in records] == ["error", "pass"]
     assert "broken on purpose" in records[0].error
     assert harness.exit_status(records) == 3 and harness.exit_status(records[1:]) == 0
@@ -48,15 +46,7 @@ def test_a_shared_experiment_runs_once_and_its_time_is_split(tmp_path, monkeypat
     monkeypatch.setattr(harness.experiments, "run", lambda r, s, d: calls.append(r) or real(r, s, d))
     request = Request("population", TINY, seed_parts=("shared",))
     need = lambda p: {"pop": request}  # noqa: E731
-    records = harness.run_claims(
-        [_claim("x.a", _exact, need), _claim("x.b", _exact, need)],
-        profile="quick",
-        seed=0,
-        device="cpu",
-        family_rate=1e-3,
-        figures_dir=tmp_path,
-        echo=False,
-    )
+    records = _run([_claim("x.a", _exact, need), _claim("x.b", _exact, need)], tmp_path)
     assert len(calls) == 1
     assert records[0].experiment_seconds == pytest.approx(records[1].experiment_seconds)
 
@@ -70,18 +60,13 @@ def test_a_rule_must_make_exactly_its_declared_tests_at_its_rate(tmp_path):
     def too_loose(ctx, m):
         return Outcome(verdicts=(ks_test([0.2, 0.4, 0.6], lambda x: x, alpha=0.5),), prediction="p")
 
-    records = harness.run_claims(
+    records = _run(
         [
             _claim("x.ok", one_test, tests=1),
             _claim("x.count", one_test, tests=2),
             _claim("x.rate", too_loose, tests=1),
         ],
-        profile="quick",
-        seed=0,
-        device="cpu",
-        family_rate=1e-3,
-        figures_dir=tmp_path,
-        echo=False,
+        tmp_path,
     )
     assert [r.verdict for r in records] == ["pass", "error", "error"]
     assert "declares 2 statistical tests" in records[1].error and "above its share" in records[2].error

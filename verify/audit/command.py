@@ -27,6 +27,7 @@ from verify.audit.api import audit_loaded
 from verify.audit.decide import Settings
 from verify.audit.loading import AuditInputError, expand, load_data, load_network, load_points
 from verify.audit.render import audit_figures, format_table, markdown_report
+from verify.commands.options import add_rate_option
 
 __all__ = ["configure", "main", "format_table"]
 
@@ -118,14 +119,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", metavar="S", type=int, default=0, help="seed of the attacks' random starts (default 0)"
     )
-    parser.add_argument(
-        "--false-fail-rate",
-        dest="false_fail_rate",
-        metavar="A",
-        type=float,
-        default=1e-3,
-        help="family false-fail rate, split over the statistical claims the audit decides (default 1e-3)",
-    )
+    add_rate_option(parser, "the statistical claims the audit decides")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

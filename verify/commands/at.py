@@ -21,6 +21,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from verify.commands.options import add_rate_option
+
 __all__ = ["configure", "format_report", "FORMATS", "main", "PAIRS", "point_of", "report", "theory_at"]
 
 FORMATS = ("table", "json")
@@ -79,13 +81,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="claims to decide (default: every one that applies)",
     )
-    parser.add_argument(
-        "--false-fail-rate",
-        type=float,
-        default=1e-3,
-        dest="false_fail_rate",
-        help="family rate, split over the claims (default 1e-3)",
-    )
+    add_rate_option(parser, "the claims decided at the cell")
     parser.add_argument(
         "--digits", type=int, default=6, help="significant digits of the theory's values (default 6)"
     )

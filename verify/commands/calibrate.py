@@ -30,7 +30,7 @@ from theory.parameters import validate
 from verify.claim import PROFILES, all_claims, select
 from verify.commands.calibration_report import judge, markdown_report
 from verify.commands.calibration_seeds import SeedStore, fold, seed_record, seed_store
-from verify.commands.options import validate_options
+from verify.commands.options import add_rate_option, validate_options
 
 __all__ = ["calibrate", "configure", "main"]
 
@@ -55,13 +55,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="the first master seed (default 1000, away from the report's 0)",
     )
     p.add_argument("--profile", choices=PROFILES, default="quick", help="sample sizes (default quick)")
-    p.add_argument(
-        "--false-fail-rate",
-        type=float,
-        default=1e-3,
-        dest="false_fail_rate",
-        help="the family rate the claims run at (default 1e-3)",
-    )
+    add_rate_option(p, "the claims at each seed (the rate the claims run at)")
     p.add_argument(
         "--calibration-rate",
         type=float,

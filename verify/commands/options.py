@@ -4,11 +4,12 @@ mathematical parameters. A bad value is the same one-line ParameterError naming 
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from theory.parameters import ParameterError, Range
 
-__all__ = ["OPTIONS", "validate_options"]
+__all__ = ["OPTIONS", "add_rate_option", "validate_options"]
 
 #: option -> accepted range.
 OPTIONS: dict[str, Range] = {
@@ -25,3 +26,15 @@ def validate_options(**values: Any) -> None:
     for name, value in values.items():
         if value is not None and not OPTIONS[name].accepts(value):
             raise ParameterError(f"{name}={value!r} is invalid: expected {OPTIONS[name].describe()}")
+
+
+def add_rate_option(parser: argparse.ArgumentParser, over: str) -> None:
+    """`--false-fail-rate A` (default 1e-3): the family-wise false-fail rate, split over `over`."""
+    parser.add_argument(
+        "--false-fail-rate",
+        dest="false_fail_rate",
+        metavar="A",
+        type=float,
+        default=1e-3,
+        help=f"family-wise false-fail rate, split over {over} (default 1e-3)",
+    )

@@ -28,6 +28,10 @@ POINT_KEYS = (
 )
 
 
+#: The files a trained population leaves (`train_population`, `rotated_data`), as audit arguments.
+POPULATION = ("--model", "final_*.pt", "--init", "init_*.pt", "--data", "train.npz")
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "verify", "audit", *args], capture_output=True, text=True, timeout=600, cwd=cwd
@@ -41,12 +45,7 @@ def sgd(tmp_path_factory):
     basis = rotated_data(folder)
     models = train_population(folder, 8, m=8, steps=100, lr=0.1)
     out = _cli(
-        "--model",
-        "final_*.pt",
-        "--init",
-        "init_*.pt",
-        "--data",
-        "train.npz",
+        *POPULATION,
         "--points",
         "points.npz",
         "--subspace",
@@ -170,12 +169,7 @@ def test_adam_on_a_rotated_subspace_is_reported_as_breaking_r1(tmp_path):
     rotated_data(tmp_path)
     train_population(tmp_path, 4, m=8, steps=100, lr=1e-2, optimizer="adam")
     out = _cli(
-        "--model",
-        "final_*.pt",
-        "--init",
-        "init_*.pt",
-        "--data",
-        "train.npz",
+        *POPULATION,
         "--points",
         "points.npz",
         "--steps",
