@@ -24,7 +24,7 @@ def test_the_documented_example_reaches_list_run_and_sweep(tmp_path, monkeypatch
     try:
         assert cli.main(["list"]) == 0
         line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("example.q_mean"))
-        assert "statistical" in line and line.rstrip().endswith("yes")
+        assert "statistical" in line and "yes, where optimizer gd" in line  # per cell, within its scope
 
         out = tmp_path / "report"
         assert cli.main(["run", "example", "--profile", "quick", "--jobs", "1", "--out", str(out)]) == 0
