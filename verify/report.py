@@ -21,6 +21,7 @@ from verify.reports.rows import (
     power_rows,
     summary_rows,
 )
+from verify.selfcheck import is_self_check
 from verify.sweep.answer import EXAMPLE_TABLE, radius_answer_from_file
 
 __all__ = [
@@ -37,7 +38,9 @@ __all__ = [
 
 def write_all(stage: Path, records: list[Record], manifest: dict, *, compile_pdf: bool = True) -> str:
     """Write every report file into `stage`; return what the log shows: the front page, then a line on
-    the formats (their seconds, and why report.pdf is missing when it is)."""
+    the formats (their seconds, and why report.pdf is missing when it is). The claims come first, the
+    instruments' self-checks after them (a reader looks for the paper's claims)."""
+    records = [r for r in records if not is_self_check(r)] + [r for r in records if is_self_check(r)]
     man = dict(manifest)
     man["claim_seconds"] = {r.claim.id: round(r.seconds, 3) for r in records}
     page = front_page(records, man, sweep_answer=radius_answer_from_file(EXAMPLE_TABLE))

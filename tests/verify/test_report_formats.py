@@ -53,6 +53,7 @@ def test_notation_is_escaped_once_and_math_is_set_as_math():
     assert tex("||g|| >= 5.3e-06") == r"$\lVert g\rVert$ $\geq$ $5.3\times 10^{-6}$"
     assert tex("50% of a_b & {c} #1 $") == r"50\% of $a_b$ \& \{c\} \#1 \$"
     assert "textbackslash" not in tex("symbolic.lower_threshold_at_half_mean: Q ~ chi2_ell")
+    assert tex('How small is "small"?') == "How small is ``small''?"  # TeX sets a straight quote as closing
 
 
 def test_markdown_keeps_its_line_limits_on_long_text(tmp_path):

@@ -170,6 +170,8 @@ def _segments(text: str, *, target: str, math: bool) -> list[tuple[str, bool]]:
                 out.append(("?", math))
             elif math:
                 out.append((_TEX_MATH.get(ch, ch), True))
+            elif ch == '"' and (pos == 0 or text[pos - 1] in " ([\t\n"):
+                out.append(("``", False))  # an opening quote (TeX sets a straight one as closing)
             else:
                 out.append((_TEX_TEXT.get(ch, ch), False))
             pos += 1
