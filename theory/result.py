@@ -1,6 +1,7 @@
-"""The type of one result of `theory.results`: its statement, hypotheses and SymPy expressions, and how
-they are evaluated (at exact values to mpmath precision, or in float64 at arrays, or in gradient-flow
-form); and `log_log_slope`, the scaling exponent d log(expr) / d log(var)."""
+"""The type of one result of `theory.results`: its statement, hypotheses and SymPy expressions, and how they
+are evaluated (at exact values to mpmath precision, or in float64 at arrays, or in gradient-flow form);
+`provenance`, the pointer into docs/derivations.md every result carries; and `log_log_slope`, the scaling
+exponent d log(expr) / d log(var)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from theory.parameters import validate
 from theory.precision import evaluate, to_exact
 from theory.symbols import symbol
 
-__all__ = ["log_log_slope", "Result"]
+__all__ = ["DERIVATIONS", "log_log_slope", "provenance", "Result"]
+
+#: Where every result's derivation is written out (its `provenance` points to a heading there).
+DERIVATIONS = "docs/derivations.md"
+
+
+def provenance(anchor: str, kind: str = "derived") -> str:
+    """The `provenance` of a result derived under the heading `anchor` of DERIVATIONS: "kind: path#anchor"."""
+    return f"{kind}: {DERIVATIONS}#{anchor}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ computed here as d log(expr) / d log(var), never typed in.
 
 Two results are laws derived here for settings outside the paper's hypotheses, tested by the violation
 studies: R1a (affine data: the lifted invariance) and R3d (three-layer networks: the chi-square law of the
-first layer's orthogonal gradient).
+first layer's orthogonal gradient). They are declared in `theory.beyond_paper` and registered here after R8.
 
 The shared expressions (R3's variance scale, R4's bound, ...) are derived once in `theory.expressions`
 and re-exported here. The type `Result` (and `log_log_slope`, which computes the exponents) is in
@@ -35,6 +35,7 @@ import mpmath
 import sympy as sp
 
 from theory import chi_square
+from theory.beyond_paper import BEYOND_PAPER
 from theory.decay import C_T, MOMENTUM_RECURRENCE, flow_decay_factor, momentum_decay_factors
 from theory.expressions import (
     CERTIFIED_RADIUS_AT_EXPECTED_LIPSCHITZ,
@@ -57,7 +58,7 @@ from theory.expressions import (
     VARIANCE_SCALE,
 )
 from theory.precision import to_exact
-from theory.result import Result, log_log_slope
+from theory.result import DERIVATIONS, Result, log_log_slope, provenance
 from theory.symbols import N0, L, S, beta, d, ell, g_norm, k, kappa, m
 
 __all__ = [
@@ -84,13 +85,6 @@ __all__ = [
     "VARIANCE_SCALE",
 ]
 
-DERIVATIONS = "docs/derivations.md"
-
-
-def _provenance(anchor: str, kind: str = "derived") -> str:
-    return f"{kind}: {DERIVATIONS}#{anchor}"
-
-
 RESULTS: dict[str, Result] = {
     r.id: r
     for r in (
@@ -101,7 +95,7 @@ RESULTS: dict[str, Result] = {
             "Pi w_i unchanged, up to the weight-decay factor: Pi w_i(T) = (1 - eta*lam)^T Pi w_i(0) for GD "
             "and exp(-lam*t) Pi w_i(0) for gradient flow.",
             paper_claim=1,
-            provenance=_provenance("r1-orthogonal-invariance"),
+            provenance=provenance("r1-orthogonal-invariance"),
             hypotheses=(
                 "every training point x_j lies in the linear subspace P of dimension d - ell",
                 "updates are linear combinations of loss gradients plus coupled L2 weight decay "
@@ -121,7 +115,7 @@ RESULTS: dict[str, Result] = {
             "(P w(0), u(0), b(0)), the data and the batch order, so for isotropic Gaussian w_i(0) the part "
             "Pi w_i(0) is independent of the whole training outcome.",
             paper_claim=1,
-            provenance=_provenance("r2-training-never-sees-the-orthogonal-part"),
+            provenance=provenance("r2-training-never-sees-the-orthogonal-part"),
             hypotheses=(
                 "the hypotheses of R1",
                 "w_i(0) ~ N(0, ((beta s_w)^2/d) I_d) independent of u(0), b(0) and the batch order",
@@ -138,7 +132,7 @@ RESULTS: dict[str, Result] = {
             "Pi), so Q = d ||g||^2 / (c_T^2 (beta s_w)^2 S) is exactly chi-square with ell degrees of "
             "freedom.",
             paper_claim=1,
-            provenance=_provenance("r3-exact-law-of-the-orthogonal-gradient"),
+            provenance=provenance("r3-exact-law-of-the-orthogonal-gradient"),
             hypotheses=(
                 "the hypotheses of R2",
                 "x0 lies in P and is chosen independently of Pi w(0); S = sum_{i active at x0} u_i(T)^2 > 0",
@@ -165,7 +159,7 @@ RESULTS: dict[str, Result] = {
             statement="With probability at least 1 - e^{-ell/16}, ||g|| >= |c_T| beta s_w sqrt(S ell / "
             "(2d)); for standard initialization and a fixed output layer ||g|| >= sqrt(k ell / (2 m d)).",
             paper_claim=1,
-            provenance=_provenance("r4-large-orthogonal-gradient-with-high-probability")
+            provenance=provenance("r4-large-orthogonal-gradient-with-high-probability")
             + "; the e^{-ell/16} constant is our reconstruction of the paper's",
             hypotheses=("the hypotheses of R3",),
             expressions={
@@ -188,7 +182,7 @@ RESULTS: dict[str, Result] = {
             "breakpoint, so the label flips at t* = |N(x0)|/||g|| if that comes first; on R4's event "
             "t* <= |N(x0)| sqrt(2d / (c_T^2 (beta s_w)^2 S ell)).",
             paper_claim=2,
-            provenance=_provenance("r5-a-small-orthogonal-perturbation-flips-the-label"),
+            provenance=provenance("r5-a-small-orthogonal-perturbation-flips-the-label"),
             hypotheses=(
                 "the hypotheses of R4",
                 "t* is below the first breakpoint -h_i/<w_i, v> > 0 of f(t) = N(x0 + t v) "
@@ -207,7 +201,7 @@ RESULTS: dict[str, Result] = {
             "w_i(0)||, so no orthogonal perturbation shorter than |N(x0)|/L flips the label, and |N(x0)|/L "
             "<= r_perp(x0) <= the flip distance along v.",
             paper_claim=2,
-            provenance=_provenance("r6-certified-orthogonal-radius-our-addition", kind="our addition"),
+            provenance=provenance("r6-certified-orthogonal-radius-our-addition", kind="our addition"),
             hypotheses=(
                 "the hypotheses of R1 (for the form of L); the Lipschitz bound itself holds for any "
                 "two-layer ReLU network",
@@ -226,7 +220,7 @@ RESULTS: dict[str, Result] = {
             "distribution) and L by beta, so Q stays chi-square(ell) and the certified radius grows like "
             "1/beta.",
             paper_claim=3,
-            provenance=_provenance("r7-small-initialization"),
+            provenance=provenance("r7-small-initialization"),
             hypotheses=(
                 "the hypotheses of R3",
                 "S depends on training, so only quantities at fixed S (or divided by sqrt(S)) scale exactly",
@@ -251,7 +245,7 @@ RESULTS: dict[str, Result] = {
             "|1 - eta*lam| < 1, and at every stationary point of the regularized objective (lam > 0) "
             "Pi w_i = 0, so N(x0 + z) = N(x0) for every z in P^perp.",
             paper_claim=3,
-            provenance=_provenance("r8-l2-regularization"),
+            provenance=provenance("r8-l2-regularization"),
             hypotheses=(
                 "the hypotheses of R1",
                 "0 < eta*lam < 2 (so |1 - eta*lam| < 1) for the limit; lam > 0 for the stationary points",
@@ -263,41 +257,7 @@ RESULTS: dict[str, Result] = {
                 "stationary_orth_weight": STATIONARY_ORTH_WEIGHT,
             },
         ),
-        Result(
-            id="R1a",
-            name="affine_lifted_invariance",
-            statement="For data on an affine plane {x : <n, x> = a} (unit normal n, offset a != 0) and "
-            "trained biases, the lifted normal coordinate <w_i, n> - a b_i is multiplied by c_T exactly, so "
-            "without decay <w_i(T) - w_i(0), n> = a (b_i(T) - b_i(0)): the normal weight is trained like a "
-            "bias and R1's invariance of <w_i, n> fails.",
-            paper_claim=0,
-            provenance=_provenance("r1a-affine-data-the-lifted-invariance"),
-            hypotheses=(
-                "every training point x_j satisfies <n, x_j> = a",
-                "the bias b_i is trained with the same step and decay as w_i (GD, SGD, momentum or flow)",
-            ),
-            expressions={"decay_gd": C_T, "decay_flow": flow_decay_factor()},
-        ),
-        Result(
-            id="R3d",
-            name="three_layer_orthogonal_gradient_law",
-            statement="For N(x) = v^T relu(A relu(W x + b) + c) trained by GD on data in P, Pi W(T) = Pi "
-            "W(0) and g = Pi grad_x N(x0) = (Pi W(0))^T z with z = 1[h1 > 0] (A^T (v 1[h2 > 0])) a function "
-            "of the training outcome, so Q = d ||g||^2 / ((beta s_w)^2 ||z||^2) is exactly chi-square with "
-            "ell degrees of freedom.",
-            paper_claim=0,
-            provenance=_provenance("r3d-three-layer-networks-the-law-of-the-first-layer"),
-            hypotheses=(
-                "the hypotheses of R1 for the first layer, with no weight decay",
-                "first-layer weights w_i(0) ~ N(0, ((beta s_w)^2/d) I_d) independent of the other layers",
-                "x0 lies in P and is chosen independently of Pi W(0); ||z|| > 0",
-            ),
-            expressions={
-                "variance_scale": DEEP_VARIANCE_SCALE,
-                "chi_square_statistic": g_norm**2 / DEEP_VARIANCE_SCALE,
-                "degrees_of_freedom": DEGREES_OF_FREEDOM,
-            },
-        ),
+        *BEYOND_PAPER,
     )
 }
 

@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from numerics.attacks import certified_orthogonal_radius, check_sandwich, flip_along
-from numerics.certificates import MARGIN, certificates, certified_flip_radius, spectral_lower_bound
+from numerics.certificate_geometry import MARGIN
+from numerics.certificates import certificates, certified_flip_radius
 from numerics.minimal_flip import minimal_flip
 from numerics.model import InitConfig, Network, forward, initialize, input_gradient, preactivations
+from numerics.spectral_certificate import spectral_lower_bound
 from numerics.subspace import make_subspace
 from tests.numerics.trained_networks import trained
 from theory.parameters import ParameterError

@@ -14,7 +14,9 @@ from theory import results as R
 from theory.parameters import ParameterError
 from theory.symbols import T, ell
 from verify import cli
+from verify.checks.r6_exact import EXACT_CELL
 from verify.claim import RuleContext, all_claims, get
+from verify.commands.list import per_cell
 from verify.experiments import run
 from verify.per_cell import cell_claims, decide_cell, evaluate, select, why_not
 from verify.report import format_rule
@@ -212,3 +214,8 @@ def test_a_claim_that_leaves_out_some_cells_says_where_it_applies(capsys):
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("R8.shrinkage "))
     assert "yes, where weight_decay > 0" in line
+    line = next(line for line in out.splitlines() if line.startswith("R6.exact "))
+    assert f"yes, where m <= {EXACT_CELL['m']} and d <= {EXACT_CELL['d']}" in line  # small cells only
+    for cid, claim in cell_claims().items():  # the list's words are the scope's own, not retyped
+        where = claim.cell.scope.where
+        assert per_cell(claim).startswith(f"yes, where {where}" if where else "yes"), cid

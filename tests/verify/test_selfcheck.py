@@ -23,6 +23,7 @@ import verify.statistics.chi_square_mean as chi_square_mean_module
 import verify.statistics.goodness_of_fit as gof_module
 import verify.statistics.orderings as orderings_module
 import verify.statistics.slopes as slopes_module
+import verify.statistics.two_sided_binomial as two_sided_binomial_module
 from tests.verify.deciding import measure
 from verify import cli, harness, selfcheck
 from verify.checks.helpers import designed_populations
@@ -84,7 +85,7 @@ def _tail_off_by_one(monkeypatch):  # P(X > k) for P(X >= k)
 def _binomtest_one_sided(monkeypatch):  # the two-sided test run one-sided
     binomtest = stats.binomtest
     fake = SimpleNamespace(binomtest=lambda k, n, p, alternative: binomtest(k, n, p, alternative="greater"))
-    monkeypatch.setattr(binomial_module, "stats", SimpleNamespace(**{**vars(stats), **vars(fake)}))
+    monkeypatch.setattr(two_sided_binomial_module, "stats", SimpleNamespace(**{**vars(stats), **vars(fake)}))
 
 
 def _slope_stderr_with_n(monkeypatch):  # the slope's standard error with n, not n - 2, degrees of freedom

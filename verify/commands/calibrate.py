@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from theory.parameters import validate
+from theory.parameters import ParameterError, validate
 from verify.claim import PROFILES, all_claims, select
 from verify.commands.calibration_report import judge, markdown_report
 from verify.commands.calibration_seeds import SeedStore, fold, seed_record, seed_store
@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> int:
     chosen = select(args.ids) if args.ids else all_claims()
     claims = [c for c in chosen if c.statistical]
     if not claims:
-        raise output.ParameterError(f"ids={args.ids!r} is invalid: expected at least one statistical claim")
+        raise ParameterError(f"ids={args.ids!r} is invalid: expected at least one statistical claim")
     store: SeedStore | None = None
     with staged_run(args, args.out) as (device, executor, stage):
         started, start = now(), time.perf_counter()

@@ -19,9 +19,10 @@ reader can re-decide the verdict from the JSON alone), a one-line ``summary()`` 
 sample size (``*_detectable``), the samples needed for a discrepancy (``samples_for_*``) and, for a
 concrete wrong prediction, the power (``*_power``).
 
-One module per family: `_base` (the rule, the verdict protocol, the false-fail split), `goodness_of_fit`
-(KS, DKW), `binomial` (one- and two-sided rates), `slopes` (OLS and weighted exponents), `orderings`
-(Mann-Whitney, sign test), `chi_square_mean` (the exact mean test); everything is re-exported here.
+One module per family: `_base` (the rule, the verdict protocol, the false-fail split), `goodness_of_fit` (KS,
+DKW), `binomial` (the one-sided rate), `two_sided_binomial` (the two-sided rate), `slopes` (OLS and weighted
+exponents), `orderings` (Mann-Whitney, sign test), `chi_square_mean` (the exact mean test); everything is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -36,17 +37,7 @@ from verify.statistics._base import (  # noqa: F401
     split_rate,
     validate_inputs,
 )
-from verify.statistics.binomial import (  # noqa: F401
-    BinomialResult,
-    TwoSidedBinomialResult,
-    binomial_two_sided_detectable,
-    binomial_two_sided_power,
-    binomial_two_sided_test,
-    binomial_upper_power,
-    binomial_upper_test,
-    samples_for_binomial_two_sided,
-    two_sided_rejections,
-)
+from verify.statistics.binomial import BinomialResult, binomial_upper_power, binomial_upper_test  # noqa: F401
 from verify.statistics.chi_square_mean import (  # noqa: F401
     ChiSquareMeanResult,
     chi_square_mean_power,
@@ -76,6 +67,14 @@ from verify.statistics.slopes import (  # noqa: F401
     slope_test,
     weighted_slope_power,
     weighted_slope_test,
+)
+from verify.statistics.two_sided_binomial import (  # noqa: F401
+    TwoSidedBinomialResult,
+    binomial_two_sided_detectable,
+    binomial_two_sided_power,
+    binomial_two_sided_test,
+    samples_for_binomial_two_sided,
+    two_sided_rejections,
 )
 
 __all__ = [

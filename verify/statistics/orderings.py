@@ -20,7 +20,7 @@ from verify.statistics._base import (
     _verdict_word,
     validate_inputs,
 )
-from verify.statistics.binomial import binomial_critical_count
+from verify.statistics.binomial import binomial_critical_count, binomial_detectable_rate
 
 __all__ = ["mann_whitney_detectable", "mann_whitney_greater", "OrderingResult", "sign_test_paired"]
 
@@ -145,11 +145,9 @@ def sign_test_paired(
     else:
         p_value = float(stats.binomtest(positive, informative, 0.5, alternative="greater").pvalue)
         effect = positive / informative
-    critical = binomial_critical_count(max(informative, 1), mpmath.mpf("0.5"), alpha)
-    detectable = (
-        float(stats.beta.ppf(power, critical, max(informative, 1) - critical + 1))
-        if critical <= max(informative, 1)
-        else math.inf
+    trials = max(informative, 1)
+    detectable = binomial_detectable_rate(
+        trials, binomial_critical_count(trials, mpmath.mpf("0.5"), alpha), power
     )
     return OrderingResult(
         name=name,
