@@ -13,7 +13,6 @@ the R runs (independent inits, independent train/test splits of the digits) are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,113 +20,26 @@ import numpy as np
 from theory.results import get
 from verify import figures
 from verify.checks.helpers.chi_square_law import TESTS_PER_LAW, law_verdicts
+from verify.checks.helpers.digits_setting import (
+    SECTION,
+    SIZES,
+    SMALL_DIGITS,
+    SMALL_KEY,
+    describe_digits,
+    digits_chi_square_needs,
+    digits_needs,
+)
 from verify.checks.helpers.invariance_rule import relative_defect
 from verify.claim import Detection, Outcome, claim, table
 from verify.design import (
     chi_square_detections,
-    design_alpha,
     reversed_direction_detection,
-    runs_for_chi_square,
 )
-from verify.experiments import Request
-from verify.experiments.population import PopulationSpec
 from verify.predictions import chi_square_statistic, law_of_q, population_decay
 from verify.statistics import Verdict, slope_test
 from verify.tolerance import invariance_budget, threshold
 
-__all__ = [
-    "FOUND",
-    "NAMES",
-    "real_chi_square",
-    "real_invariance",
-    "real_radii",
-    "RealSizes",
-    "SECTION",
-    "SIZES",
-    "SMALL_DIGITS",
-    "SMALL_KEY",
-]
-
-SECTION = "Real data: handwritten digits"
-
-
-@dataclass(frozen=True)
-class RealSizes:
-    """One profile's experiment: digits reduced to r dimensions, embedded in each d of `ds`."""
-
-    r: int
-    ds: tuple[int, ...]
-    runs: int  # networks per d (independent inits and train/test splits)
-    n: int  # training digits per network
-    n_test: int  # held-out digits per network (the first one is the evaluation point x0)
-    m: int
-    steps: int
-    lr: float = 0.2
-
-
-SIZES: dict[str, RealSizes] = {
-    "quick": RealSizes(r=10, ds=(13, 20, 40, 80), runs=300, n=100, n_test=100, m=32, steps=120),
-    "standard": RealSizes(r=20, ds=(23, 40, 80, 160, 320), runs=400, n=150, n_test=200, m=32, steps=200),
-    "full": RealSizes(r=20, ds=(23, 40, 80, 160, 320, 640), runs=1000, n=300, n_test=300, m=64, steps=500),
-}
-
-
-def _needs(profile: str) -> dict[str, Request]:
-    s = SIZES[profile]
-    return {
-        f"d={d}": Request(
-            "population",
-            PopulationSpec.of(
-                runs=s.runs,
-                d=d,
-                ell=d - s.r,
-                n=s.n,
-                m=s.m,
-                dataset="digits",
-                n_test=s.n_test,
-                lr=s.lr,
-                steps=s.steps,
-                measure=("gradient", "weights", "attacks"),
-            ),
-            seed_parts=("real", s.r),
-        )  # fmt: skip
-        for d in s.ds
-    }
-
-
-#: The digits reduced to r = 3 in R^6, for the chi-square law only: the (d, ell) at which a 1/d variance scale
-#: is as large as R3's small law makes it (1/6), sized by design; on the profiles' own (d, ell) it is a 4-8%
-#: change that no affordable number of digit networks resolves at ell = 3.
-SMALL_DIGITS = dict(r=3, d=6)
-SMALL_KEY = "small law"
-
-
-def _chi_square_needs(profile: str) -> dict[str, Request]:
-    """The profile's populations and the designed small-(d, ell) digits population."""
-    s, r, d = SIZES[profile], SMALL_DIGITS["r"], SMALL_DIGITS["d"]
-    runs = runs_for_chi_square(d - r, d, design_alpha("real.chi_square", profile))
-    spec = PopulationSpec.of(
-        runs=runs,
-        d=d,
-        ell=d - r,
-        n=s.n,
-        m=s.m,
-        dataset="digits",
-        n_test=s.n_test,
-        lr=s.lr,
-        steps=s.steps,
-        measure=("gradient",),
-    )
-    return _needs(profile) | {SMALL_KEY: Request("population", spec, seed_parts=("real", r, SMALL_KEY))}
-
-
-def _setup(s: RealSizes) -> str:
-    return (
-        f"Digits even (+1) vs odd (-1), PCA to r = {s.r}, embedded in R^d for d in {list(s.ds)}; {s.runs} "
-        f"networks per d (width {s.m}, standard init, GD lr {s.lr}, {s.steps} steps, logistic loss, output "
-        f"layer trained) on {s.n} training digits each; x0 = the first of {s.n_test} held-out digits of that "
-        "network's split."
-    )
+__all__ = ["FOUND", "NAMES", "real_chi_square", "real_invariance", "real_radii"]
 
 
 @claim(
@@ -137,7 +49,7 @@ def _setup(s: RealSizes) -> str:
     results=("R1",),
     section=SECTION,
     cell_note="it needs the handwritten digits (real data), not a synthetic cell",
-    needs=_needs,
+    needs=digits_needs,
 )
 def real_invariance(ctx, pops) -> Outcome:
     verdicts: list[Verdict] = []
@@ -160,7 +72,7 @@ def real_invariance(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Pi W(T) = c_T Pi W(0) (R1; c_T = 1 without decay) on every network",
-        method=_setup(SIZES[ctx.profile])
+        method=describe_digits(SIZES[ctx.profile])
         + " The digits are points of P, so dL/dw_i = sum_j (...) x_j has no component "
         "in P^perp whatever the images look like. Budget: gamma_{T(n + d)} relative to max_i ||w_i||.",
         tables=(
@@ -186,7 +98,7 @@ def real_invariance(ctx, pops) -> Outcome:
     results=("R3",),
     section=SECTION,
     cell_note="it needs the handwritten digits (real data), not a synthetic cell",
-    needs=_chi_square_needs,
+    needs=digits_chi_square_needs,
     tests=lambda profile: TESTS_PER_LAW * (len(SIZES[profile].ds) + 1),
 )
 def real_chi_square(ctx, pops) -> Outcome:
@@ -219,7 +131,7 @@ def real_chi_square(ctx, pops) -> Outcome:
     return Outcome(
         verdicts=tuple(verdicts),
         prediction="Q (R3.chi_square_statistic) ~ chi2 with R3.degrees_of_freedom at held-out digits",
-        method=_setup(SIZES[ctx.profile])
+        method=describe_digits(SIZES[ctx.profile])
         + " One test digit per network, so the Q are independent; networks with no active neuron at x0 are "
         f"excluded. Beside the profile's d, the digits reduced to r = {SMALL_DIGITS['r']} in "
         f"R^{SMALL_DIGITS['d']} ('{SMALL_KEY}', sized by design): there a variance scale off by 1/d moves "
@@ -261,7 +173,7 @@ FOUND = {"orthogonal": "orth found", "on_manifold": "on found", "unrestricted": 
     results=("R7",),
     section=SECTION,
     cell_note="it needs the handwritten digits (real data), not a synthetic cell",
-    needs=_needs,
+    needs=digits_needs,
     tests=1,
 )
 def real_radii(ctx, pops) -> Outcome:
@@ -326,7 +238,7 @@ def real_radii(ctx, pops) -> Outcome:
         prediction="slope of log(orthogonal/on-manifold radius) on log ell "
         f"{'< 0' if exponent > 0 else '> 0'} (R7.exponent_ell_over_d = {exponent:g}: ||g|| grows with ell/d "
         "while the network on P does not change)",
-        method=_setup(SIZES[ctx.profile])
+        method=describe_digits(SIZES[ctx.profile])
         + " Radii are minimal-norm attacks restricted to P^perp, to P and unrestricted, each finished by an "
         "exact line search and verified by a forward pass. The slope is OLS on one point per network "
         "(independent), one-sided, assuming Gaussian residuals in log scale; the orthogonal radius need not "
