@@ -19,6 +19,7 @@ __all__ = [
     "describe_digits",
     "digits_chi_square_needs",
     "digits_needs",
+    "digits_spec",
 ]
 
 SECTION = "Real data: handwritten digits"
@@ -51,22 +52,19 @@ def digits_needs(profile: str) -> dict[str, Request]:
     return {
         f"d={d}": Request(
             "population",
-            PopulationSpec.of(
-                runs=s.runs,
-                d=d,
-                ell=d - s.r,
-                n=s.n,
-                m=s.m,
-                dataset="digits",
-                n_test=s.n_test,
-                lr=s.lr,
-                steps=s.steps,
-                measure=("gradient", "weights", "attacks"),
-            ),
+            digits_spec(s, s.runs, d, d - s.r, ("gradient", "weights", "attacks")),
             seed_parts=("real", s.r),
-        )  # fmt: skip
+        )
         for d in s.ds
     }
+
+
+def digits_spec(s: RealSizes, runs: int, d: int, ell: int, measure: tuple[str, ...]) -> PopulationSpec:
+    """`runs` networks of the profile's width and training on its digits, embedded in R^d (codim ell)."""
+    return PopulationSpec.of(
+        runs=runs, d=d, ell=ell, n=s.n, m=s.m, dataset="digits", n_test=s.n_test, lr=s.lr, steps=s.steps,
+        measure=measure,
+    )  # fmt: skip
 
 
 #: The digits reduced to r = 3 in R^6, for the chi-square law only: the (d, ell) at which a 1/d variance scale
@@ -80,18 +78,7 @@ def digits_chi_square_needs(profile: str) -> dict[str, Request]:
     """The profile's populations and the designed small-(d, ell) digits population."""
     s, r, d = SIZES[profile], SMALL_DIGITS["r"], SMALL_DIGITS["d"]
     runs = runs_for_chi_square(d - r, d, design_alpha("real.chi_square", profile))
-    spec = PopulationSpec.of(
-        runs=runs,
-        d=d,
-        ell=d - r,
-        n=s.n,
-        m=s.m,
-        dataset="digits",
-        n_test=s.n_test,
-        lr=s.lr,
-        steps=s.steps,
-        measure=("gradient",),
-    )
+    spec = digits_spec(s, runs, d, d - r, ("gradient",))
     return digits_needs(profile) | {SMALL_KEY: Request("population", spec, seed_parts=("real", r, SMALL_KEY))}
 
 
