@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from tests.verify.listing import listed
 from verify import claim as claim_module
 from verify import cli
 
@@ -23,8 +24,8 @@ def test_the_documented_example_reaches_list_run_and_sweep(tmp_path, monkeypatch
     monkeypatch.setattr(claim_module, "CHECK_MODULES", (*claim_module.CHECK_MODULES, "offsub_example_claim"))
     try:
         assert cli.main(["list"]) == 0
-        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("example.q_mean"))
-        assert "statistical" in line and "yes, where optimizer gd" in line  # per cell, within its scope
+        row = listed(capsys.readouterr().out)["example.q_mean"]
+        assert row["rule"] == "statistical" and "yes, where optimizer gd" in row["per cell (sweep, at)"]
 
         out = tmp_path / "report"
         assert cli.main(["run", "example", "--profile", "quick", "--jobs", "1", "--out", str(out)]) == 0

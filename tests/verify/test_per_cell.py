@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from numerics.attacks import SandwichViolation
+from tests.verify.listing import listed
 from theory import results as R
 from theory.parameters import ParameterError
 from theory.symbols import T, ell
@@ -85,6 +86,8 @@ def test_r8_shrinkage_on_a_decay_cell_is_the_report_rule(tmp_path):
     assert claim.cell.scope(point | {"weight_decay": 0.01, "optimizer": "sgd"}) is None
 
 
+#: The column of `verify list` that says whether a claim is decided per cell.
+PER_CELL = "per cell (sweep, at)"
 SMALL_POINT = defaults() | {"d": 12, "ell": 8, "m": 8, "n": 20, "runs": 12, "steps": 60, "seed": 1}
 
 
@@ -106,9 +109,10 @@ def test_r6_exact_on_a_small_cell_is_the_report_rule(tmp_path):
 def test_list_says_per_claim_whether_it_is_decided_per_cell(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "per cell" in out
+    assert "per cell" in out and max(len(line) for line in out.splitlines()) <= 110
+    rows = listed(out)
     for claim in all_claims():
-        line = next(line for line in out.splitlines() if line.startswith(claim.id + " "))
+        line = rows[claim.id][PER_CELL]
         assert ("yes" in line) == (claim.cell is not None) or why_not(claim) in line
     assert {"R1.invariance", "R1.weight_decay", "R3.chi_square_fixed", "R4.lower_bound", "R5.flip",
             "R6.identity", "R6.sandwich", "R6.exact", "R7.chi_square",
@@ -212,9 +216,9 @@ def test_a_claim_that_leaves_out_some_cells_says_where_it_applies(capsys):
         assert bool(outside) == bool(claim.cell.scope.where), cid
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    line = next(line for line in out.splitlines() if line.startswith("R8.shrinkage "))
+    line = listed(out)["R8.shrinkage"][PER_CELL]
     assert "yes, where weight_decay > 0" in line
-    line = next(line for line in out.splitlines() if line.startswith("R6.exact "))
+    line = listed(out)["R6.exact"][PER_CELL]
     assert f"yes, where m <= {EXACT_CELL['m']} and d <= {EXACT_CELL['d']}" in line  # small cells only
     for cid, claim in cell_claims().items():  # the list's words are the scope's own, not retyped
         where = claim.cell.scope.where

@@ -35,7 +35,7 @@ def main() -> int:
             rows,
             headers=["id", "theory", "rule", "claim", "per cell (sweep, at)"],
             tablefmt="simple",
-            maxcolwidths=[None, None, None, None, 48],
+            maxcolwidths=[None, None, None, 22, 20],
         )
     )
     print(f"\n{len(claims)} claims; at the default family rate 1e-3 each statistical claim gets {rate:.2g}.")
