@@ -10,6 +10,7 @@ over the tests it declares, and asserts that the rule made exactly those tests a
 from __future__ import annotations
 
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +26,10 @@ from verify.claim import Claim, Outcome, RuleContext, check_declared_tests, chec
 from verify.runtime.executors import InlineExecutor
 from verify.runtime.precision import float64_default
 
-__all__ = ["decide", "exit_status", "Plan", "plan", "Record", "run_claims"]
+__all__ = ["decide", "exit_status", "Plan", "plan", "Record", "run_claims", "TERMINAL_WIDTH"]
+
+#: The widest line `run_claims` prints per claim (longer verdict lines wrap).
+TERMINAL_WIDTH = 110
 
 
 @dataclass
@@ -161,8 +165,9 @@ def run_claims(
             summary = (
                 record.outcome.decisive.summary() if record.outcome else record.error.strip().splitlines()[-1]
             )
+            head = f"{record.verdict.upper():5s} {c.id:32s} {record.seconds:7.1f}s  "
             tqdm.write(
-                f"{record.verdict.upper():5s} {c.id:32s} {record.seconds:7.1f}s  {summary}", file=sys.stdout
+                textwrap.fill(head + summary, TERMINAL_WIDTH, subsequent_indent="      "), file=sys.stdout
             )
             sys.stdout.flush()
 

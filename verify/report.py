@@ -6,10 +6,11 @@ their files, times them and says in the log what it could not write."""
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from pathlib import Path
 
-from verify.harness import Record
+from verify.harness import TERMINAL_WIDTH, Record
 from verify.reports import html, latex, markdown, pdf
 from verify.reports.front_page import front_page, terminal
 from verify.reports.json_report import to_json
@@ -73,4 +74,6 @@ def write_all(stage: Path, records: list[Record], manifest: dict, *, compile_pdf
         else:
             note = f"\nreport.pdf not written: {compiled.message}"
     formats = ", ".join(f"{name} {s:.1f} s" for name, s in seconds.items())
-    return f"{terminal(page)}\n\nreports written ({formats}){note}"
+    lines = f"reports written ({formats}){note}".split("\n")
+    written = "\n".join(textwrap.fill(line, TERMINAL_WIDTH) for line in lines)
+    return f"{terminal(page)}\n\n{written}"
