@@ -53,7 +53,7 @@ CONFIGS = {  # (d, ell, m) per profile
     "standard": [(60, 40, 80), (100, 90, 64), (30, 10, 128)],
     "full": [(60, 40, 80), (100, 90, 64), (30, 10, 128), (400, 300, 256)],
 }
-RUNS = {"quick": 300, "standard": 1000, "full": 4000}
+RUNS = {"quick": 300, "standard": 700, "full": 4000}
 STEPS = {"quick": 200, "standard": 300, "full": 1000}
 
 

@@ -44,7 +44,7 @@ __all__ = [
 SECTION = "R4: the orthogonal gradient is large with high probability"
 
 ELLS = {"quick": [4, 16], "standard": [2, 4, 8, 16, 32], "full": [2, 4, 8, 16, 32, 64]}
-RUNS = {"quick": 300, "standard": 1500, "full": 6000}
+RUNS = {"quick": 300, "standard": 1000, "full": 6000}
 STEPS = {"quick": 150, "standard": 300, "full": 1000}
 PRECISION_ELLS = (1, 10, 100, 1000, 10000)
 

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Networks per width at each profile (two widths: 2x this many networks in all).
-SIZES = {"quick": 16, "standard": 100, "full": 250}
+SIZES = {"quick": 16, "standard": 64, "full": 250}
 D, ELL, WIDTHS, STEPS = 12, 8, (8, 12), 300
 #: SCIP seconds per instance at these sizes (2-core reference machine), for the scheduler's cost only.
 SECONDS_PER_NETWORK = 0.4

@@ -44,7 +44,7 @@ SECTION = "R8: weight decay"
 
 SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=32, d=60, ell=40, m=64, n=40, segments=8, steps=250),
-    "standard": dict(runs=128, d=100, ell=70, m=100, n=50, segments=10, steps=500),
+    "standard": dict(runs=64, d=100, ell=70, m=100, n=50, segments=10, steps=500),
     "full": dict(runs=512, d=200, ell=150, m=256, n=100, segments=20, steps=1000),
 }
 ETA, LAM = 0.1, 0.005

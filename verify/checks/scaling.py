@@ -34,7 +34,7 @@ SECTION = "Scaling laws of the orthogonal gradient"
 
 SIZES: dict[str, dict[str, Any]] = {
     "quick": dict(runs=200, steps=100, d=48, m=32, widths=(16, 32, 64, 128)),
-    "standard": dict(runs=500, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
+    "standard": dict(runs=350, steps=300, d=100, m=100, widths=(16, 32, 64, 128, 256)),
     "full": dict(runs=2000, steps=1000, d=200, m=128, widths=(32, 64, 128, 256, 512, 1024)),
 }
 
