@@ -20,6 +20,9 @@ def test_the_documented_example_reaches_list_run_and_sweep(tmp_path, monkeypatch
     assert code is not None
     (tmp_path / "offsub_example_claim.py").write_text(code.group(1))
     monkeypatch.syspath_prepend(str(tmp_path))
+    # Load every check module first: one first imported under the patch below would register its claims
+    # in the patched copy only, and be missing from the real registry after the test.
+    claim_module.all_claims()
     monkeypatch.setattr(claim_module, "_REGISTRY", dict(claim_module._REGISTRY))
     monkeypatch.setattr(claim_module, "CHECK_MODULES", (*claim_module.CHECK_MODULES, "offsub_example_claim"))
     try:
