@@ -229,7 +229,9 @@ def check_sandwich(
     if condition is not None and bool((condition < 0).any() | condition.isnan().any()):
         raise ValueError("condition must be >= 0 and not NaN everywhere")
     allowed = attack_norm * (1.0 + slack) + atol
-    bad = ~(certified <= allowed)
+    # certified <= attack_norm holds whatever the slack: at a point on the boundary both radii are 0 and an
+    # infinite condition would make the allowance 0 * inf = NaN (calibration-standard/, R9.figure3).
+    bad = ~((certified <= attack_norm) | (certified <= allowed))
     ratio = certified / attack_norm
     if bool(bad.any()):
         excess = torch.where(bad, torch.nan_to_num(ratio, nan=float("inf")), torch.full_like(ratio, -1.0))

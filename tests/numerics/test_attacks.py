@@ -287,3 +287,14 @@ def test_inputs_are_validated():
         flip_along(net, X0, V[:, :2])
     with pytest.raises(ParameterError, match="rtol"):
         check_sandwich(tensor([1.0]), tensor([1.0]), rtol=-1.0)
+
+
+def test_sandwich_holds_on_the_boundary_with_an_infinite_condition():
+    # Both radii 0 at a point on the decision boundary, where the rounding bound is infinite.
+    zero = torch.zeros(3, dtype=torch.float64)
+    condition = torch.tensor([0.0, float("inf"), 1.0], dtype=torch.float64)
+    check_sandwich(zero, zero, condition=condition)
+    with pytest.raises(SandwichViolation):
+        check_sandwich(torch.tensor([0.0, 1e-300, 0.0], dtype=torch.float64), zero, condition=condition)
+    with pytest.raises(SandwichViolation):
+        check_sandwich(torch.tensor([float("nan"), 0.0, 0.0], dtype=torch.float64), zero, condition=condition)
