@@ -216,9 +216,10 @@ def test_a_claim_that_leaves_out_some_cells_says_where_it_applies(capsys):
         assert bool(outside) == bool(claim.cell.scope.where), cid
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    line = listed(out)["R8.shrinkage"][PER_CELL]
+    rows = listed(out)
+    line = rows["R8.shrinkage"][PER_CELL]
     assert "yes, where weight_decay > 0" in line
-    line = listed(out)["R6.exact"][PER_CELL]
+    line = rows["R6.exact"][PER_CELL]
     assert f"yes, where m <= {EXACT_CELL['m']} and d <= {EXACT_CELL['d']}" in line  # small cells only
     for cid, claim in cell_claims().items():  # the list's words are the scope's own, not retyped
         where = claim.cell.scope.where
