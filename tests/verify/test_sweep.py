@@ -275,3 +275,17 @@ def test_ratio_maps_are_centred_on_one_and_do_not_stretch_over_noise():
     image = axes[0, 0].images[0]
     assert image.norm.vmin == -1.0 and image.norm.vmax == 1.0  # the largest departure sets both ends
     assert math.isclose(MIN_DECADES, math.log10(2))
+
+
+def test_a_ratio_panel_without_any_ratio_says_so():
+    import numpy as np
+
+    from verify import figures
+    from verify.sweep.maps import NO_RATIO, draw_map
+
+    fig, axes = figures.new(1, 1)
+    draw_map(fig, axes[0, 0], np.full((2, 3), np.nan), "tightness")  # R6.identity: error 0 against 0
+    assert [t.get_text() for t in axes[0, 0].texts] == [NO_RATIO]
+    fig, axes = figures.new(1, 1)
+    draw_map(fig, axes[0, 0], np.array([[0.1, np.nan]]), "tightness")
+    assert NO_RATIO not in [t.get_text() for t in axes[0, 0].texts]

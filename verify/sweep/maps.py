@@ -16,7 +16,7 @@ from verify.sweep.answer import cells_with_radii
 from verify.sweep.cells import RATIO, RELATIVE
 from verify.sweep.spec import SweepSpec, show
 
-__all__ = ["MIN_DECADES", "RATIO_LABELS", "VERDICT_COLOURS", "draw_map", "phase_diagrams"]
+__all__ = ["MIN_DECADES", "NO_RATIO", "RATIO_LABELS", "VERDICT_COLOURS", "draw_map", "phase_diagrams"]
 
 VERDICT_COLOURS = {"pass": "#4daf4a", "fail": "#e41a1c", "diverged": "#999999", "error": "#000000"}
 _LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "linewidth": 0}
@@ -55,6 +55,8 @@ def _grid(
 #: scale centred on 1 (white), so cells that differ by a few percent (noise at a sweep's sizes: R4's
 #: tightness 1.37 against 1.42) get the same pale colour and only a departure from 1 stands out.
 MIN_DECADES = math.log10(2.0)
+#: What a ratio panel says where no cell has a finite positive measured / predicted ratio.
+NO_RATIO = "no ratio:\nprediction 0\nin every cell"
 RATIO_LABELS = {
     "tightness": "measured / predicted (log scale; 1 white)",
     "ratio": "orthogonal / on-manifold (log scale; 1 white)",
@@ -73,6 +75,11 @@ def draw_map(fig, ax, grid: np.ndarray, kind: str, labels: np.ndarray | None = N
     finite = grid[np.isfinite(grid)]
     limit = max(MIN_DECADES, float(np.abs(finite).max())) if finite.size else MIN_DECADES
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", origin="lower")
+    if not finite.size:
+        # An exact identity (R6.identity: prediction and error both 0) has no ratio; say so rather than leave
+        # a blank panel that reads as missing data.
+        ax.text(0.5, 0.5, NO_RATIO, ha="center", va="center", fontsize=7, color="0.3", transform=ax.transAxes)
+        return
     bar = fig.colorbar(image, ax=ax, format=FuncFormatter(lambda v, _: f"{10**v:.3g}"))
     bar.set_label(RATIO_LABELS[kind], fontsize=6)
     bar.ax.tick_params(labelsize=6)
@@ -80,12 +87,11 @@ def draw_map(fig, ax, grid: np.ndarray, kind: str, labels: np.ndarray | None = N
         if np.isfinite(v):
             text = labels[a, b] if labels is not None else f"{10**v:.2g}"
             ax.text(b, a, text, ha="center", va="center", fontsize=6, bbox=_LABEL_BOX)
-    if finite.size:
-        ax.annotate(
-            f"values {10 ** finite.min():.3g} to {10 ** finite.max():.3g}; colours span "
-            f"{10**-limit:.3g} to {10**limit:.3g}",
-            (0.0, -0.32), xycoords="axes fraction", fontsize=6, color="0.3",
-        )  # fmt: skip
+    ax.annotate(
+        f"values {10 ** finite.min():.3g} to {10 ** finite.max():.3g}; colours span "
+        f"{10**-limit:.3g} to {10**limit:.3g}",
+        (0.0, -0.32), xycoords="axes fraction", fontsize=6, color="0.3",
+    )  # fmt: skip
 
 
 def _ratio_labels(rows: list[dict[str, Any]], facet: dict[str, Any], x: str, xs, y, ys) -> np.ndarray:
