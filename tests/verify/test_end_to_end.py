@@ -50,6 +50,16 @@ def test_quick_profile_passes_and_writes_every_report(quick_report):
         assert key in manifest
     for fig in (f for c in report["claims"] for f in c["figures"]):
         assert (out / fig).exists()
+    # A table shows a number or "-" (no value), never NaN (R1.adam_control once printed one it could compute).
+    nans = [
+        (c["id"], column["name"])
+        for c in report["claims"]
+        for t in c["tables"]
+        for row in t["rows"]
+        for column, v in zip(t["columns"], row, strict=True)
+        if str(v).lower() == "nan"
+    ]
+    assert not nans, nans
     assert manifest["wall_seconds"] < 180, manifest["claim_seconds"]
 
 

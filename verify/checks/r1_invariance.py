@@ -304,7 +304,7 @@ def adam_control(ctx, pops) -> Outcome:
             "T": int(p.steps_taken.max()),
             "c_T (theory)": 1.0,
             "read-off factor": float(np.median(read_off_decay(p.weights))),
-            "max |read-off - c_T|": float("nan"),
+            "max |read-off - c_T|": float(np.abs(read_off_decay(p.weights) - 1.0).max()),
             "max relative defect": float(e.max()),
             "rounding budget": budget,
             "within budget": e.max() <= budget,

@@ -12,7 +12,7 @@ import pytest
 from numerics.attacks import SandwichViolation
 from tests.verify.deciding import measure
 from verify import claim
-from verify.checks.helpers.figure_verdicts import sandwich_verdict
+from verify.checks.helpers.figure_verdicts import sandwich_verdict, tightest_ratio
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -42,3 +42,12 @@ def test_a_wrong_radius_still_breaks_the_sandwich(seed_1036):
             pops[key] = dataclasses.replace(pop, normal=normal)
         with pytest.raises(SandwichViolation):
             sandwich_verdict(pops)
+
+
+def test_the_tightest_ratio_skips_points_on_the_boundary_and_without_a_flip():
+    # Standard calibration seed 1002: a training point on the decision boundary has certified = r_perp = 0.
+    certified = np.array([[0.0, 0.5, 0.2]])
+    radius = np.array([[0.0, 1.0, np.inf]])
+    with np.errstate(all="raise"):  # no 0/0 is computed
+        assert tightest_ratio(certified, radius) == 0.5
+    assert tightest_ratio(np.zeros((1, 2)), np.array([[0.0, np.inf]])) is None

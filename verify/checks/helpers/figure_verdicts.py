@@ -21,7 +21,15 @@ from verify.design import reversed_direction_detection
 from verify.experiments.population import PopulationMeasurement
 from verify.tolerance import Threshold, threshold
 
-__all__ = ["figure_outcome", "sandwich_verdict"]
+__all__ = ["figure_outcome", "sandwich_verdict", "tightest_ratio"]
+
+
+def tightest_ratio(certified: np.ndarray, radius: np.ndarray) -> float | None:
+    """max certified/r_perp over the points with a finite, positive r_perp (None where there is none): a
+    point without a flip (r_perp = inf) or on the decision boundary (r_perp = 0, so certified = 0) has no
+    ratio, and 0/0 would make the table's maximum NaN."""
+    usable = np.isfinite(radius) & (radius > 0)
+    return float(np.max(certified[usable] / radius[usable])) if usable.any() else None
 
 
 def figure_outcome(
@@ -52,9 +60,6 @@ def figure_outcome(
         normal = pop.normal
         assert normal is not None, "the figure settings measure the normal radii"
         finite = np.isfinite(normal.radius[ok])
-        tightest = (
-            float(np.max(normal.certified[ok][finite] / normal.radius[ok][finite])) if finite.any() else None
-        )
         bound = max(float(np.max(c[ok])) for c in normal.condition.values())
         radius_rows.append(
             {
@@ -65,7 +70,7 @@ def figure_outcome(
                 "median gradient flip": float(np.median(normal.gradient_flip[ok])),
                 "median best-of attack": float(np.median(normal.attack[ok])),
                 "fraction without flip": 1 - finite.mean(),
-                "max certified/r_perp": tightest,
+                "max certified/r_perp": tightest_ratio(normal.certified[ok], normal.radius[ok]),
                 "max rounding bound": bound,
             }
         )
