@@ -56,7 +56,7 @@ def _grid(
 #: tightness 1.37 against 1.42) get the same pale colour and only a departure from 1 stands out.
 MIN_DECADES = math.log10(2.0)
 #: What a ratio panel says where no cell has a finite positive measured / predicted ratio.
-NO_RATIO = "no ratio:\nprediction 0\nin every cell"
+NO_RATIO = "no ratio in any cell:\nprediction 0\nor no value"
 RATIO_LABELS = {
     "tightness": "measured / predicted (log scale; 1 white)",
     "ratio": "orthogonal / on-manifold (log scale; 1 white)",
